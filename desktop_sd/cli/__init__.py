@@ -1,0 +1,57 @@
+"""Command line: no arguments opens the GUI; subcommands script the engine.
+
+This package is the composition root: it is the one place allowed to wire the
+engine, the model registry, the library and the GUI together. Each subcommand
+lives in its own module with ``register(subparsers)``; heavy imports happen
+inside the command, never at import time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+import desktop_sd
+
+# module name -> subcommand; each module defines register(subparsers)
+COMMAND_MODULES = ("generate", "models", "bench", "selftest")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="desktop-sd",
+        description="Local, offline Stable Diffusion. With no command, opens the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"desktop-sd {desktop_sd.__version__}")
+    parser.add_argument("--selftest", action="store_true", help="check the install end to end and exit")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"desktop_sd.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"desktop_sd.cli.{name}":
+                raise
+            continue
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    if args.selftest:
+        from desktop_sd.cli.selftest import run_selftest
+
+        return run_selftest()
+    if args.command is None:
+        from desktop_sd.cli.gui import run_gui
+
+        return run_gui(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130

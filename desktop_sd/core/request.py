@@ -1,0 +1,170 @@
+"""What the app asks the engine for, and what comes back.
+
+Everything here is an immutable value: requests and results cross threads
+(worker to GUI) and go into the history store, so nobody may mutate them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+
+class Mode(StrEnum):
+    TXT2IMG = "txt2img"
+    IMG2IMG = "img2img"
+    INPAINT = "inpaint"
+    OUTPAINT = "outpaint"
+
+
+class MemoryTier(StrEnum):
+    """How much of the model lives on the accelerator, best first."""
+
+    GPU = "gpu"  # whole model on the device
+    MODEL_OFFLOAD = "model_offload"  # one sub-model at a time on the device
+    SEQUENTIAL_OFFLOAD = "sequential_offload"  # layer by layer, tiled VAE, sliced attention
+
+    def lower(self) -> MemoryTier | None:
+        order = list(MemoryTier)
+        index = order.index(self)
+        return order[index + 1] if index + 1 < len(order) else None
+
+
+class Family(StrEnum):
+    """Model families, detected from the files themselves."""
+
+    SD1 = "sd1"
+    SD2 = "sd2"
+    SDXL = "sdxl"
+    UNKNOWN = "unknown"
+
+
+class ModelFormat(StrEnum):
+    DIFFUSERS = "diffusers"  # a folder with model_index.json
+    SINGLE_FILE = "single_file"  # one .safetensors checkpoint
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A model resolved to files on disk: what the engine needs to load it.
+
+    ``config_dir`` is a diffusers-layout folder of configs and tokenizer files
+    (shipped in ``resources/model-configs``) that single-file checkpoints need
+    to load with no network.
+    """
+
+    id: str
+    path: Path
+    format: ModelFormat
+    family: Family = Family.UNKNOWN
+    inpainting: bool = False
+    config_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class Borders:
+    """Outpaint borders in pixels, added around the init image."""
+
+    left: int = 0
+    top: int = 0
+    right: int = 0
+    bottom: int = 0
+
+    @property
+    def any(self) -> bool:
+        return any((self.left, self.top, self.right, self.bottom))
+
+    @classmethod
+    def parse(cls, text: str) -> Borders:
+        """Parse ``L,T,R,B`` (as given on the command line)."""
+        parts = [p.strip() for p in text.split(",")]
+        if len(parts) != 4:
+            raise ValueError(f"outpaint borders must be four numbers L,T,R,B, got {text!r}")
+        try:
+            left, top, right, bottom = (int(p) for p in parts)
+        except ValueError:
+            raise ValueError(f"outpaint borders must be whole numbers, got {text!r}") from None
+        return cls(left, top, right, bottom)
+
+    def __str__(self) -> str:
+        return f"{self.left},{self.top},{self.right},{self.bottom}"
+
+
+DEFAULT_FEATHER = 4  # pixels of soft edge around a painted mask
+MAX_FEATHER = 8  # the blend never reaches further than this outside the mask
+
+
+@dataclass(frozen=True, eq=False)
+class GenerationRequest:
+    """One generation job. ``seed=None`` means draw a random seed."""
+
+    mode: Mode
+    prompt: str
+    negative_prompt: str = ""
+    model: str = ""
+    width: int = 512
+    height: int = 512
+    steps: int = 20
+    cfg_scale: float = 7.0
+    seed: int | None = None
+    scheduler: str = "default"
+    strength: float = 0.75
+    init_image: Image.Image | None = field(default=None, repr=False)
+    mask: Image.Image | None = field(default=None, repr=False)
+    outpaint: Borders = Borders()
+    batch_size: int = 1
+    mask_feather: int = DEFAULT_FEATHER
+    device: str = "auto"
+
+    def replace(self, **changes: Any) -> GenerationRequest:
+        return dataclasses.replace(self, **changes)
+
+    def parameters(self) -> dict[str, Any]:
+        """The request as plain JSON-able data (images left out)."""
+        data: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            if f.name in ("init_image", "mask"):
+                continue
+            value = getattr(self, f.name)
+            if isinstance(value, Borders):
+                value = dataclasses.asdict(value)
+            elif isinstance(value, StrEnum):
+                value = str(value)
+            data[f.name] = value
+        data["has_init_image"] = self.init_image is not None
+        data["has_mask"] = self.mask is not None
+        return data
+
+    @classmethod
+    def from_parameters(cls, data: dict[str, Any]) -> GenerationRequest:
+        """Inverse of :meth:`parameters` (images are not restored)."""
+        known = {f.name for f in dataclasses.fields(cls)} - {"init_image", "mask"}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        kwargs["mode"] = Mode(kwargs.get("mode", Mode.TXT2IMG))
+        if isinstance(kwargs.get("outpaint"), dict):
+            kwargs["outpaint"] = Borders(**kwargs["outpaint"])
+        return cls(**kwargs)
+
+
+@dataclass(frozen=True, eq=False)
+class GenerationResult:
+    """Images plus the exact parameters used.
+
+    ``request`` is the request as it was really run: sizes after snapping,
+    the seed actually drawn. ``seeds`` holds one seed per image (a batch uses
+    ``seed, seed + 1, ...``).
+    """
+
+    images: tuple[Image.Image, ...]
+    request: GenerationRequest
+    seeds: tuple[int, ...]
+    model_id: str
+    device: str
+    tier: MemoryTier
+    notices: tuple[str, ...] = ()
+    elapsed_s: float = 0.0

@@ -1,0 +1,194 @@
+"""Random-weight Stable Diffusion pipelines, built in memory with no download.
+
+Used by the self-test, the benchmarks (at the real SD 1.5 size, so their
+figures mean something on a GPU) and the test suite (tiny, 64 px).
+The tokenizer is a byte-level CLIP tokenizer with no merges whose files are
+written here, so nothing is fetched.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+import torch
+from diffusers import (
+    AutoencoderKL,
+    DDIMScheduler,
+    PNDMScheduler,
+    StableDiffusionInpaintPipeline,
+    StableDiffusionPipeline,
+    UNet2DConditionModel,
+)
+from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+Size = Literal["tiny", "sd15"]
+
+
+def _bytes_to_unicode() -> dict[int, str]:
+    """GPT-2's byte to printable-character table, which CLIP's vocabulary uses."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))
+    bs += list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, (chr(c) for c in cs), strict=True))
+
+
+def write_byte_tokenizer(folder: Path) -> CLIPTokenizer:
+    """Write a CLIP tokenizer with a byte-level vocabulary (514 tokens, no merges)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    chars = list(_bytes_to_unicode().values())
+    vocab_list = chars + [c + "</w>" for c in chars] + ["<|startoftext|>", "<|endoftext|>"]
+    vocab = {token: index for index, token in enumerate(vocab_list)}
+    (folder / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+    (folder / "merges.txt").write_text("#version: 0.2\n", encoding="utf-8")
+    tokenizer = CLIPTokenizer(
+        str(folder / "vocab.json"), str(folder / "merges.txt"), model_max_length=77, pad_token="<|endoftext|>"
+    )
+    tokenizer.save_pretrained(folder)
+    return tokenizer
+
+
+def _unet(size: Size, in_channels: int) -> UNet2DConditionModel:
+    if size == "sd15":
+        return UNet2DConditionModel(
+            sample_size=64,
+            in_channels=in_channels,
+            out_channels=4,
+            block_out_channels=(320, 640, 1280, 1280),
+            layers_per_block=2,
+            down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+            up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
+            cross_attention_dim=768,
+            attention_head_dim=8,
+        )
+    return UNet2DConditionModel(
+        sample_size=8,
+        in_channels=in_channels,
+        out_channels=4,
+        block_out_channels=(32, 64),
+        layers_per_block=2,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=32,
+        norm_num_groups=32,
+        attention_head_dim=(2, 4),
+    )
+
+
+def _vae(size: Size) -> AutoencoderKL:
+    if size == "sd15":
+        return AutoencoderKL(
+            in_channels=3,
+            out_channels=3,
+            down_block_types=("DownEncoderBlock2D",) * 4,
+            up_block_types=("UpDecoderBlock2D",) * 4,
+            block_out_channels=(128, 256, 512, 512),
+            layers_per_block=2,
+            latent_channels=4,
+            sample_size=512,
+        )
+    # Four levels keep the 8x downscale of the real VAE, so 64 px images map to
+    # 8x8 latents exactly like a real model.
+    return AutoencoderKL(
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        block_out_channels=(8, 8, 16, 16),
+        layers_per_block=1,
+        latent_channels=4,
+        norm_num_groups=8,
+        sample_size=64,
+    )
+
+
+def _text_encoder(size: Size) -> CLIPTextModel:
+    if size == "sd15":
+        config = CLIPTextConfig(
+            hidden_size=768,
+            intermediate_size=3072,
+            num_attention_heads=12,
+            num_hidden_layers=12,
+            vocab_size=49408,
+            max_position_embeddings=77,
+            hidden_act="quick_gelu",
+            projection_dim=768,
+        )
+    else:
+        config = CLIPTextConfig(
+            hidden_size=32,
+            intermediate_size=37,
+            num_attention_heads=4,
+            num_hidden_layers=2,
+            vocab_size=1000,
+            max_position_embeddings=77,
+            hidden_act="quick_gelu",
+            projection_dim=32,
+            pad_token_id=1,
+            bos_token_id=0,
+            eos_token_id=2,
+        )
+    return CLIPTextModel(config)
+
+
+def build_pipeline(
+    size: Size = "tiny",
+    *,
+    inpainting: bool = False,
+    seed: int = 0,
+    tokenizer_dir: Path | None = None,
+) -> StableDiffusionPipeline:
+    """A random-weight SD 1.x pipeline (or its 9-channel inpainting variant), fp32 on CPU."""
+    torch.manual_seed(seed)
+    unet = _unet(size, 9 if inpainting else 4)
+    torch.manual_seed(seed + 1)
+    vae = _vae(size)
+    torch.manual_seed(seed + 2)
+    text_encoder = _text_encoder(size)
+    text_encoder.eval()
+    if tokenizer_dir is None:
+        tokenizer_dir = Path(tempfile.mkdtemp(prefix="desktop-sd-tokenizer-"))
+    tokenizer = write_byte_tokenizer(tokenizer_dir)
+    if size == "sd15":
+        scheduler = PNDMScheduler(
+            beta_start=0.00085,
+            beta_end=0.012,
+            beta_schedule="scaled_linear",
+            skip_prk_steps=True,
+            steps_offset=1,
+        )
+    else:
+        scheduler = DDIMScheduler(
+            beta_start=0.00085,
+            beta_end=0.012,
+            beta_schedule="scaled_linear",
+            clip_sample=False,
+            set_alpha_to_one=False,
+            steps_offset=1,
+        )
+    cls = StableDiffusionInpaintPipeline if inpainting else StableDiffusionPipeline
+    return cls(
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        unet=unet,
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+
+
+def save_pipeline(folder: Path, size: Size = "tiny", *, inpainting: bool = False, seed: int = 0) -> Path:
+    """Build a random pipeline and save it as a diffusers folder (safetensors)."""
+    pipe = build_pipeline(size, inpainting=inpainting, seed=seed, tokenizer_dir=folder / "tokenizer")
+    pipe.save_pretrained(folder, safe_serialization=True)
+    return folder
