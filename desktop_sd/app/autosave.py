@@ -30,7 +30,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QLockFile, QObject, QTimer, Signal
+from PySide6.QtCore import QLockFile, QObject, Qt, QTimer, Signal
 
 from desktop_sd.core import paths
 from desktop_sd.core.document import Document
@@ -73,6 +73,7 @@ class Autosave(QObject):
         self._last_snapshot = float("-inf")
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)  # a coarse timer may fire 5% late: over a minute
         self._timer.timeout.connect(self._on_timer)
         self._session: str | None = None
         self._lock: QLockFile | None = None

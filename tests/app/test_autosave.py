@@ -40,7 +40,8 @@ class Canvas:
 
 
 @pytest.fixture
-def make_autosave(tmp_path: Path) -> Iterator[Callable[..., Autosave]]:
+def make_autosave(qapp: object) -> Iterator[Callable[..., Autosave]]:
+    """Autosaves that have finished writing by the end of the test (timers need the ``qapp``)."""
     made: list[Autosave] = []
 
     def make(canvas: Callable[[], Document | None], interval_s: float = 60, folder: Path | None = None) -> Autosave:
