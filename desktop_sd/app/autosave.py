@@ -88,7 +88,11 @@ class Autosave(QObject):
     def start(self) -> None:
         """Claim this run's session and begin snapshotting changes."""
         self._started = True
-        self._ensure_session()
+        try:
+            self._ensure_session()
+        except OSError as exc:  # reported, not raised: the app works on without autosave
+            log.error("Autosave cannot start: %s", exc)
+            self.snapshot_failed.emit(f"Autosave is off: {exc}.")
         if self._dirty:
             self._schedule()
 
@@ -187,25 +191,28 @@ class Autosave(QObject):
         if self._session is not None:
             return self._folder / self._session
         self._folder.mkdir(parents=True, exist_ok=True)
-        while True:
+        for _attempt in range(5):  # a name clash is all but impossible; a folder refusing locks is not
             name = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
             lock = QLockFile(str(self._folder / f"{name}{LOCK_SUFFIX}"))
             lock.setStaleLockTime(0)  # only a dead owner makes it stale, never its age
             if lock.tryLock(0):
                 break
-            if lock.error() != QLockFile.LockError.LockFailedError:
-                raise OSError(f"cannot create the autosave lock in {self._folder}")
+        else:
+            raise OSError(f"cannot create a lock file in {self._folder}")
         (self._folder / name).mkdir(exist_ok=True)
         self._session, self._lock = name, lock
         return self._folder / name
 
     def _crashed_sessions(self) -> list[tuple[str, QLockFile, Path]]:
         """Sessions whose owner is gone and that hold a snapshot, newest first, each with its lock taken."""
-        if not self._folder.is_dir():
+        try:
+            folders = [p for p in self._folder.iterdir() if p.is_dir()] if self._folder.is_dir() else []
+        except OSError as exc:
+            log.error("Cannot look for recovery snapshots in %s: %s", self._folder, exc)
             return []
         found: list[tuple[float, str, QLockFile, Path]] = []
-        for folder in self._folder.iterdir():
-            if not folder.is_dir() or folder.name == self._session:
+        for folder in folders:
+            if folder.name == self._session:
                 continue
             snapshot = folder / SNAPSHOT_NAME
             lock = QLockFile(str(self._folder / f"{folder.name}{LOCK_SUFFIX}"))

@@ -142,6 +142,7 @@ class SingleInstance(QObject):
         if length > MAX_MESSAGE_BYTES:
             log.warning("Ignoring an oversized message from a second launch")
             socket.abort()
+            self._forget(socket)
             return
         if len(buffer) < HEADER.size + length:
             return
@@ -149,6 +150,7 @@ class SingleInstance(QObject):
         if args is None:
             log.warning("Ignoring a malformed message from a second launch")
             socket.abort()
+            self._forget(socket)
             return
         self._buffers.pop(socket, None)
         self.message_received.emit(args)

@@ -206,10 +206,14 @@ def test_an_unwritable_folder_is_reported_not_raised(
     blocker_file.write_text("x")
     autosave = make_autosave(Canvas(make_document(9)), folder=blocker_file / "autosave")
 
-    with qtbot.waitSignal(autosave.snapshot_failed, timeout=10_000) as blocker:
+    with qtbot.waitSignal(autosave.snapshot_failed, timeout=10_000) as started:
+        autosave.start()
+    with qtbot.waitSignal(autosave.snapshot_failed, timeout=10_000) as snapshot:
         autosave.snapshot_now()
 
-    assert blocker.args[0].startswith("Autosave failed")
+    assert started.args[0].startswith("Autosave is off")
+    assert snapshot.args[0].startswith("Autosave failed")
+    assert autosave.pending_recovery() is None
 
 
 def test_a_canvas_that_cannot_be_read_is_reported_not_raised(
