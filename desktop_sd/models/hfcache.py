@@ -1,0 +1,154 @@
+"""The Hugging Face Hub's standard cache layout, read and written without huggingface_hub.
+
+Models downloaded by other diffusers tools land in the same place, so we find
+them and never fetch them twice; what we download, they find. The layout::
+
+    <cache>/models--<org>--<name>/
+        refs/<revision>              text file: the commit hash
+        blobs/<etag>                 file contents (etag = sha256 for LFS files, git blob sha1 otherwise)
+        snapshots/<commit>/<path>    relative symlinks into blobs/ (copies where symlinks are unavailable)
+    <cache>/.locks/models--<org>--<name>/<etag>.lock
+
+The cache folder is computed from the environment on every call (``HF_HUB_CACHE``,
+``HF_HOME``, ``XDG_CACHE_HOME``), not once at import time as huggingface_hub does.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+
+
+def cache_dir() -> Path:
+    value = os.environ.get("HF_HUB_CACHE") or os.environ.get("HUGGINGFACE_HUB_CACHE")
+    if value:
+        return Path(value).expanduser()
+    home = os.environ.get("HF_HOME")
+    if home:
+        return Path(home).expanduser() / "hub"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "huggingface" / "hub"
+
+
+def is_repo_id(text: str) -> bool:
+    """``org/name`` with the characters the Hub allows."""
+    return re.fullmatch(r"[A-Za-z0-9][\w.\-]*/[\w.\-]+", text) is not None and ".." not in text
+
+
+def repo_folder(repo_id: str) -> Path:
+    return cache_dir() / ("models--" + repo_id.replace("/", "--"))
+
+
+def lock_path(repo_id: str, etag: str) -> Path:
+    return cache_dir() / ".locks" / ("models--" + repo_id.replace("/", "--")) / f"{etag}.lock"
+
+
+def blob_path(repo_id: str, etag: str) -> Path:
+    return repo_folder(repo_id) / "blobs" / etag
+
+
+def commit_for(repo_id: str, revision: str = "main") -> str | None:
+    if _COMMIT.match(revision):
+        return revision
+    try:
+        commit = (repo_folder(repo_id) / "refs" / revision).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return commit if _COMMIT.match(commit) else None
+
+
+def snapshot_path(repo_id: str, revision: str = "main") -> Path | None:
+    """The snapshot folder of ``revision`` if it is in the cache."""
+    commit = commit_for(repo_id, revision)
+    if commit is None:
+        return None
+    folder = repo_folder(repo_id) / "snapshots" / commit
+    return folder if folder.is_dir() else None
+
+
+def write_ref(repo_id: str, revision: str, commit: str) -> None:
+    if revision == commit:
+        return
+    ref = repo_folder(repo_id) / "refs" / revision
+    ref.parent.mkdir(parents=True, exist_ok=True)
+    tmp = ref.with_name(ref.name + ".tmp")
+    tmp.write_text(commit, encoding="utf-8")
+    os.replace(tmp, ref)
+
+
+def link_into_snapshot(repo_id: str, commit: str, filename: str, etag: str) -> Path:
+    """Point ``snapshots/<commit>/<filename>`` at the blob, as huggingface_hub does."""
+    blob = blob_path(repo_id, etag)
+    pointer = repo_folder(repo_id) / "snapshots" / commit / filename
+    pointer.parent.mkdir(parents=True, exist_ok=True)
+    if pointer.is_symlink() or pointer.exists():
+        same_copy = not pointer.is_symlink() and pointer.stat().st_size == blob.stat().st_size
+        if same_copy or pointer.resolve() == blob.resolve():
+            return pointer
+        pointer.unlink()
+    try:
+        os.symlink(os.path.relpath(blob, pointer.parent), pointer)
+    except OSError:  # no symlink permission (Windows without developer mode): a copy, like huggingface_hub
+        tmp = pointer.with_name(pointer.name + ".tmp")
+        shutil.copyfile(blob, tmp)
+        os.replace(tmp, pointer)
+    return pointer
+
+
+def cached_repos() -> list[tuple[str, Path]]:
+    """Every model repo in the cache with a snapshot for ``main``: (repo id, snapshot folder)."""
+    root = cache_dir()
+    found: list[tuple[str, Path]] = []
+    try:
+        entries = sorted(root.iterdir())
+    except OSError:
+        return found
+    for entry in entries:
+        if not entry.name.startswith("models--") or not entry.is_dir():
+            continue
+        repo_id = entry.name[len("models--") :].replace("--", "/", 1)
+        snapshot = snapshot_path(repo_id)
+        if snapshot is not None:
+            found.append((repo_id, snapshot))
+    return found
+
+
+def snapshot_size(folder: Path) -> int:
+    """Bytes on disk of the files a snapshot points at (each blob counted once)."""
+    seen: set[Path] = set()
+    total = 0
+    for path in folder.rglob("*"):
+        try:
+            target = path.resolve()
+            if target in seen or not target.is_file():
+                continue
+            seen.add(target)
+            total += target.stat().st_size
+        except OSError:
+            continue
+    return total
+
+
+def remove_snapshot(repo_id: str, snapshot: Path) -> None:
+    """Delete a snapshot and every blob no other snapshot of the repo still uses."""
+    repo = repo_folder(repo_id)
+    used_elsewhere: set[Path] = set()
+    for other in (repo / "snapshots").glob("*"):
+        if other == snapshot:
+            continue
+        for path in other.rglob("*"):
+            if path.is_symlink():
+                used_elsewhere.add(path.resolve())
+    doomed = {p.resolve() for p in snapshot.rglob("*") if p.is_symlink()}
+    shutil.rmtree(snapshot, ignore_errors=True)
+    for blob in doomed - used_elsewhere:
+        blob.unlink(missing_ok=True)
+    remaining = [p for p in (repo / "snapshots").glob("*")] if (repo / "snapshots").is_dir() else []
+    if not remaining:
+        shutil.rmtree(repo, ignore_errors=True)
+        shutil.rmtree(cache_dir() / ".locks" / repo.name, ignore_errors=True)
