@@ -1,28 +1,64 @@
-"""Generation metadata written into PNGs.
+"""Generation metadata in images: what we write, and reading what any popular tool wrote.
 
-Two chunks, kept in sync: ``parameters`` in AUTOMATIC1111's text format (the
-de facto standard every other tool reads) and ``desktop_sd`` with the full
-request as JSON (so our own reader never parses text).
+We write two chunks, kept in sync: ``parameters`` in AUTOMATIC1111's text
+format (the de facto standard every other tool reads) and ``desktop_sd`` with
+the full request as JSON (so our own reader never parses text).
+
+``read_parameters`` reads ours, A1111/Forge, ComfyUI, InvokeAI (all three
+generations), Fooocus, NovelAI, and A1111 text in JPEG/WebP EXIF UserComment.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-from pathlib import Path
+from collections.abc import Mapping
+from pathlib import Path, PurePath
 from typing import Any
 
+from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from desktop_sd.core.request import GenerationRequest, Mode
-from desktop_sd.core.schedulers import scheduler_info
+from desktop_sd.core.schedulers import SCHEDULER_IDS, scheduler_info
+from desktop_sd.library.parsed import A1111, DESKTOP_SD, FOOOCUS, NOVELAI, ParsedParameters, to_float, to_int
+from desktop_sd.library.pngtext import NotPNG, read_text_chunks
+from desktop_sd.library.read_a1111 import parse_a1111
+from desktop_sd.library.read_comfy import parse_comfy_prompt, parse_comfy_workflow
+from desktop_sd.library.read_invoke import parse_dream, parse_invoke_metadata, parse_sd_metadata
+from desktop_sd.library.read_other import parse_fooocus, parse_json_comment, parse_novelai
 
 JSON_CHUNK = "desktop_sd"
 A1111_CHUNK = "parameters"
+EXIF_IFD = 0x8769
+USER_COMMENT = 0x9286
+MODEL_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf")
+
+__all__ = [
+    "A1111_CHUNK",
+    "JSON_CHUNK",
+    "ParsedParameters",
+    "a1111_parameters",
+    "decode_user_comment",
+    "encode_user_comment",
+    "model_display_name",
+    "parse_text_chunks",
+    "png_info",
+    "read_parameters",
+    "request_json",
+]
+
+
+# ---- writing ----------------------------------------------------------------------------
 
 
 def _quote(value: str) -> str:
-    """A1111 quotes a value holding a comma, colon or quote (its ``quote()``)."""
-    if "," not in value and "\n" not in value and ":" not in value and '"' not in value:
+    """A1111's ``quote()``: JSON-quote a value holding a comma, newline or colon.
+
+    A value that starts with a double quote is quoted too, so A1111's reader
+    (which unquotes anything wrapped in quotes) gives it back unchanged.
+    """
+    if "," not in value and "\n" not in value and ":" not in value and not value.startswith('"'):
         return value
     return json.dumps(value, ensure_ascii=False)
 
@@ -31,31 +67,43 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
+def model_display_name(model: str) -> str:
+    """What A1111 writes as ``Model``: a checkpoint's file name without extension, a folder's name."""
+    if not model:
+        return ""
+    path = PurePath(model.replace("\\", "/"))
+    if model.lower().endswith(MODEL_SUFFIXES):
+        return path.stem
+    if path.is_absolute() or model.startswith((".", "~")) or ":" in model:
+        return path.name
+    return model  # a repo id ("owner/name") or a catalog id
+
+
 def a1111_parameters(request: GenerationRequest, model_name: str, version: str = "") -> str:
-    """The ``parameters`` text exactly as A1111 lays it out."""
-    lines = [request.prompt]
-    if request.negative_prompt:
-        lines.append(f"Negative prompt: {request.negative_prompt}")
+    """The ``parameters`` text exactly as A1111 lays it out (keys in A1111's order, None values left out)."""
     info = scheduler_info(request.scheduler)
     pairs: list[tuple[str, str]] = [("Steps", str(request.steps))]
     if info.a1111_sampler:
         pairs.append(("Sampler", info.a1111_sampler))
         if info.a1111_schedule:
             pairs.append(("Schedule type", info.a1111_schedule))
-    pairs += [
-        ("CFG scale", _number(request.cfg_scale)),
-        ("Seed", str(request.seed)),
-        ("Size", f"{request.width}x{request.height}"),
-        ("Model", Path(model_name).stem if model_name.endswith(".safetensors") else model_name),
-    ]
+    pairs.append(("CFG scale", _number(request.cfg_scale)))
+    if request.seed is not None:
+        pairs.append(("Seed", str(request.seed)))
+    pairs.append(("Size", f"{request.width}x{request.height}"))
+    name = model_display_name(model_name)
+    if name:
+        pairs.append(("Model", name))
     if request.mode is not Mode.TXT2IMG:
         pairs.append(("Denoising strength", _number(request.strength)))
     if request.mode in (Mode.INPAINT, Mode.OUTPAINT):
         pairs.append(("Mask blur", str(request.mask_feather)))
     if version:
         pairs.append(("Version", f"desktop-sd {version}"))
-    lines.append(", ".join(f"{key}: {_quote(value)}" for key, value in pairs))
-    return "\n".join(lines)
+    negative = f"\nNegative prompt: {request.negative_prompt}" if request.negative_prompt else ""
+    parameters = ", ".join(f"{key}: {_quote(value)}" for key, value in pairs)
+    # A1111: f"{prompt}{negative}\n{params}".strip()
+    return f"{request.prompt}{negative}\n{parameters}".strip()
 
 
 def request_json(request: GenerationRequest, extra: dict[str, Any] | None = None) -> str:
@@ -74,3 +122,171 @@ def png_info(
     info.add_text(A1111_CHUNK, a1111_parameters(request, model_name, version))
     info.add_itxt(JSON_CHUNK, request_json(request, extra))
     return info
+
+
+def encode_user_comment(text: str) -> bytes:
+    """EXIF UserComment as A1111 writes it in JPEG/WebP: ``UNICODE\\0`` then UTF-16 (big-endian, as piexif)."""
+    return b"UNICODE\0" + text.encode("utf-16-be")
+
+
+# ---- reading ----------------------------------------------------------------------------
+
+
+def decode_user_comment(raw: bytes | str) -> str:
+    """Text of an EXIF UserComment; UTF-16 of either byte order after a ``UNICODE\\0`` prefix."""
+    if isinstance(raw, str):
+        return raw.rstrip("\0")
+    prefix, body = raw[:8], raw[8:]
+    if prefix == b"UNICODE\0":
+        if body.startswith(b"\xff\xfe"):
+            return body[2:].decode("utf-16-le", errors="replace").rstrip("\0")
+        if body.startswith(b"\xfe\xff"):
+            return body[2:].decode("utf-16-be", errors="replace").rstrip("\0")
+        # No byte-order mark: mostly-ASCII text has its zero bytes first in big-endian.
+        big_endian = body[0::2].count(0) >= body[1::2].count(0)
+        return body.decode("utf-16-be" if big_endian else "utf-16-le", errors="replace").rstrip("\0")
+    if prefix in (b"ASCII\0\0\0", b"\0" * 8, b"JIS\0\0\0\0\0"):
+        body = body if prefix != b"JIS\0\0\0\0\0" else b""
+        return body.decode("utf-8", errors="replace").rstrip("\0")
+    return raw.decode("utf-8", errors="replace").rstrip("\0")
+
+
+def _own(text: str, chunks: Mapping[str, str]) -> ParsedParameters | None:
+    try:
+        data = json.loads(text)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    request = data.get("request") if isinstance(data, dict) else None
+    if not isinstance(request, dict):
+        return None
+    mode_text = str(request.get("mode", "txt2img"))
+    scheduler = str(request.get("scheduler", "default"))
+    return ParsedParameters(
+        source=DESKTOP_SD,
+        prompt=str(request.get("prompt", "")),
+        negative_prompt=str(request.get("negative_prompt", "")),
+        model=str(request.get("model", "")),
+        width=to_int(request.get("width")),
+        height=to_int(request.get("height")),
+        steps=to_int(request.get("steps")),
+        cfg_scale=to_float(request.get("cfg_scale")),
+        seed=to_int(request.get("seed")),
+        sampler=scheduler,
+        scheduler=scheduler if scheduler in SCHEDULER_IDS else "default",
+        strength=to_float(request.get("strength")),
+        mode=Mode(mode_text) if mode_text in {m.value for m in Mode} else Mode.TXT2IMG,
+        extra={k: str(v) for k, v in data.items() if k not in ("format", "request")},
+        raw=chunks.get(A1111_CHUNK, text),
+        request=request,
+    )
+
+
+def _is_json_object(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except (TypeError, ValueError, RecursionError):
+        return False
+
+
+def parse_text_chunks(chunks: Mapping[str, Any], size: tuple[int, int] | None = None) -> ParsedParameters | None:
+    """Parameters from an image's text metadata (PNG chunks, or what Pillow puts in ``info``)."""
+    text = {k: v for k, v in chunks.items() if isinstance(v, str)}
+    readers: list[Any] = []
+    if JSON_CHUNK in text:
+        readers.append(lambda: _own(text[JSON_CHUNK], text))
+    if "invokeai_metadata" in text:
+        readers.append(lambda: parse_invoke_metadata(text["invokeai_metadata"]))
+    if A1111_CHUNK in text:
+        params = text[A1111_CHUNK]
+        scheme = text.get("fooocus_scheme", "")
+        if scheme == "fooocus" or (_is_json_object(params) and scheme != "a1111"):
+            readers.append(lambda: parse_fooocus(params))
+        else:
+            source = FOOOCUS if scheme else A1111
+            readers.append(lambda: parse_a1111(params, source, require_parameters=False))
+    if "prompt" in text:
+        readers.append(lambda: parse_comfy_prompt(text["prompt"]))
+    if "workflow" in text:
+        readers.append(lambda: parse_comfy_workflow(text["workflow"]))
+    if "sd-metadata" in text:
+        readers.append(lambda: parse_sd_metadata(text["sd-metadata"]))
+    if "Dream" in text:
+        readers.append(lambda: parse_dream(text["Dream"]))
+    if str(text.get("Software", "")).startswith(NOVELAI):
+        readers.append(lambda: parse_novelai(text, size))
+    for reader in readers:
+        try:
+            parsed = reader()
+        except Exception:  # one unforeseen shape must not stop the next reader
+            parsed = None
+        if parsed is not None:
+            return parsed
+    return None
+
+
+def _exif_text(image: Image.Image) -> str | None:
+    try:
+        raw = image.getexif().get_ifd(EXIF_IFD).get(USER_COMMENT)
+    except Exception:  # damaged EXIF: no metadata, not a failure
+        return None
+    if not raw:
+        return None
+    text = decode_user_comment(raw)
+    return text if text.strip() else None
+
+
+def _from_image(image: Image.Image) -> ParsedParameters | None:
+    info: dict[str, Any] = dict(image.info)
+    if image.format == "PNG":
+        # A truncated file fails past the header: keep what the lazy open read.
+        with contextlib.suppress(Exception):
+            info.update(getattr(image, "text", {}))
+    parsed = parse_text_chunks(info, image.size)
+    if parsed is not None:
+        return parsed
+    comment = _exif_text(image)
+    if comment is None:
+        raw_comment = info.get("comment")
+        if isinstance(raw_comment, bytes):
+            comment = raw_comment.decode("utf-8", errors="replace")
+    if comment:
+        if _is_json_object(comment):
+            return parse_json_comment(comment)
+        return parse_a1111(comment, A1111)
+    return None
+
+
+def read_parameters(source: str | Path | Image.Image) -> ParsedParameters | None:
+    """Generation parameters embedded in an image file (or an opened image); None when there are none.
+
+    Never raises for a damaged, truncated or foreign file: whatever cannot be
+    read is simply not there. PNG text is read without decoding pixels.
+    """
+    if isinstance(source, Image.Image):
+        try:
+            return _from_image(source)
+        except Exception:
+            return None
+    path = Path(source)
+    try:
+        with open(path, "rb") as stream:
+            try:
+                chunks = read_text_chunks(stream)
+            except NotPNG:
+                chunks = None
+            if chunks is not None:
+                size = _png_size(stream)
+                return parse_text_chunks(chunks, size)
+            stream.seek(0)
+            with Image.open(stream) as image:
+                return _from_image(image)
+    except Exception:
+        return None
+
+
+def _png_size(stream: Any) -> tuple[int, int] | None:
+    stream.seek(16)
+    data = stream.read(8)
+    if len(data) < 8:
+        return None
+    return int.from_bytes(data[:4], "big"), int.from_bytes(data[4:], "big")
