@@ -1,0 +1,266 @@
+"""The job queue and the one worker thread that owns the backend.
+
+All GPU work is serialised on a single long-lived ``QThread``. The queue
+itself lives on the GUI thread: it hands the worker one job at a time and
+starts the next when the worker reports back. Signals carry immutable values
+only; the worker converts previews to ``QImage`` (never ``QPixmap``).
+Cancelling sets the job's ``threading.Event``, which the backend checks every
+step; the thread is never terminated.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtGui import QImage
+
+from desktop_sd.app.qimages import pil_to_qimage
+from desktop_sd.core.backend import Backend, BackendStatus
+from desktop_sd.core.errors import Cancelled, DesktopSDError
+from desktop_sd.core.request import GenerationRequest
+
+log = logging.getLogger(__name__)
+
+BackendFactory = Callable[[], Backend]
+PREVIEW_INTERVAL_S = 0.25  # at most four progress signals a second
+
+
+@dataclass(frozen=True, eq=False)
+class Job:
+    id: int
+    request: GenerationRequest
+    label: str
+    cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
+
+
+def describe_error(exc: BaseException) -> str:
+    """A message for the user: ours already say what to do; anything else gets a generic next step."""
+    if isinstance(exc, DesktopSDError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "The computer ran out of memory. Close other programs, or lower the size or batch count, and try again."
+    return (
+        f"Generation failed unexpectedly ({type(exc).__name__}: {exc}). "
+        "The details are in the log; try again, or choose another model or scheduler."
+    )
+
+
+class _Worker(QObject):
+    """Lives on the worker thread; runs one job per ``run`` call."""
+
+    started = Signal(int)
+    progress = Signal(int, int, int, QImage)
+    finished = Signal(int, object)  # job id, GenerationResult
+    failed = Signal(int, str)
+    cancelled = Signal(int)
+    status = Signal(object)  # BackendStatus
+
+    def __init__(self, factory: BackendFactory, preview_interval_s: float) -> None:
+        super().__init__()
+        self._factory = factory
+        self._interval = preview_interval_s
+        self._backend: Backend | None = None
+
+    @Slot(object)
+    def run(self, job: Job) -> None:
+        self.started.emit(job.id)
+        try:
+            if job.cancel_event.is_set():
+                raise Cancelled("cancelled before it started")
+            if self._backend is None:
+                self._backend = self._factory()
+            if job.cancel_event.is_set():
+                raise Cancelled("cancelled while the model loaded")
+            result = self._backend.generate(job.request, self._step_reporter(job.id), job.cancel_event)
+        except Cancelled:
+            self.cancelled.emit(job.id)
+        except Exception as exc:  # every failure becomes a message; the thread carries on
+            if not isinstance(exc, DesktopSDError):
+                log.exception("job %s failed", job.id)
+            self.failed.emit(job.id, describe_error(exc))
+        else:
+            self.finished.emit(job.id, result)
+        self._report_status()
+
+    def _step_reporter(self, job_id: int) -> Callable[..., None]:
+        last = [0.0]
+
+        def on_step(step: int, total: int, preview: object = None) -> None:
+            now = time.monotonic()
+            if step not in (1, total) and now - last[0] < self._interval:
+                return
+            last[0] = now
+            image = pil_to_qimage(preview) if preview is not None else QImage()  # type: ignore[arg-type]
+            self.progress.emit(job_id, step, total, image)
+
+        return on_step
+
+    def _report_status(self) -> None:
+        if self._backend is None:
+            return
+        try:
+            self.status.emit(self._backend.status())
+        except Exception:
+            log.exception("backend status failed")
+
+    @Slot()
+    def unload(self) -> None:
+        if self._backend is not None:
+            try:
+                self._backend.unload()
+            except Exception:
+                log.exception("unloading the model failed")
+            self._report_status()
+
+
+class JobQueue(QObject):
+    """Jobs waiting and running. Only the GUI thread calls its methods."""
+
+    job_queued = Signal(int)
+    job_started = Signal(int)
+    progress = Signal(int, int, int, QImage)  # job id, step, total, preview (null when none)
+    job_finished = Signal(int, object)  # job id, GenerationResult
+    job_failed = Signal(int, str)
+    job_cancelled = Signal(int)
+    queue_changed = Signal()
+    backend_status = Signal(object)  # BackendStatus
+
+    _dispatch = Signal(object)  # Job, to the worker
+    _unload = Signal()
+
+    def __init__(
+        self,
+        backend_factory: BackendFactory,
+        parent: QObject | None = None,
+        preview_interval_s: float = PREVIEW_INTERVAL_S,
+    ) -> None:
+        super().__init__(parent)
+        self._ids = itertools.count(1)
+        self._pending: list[Job] = []
+        self._running: Job | None = None
+        self._thread = QThread()
+        self._thread.setObjectName("generation-worker")
+        self._worker = _Worker(backend_factory, preview_interval_s)
+        self._worker.moveToThread(self._thread)
+        self._dispatch.connect(self._worker.run)
+        self._unload.connect(self._worker.unload)
+        self._worker.started.connect(self.job_started)
+        self._worker.progress.connect(self._on_progress)
+        self._worker.finished.connect(self._on_finished)
+        self._worker.failed.connect(self._on_failed)
+        self._worker.cancelled.connect(self._on_cancelled)
+        self._worker.status.connect(self.backend_status)
+        self.last_status: BackendStatus | None = None
+        self.backend_status.connect(self._remember_status)
+        self._closed = False
+
+    # ---- queries ---------------------------------------------------------------------------------
+    def running(self) -> Job | None:
+        return self._running
+
+    def pending(self) -> list[Job]:
+        return list(self._pending)
+
+    def jobs(self) -> list[Job]:
+        """The running job (if any) then the waiting ones, in order."""
+        return ([self._running] if self._running else []) + self._pending
+
+    def job(self, job_id: int) -> Job | None:
+        return next((j for j in self.jobs() if j.id == job_id), None)
+
+    def is_busy(self) -> bool:
+        return self._running is not None or bool(self._pending)
+
+    # ---- commands --------------------------------------------------------------------------------
+    def submit(self, request: GenerationRequest, label: str = "") -> int:
+        """Queue a request; it runs when the jobs before it are done. Returns its job id."""
+        if self._closed:
+            raise RuntimeError("the job queue is shut down")
+        job = Job(next(self._ids), request, label or request.prompt[:60] or "(no prompt)")
+        self._pending.append(job)
+        self.job_queued.emit(job.id)
+        self.queue_changed.emit()
+        self._start_next()
+        return job.id
+
+    def cancel(self, job_id: int | None = None) -> bool:
+        """Cancel the running job (``None``) or any job by id. False when there is no such job."""
+        if job_id is None or (self._running is not None and self._running.id == job_id):
+            if self._running is None:
+                return False
+            self._running.cancel_event.set()
+            return True
+        for job in self._pending:
+            if job.id == job_id:
+                self._pending.remove(job)
+                self.queue_changed.emit()
+                self.job_cancelled.emit(job.id)
+                return True
+        return False
+
+    remove = cancel
+
+    def cancel_all(self) -> None:
+        for job in list(self._pending):
+            self.cancel(job.id)
+        self.cancel()
+
+    def unload_model(self) -> None:
+        """Free the backend's model after the running job (if any)."""
+        if self._thread.isRunning():
+            self._unload.emit()
+
+    def shutdown(self) -> None:
+        """Cancel everything, let the running job stop at its next step, and join the thread."""
+        if self._closed:
+            return
+        self._closed = True
+        self.cancel_all()
+        if self._thread.isRunning():
+            self._thread.quit()
+            self._thread.wait()
+
+    # ---- internals ------------------------------------------------------------------------------
+    def _start_next(self) -> None:
+        if self._running is not None or not self._pending or self._closed:
+            return
+        if not self._thread.isRunning():
+            self._thread.start()
+        self._running = self._pending.pop(0)
+        self.queue_changed.emit()
+        self._dispatch.emit(self._running)
+
+    def _finish(self, job_id: int) -> bool:
+        if self._running is None or self._running.id != job_id:
+            return False
+        self._running = None
+        self.queue_changed.emit()
+        return True
+
+    def _on_progress(self, job_id: int, step: int, total: int, preview: QImage) -> None:
+        if self._running is not None and self._running.id == job_id and not self._running.cancel_event.is_set():
+            self.progress.emit(job_id, step, total, preview)
+
+    def _on_finished(self, job_id: int, result: object) -> None:
+        if self._finish(job_id):
+            self.job_finished.emit(job_id, result)
+        self._start_next()
+
+    def _on_failed(self, job_id: int, message: str) -> None:
+        if self._finish(job_id):
+            self.job_failed.emit(job_id, message)
+        self._start_next()
+
+    def _on_cancelled(self, job_id: int) -> None:
+        if self._finish(job_id):
+            self.job_cancelled.emit(job_id)
+        self._start_next()
+
+    def _remember_status(self, status: BackendStatus) -> None:
+        self.last_status = status

@@ -1,0 +1,118 @@
+"""The models the picker offers: those the model manager has installed, plus files or folders
+the user pointed at directly (``--model PATH``, "Add model file…")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from PySide6.QtCore import QObject, Signal
+
+from desktop_sd.core.request import Family
+from desktop_sd.models.resolve import ref_for_path
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    id: str  # what GenerationRequest.model holds: anything models.resolve understands
+    name: str
+    family: Family
+
+
+class InstalledModels(Protocol):
+    """What the picker needs from the model manager."""
+
+    installed_changed: Any  # Signal()
+
+    def installed(self) -> list[Any]: ...  # objects with .id, .name, .family
+
+    def default_model_id(self) -> str | None: ...
+
+
+class ModelChoices(QObject):
+    changed = Signal()
+
+    def __init__(self, manager: InstalledModels | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._manager = manager
+        self._extra: list[ModelChoice] = []
+        if manager is not None:
+            manager.installed_changed.connect(self.changed)
+
+    def items(self) -> list[ModelChoice]:
+        installed: list[ModelChoice] = []
+        if self._manager is not None:
+            for m in self._manager.installed():
+                installed.append(ModelChoice(str(m.id), str(m.name), _family(getattr(m, "family", None))))
+        ids = {c.id for c in installed}
+        return installed + [c for c in self._extra if c.id not in ids]
+
+    def find(self, model_id: str) -> ModelChoice | None:
+        return next((c for c in self.items() if c.id == model_id), None)
+
+    def default_id(self) -> str:
+        if self._manager is not None:
+            default = self._manager.default_model_id()
+            if default:
+                return str(default)
+        items = self.items()
+        return items[0].id if items else ""
+
+    def add_path(self, path: str | Path) -> ModelChoice:
+        """Offer a model folder or ``.safetensors`` file. Raises ``ModelError`` with a reason when unusable."""
+        resolved = Path(path).expanduser().resolve()
+        ref = ref_for_path(resolved, str(resolved))
+        choice = ModelChoice(ref.id, resolved.stem if resolved.is_file() else resolved.name, ref.family)
+        existing = self.find(choice.id)
+        if existing is not None:
+            return existing
+        self._extra.append(choice)
+        self.changed.emit()
+        return choice
+
+    def extra_paths(self) -> list[str]:
+        return [c.id for c in self._extra]
+
+
+def _family(value: object) -> Family:
+    try:
+        return Family(str(value))
+    except ValueError:
+        return Family.UNKNOWN
+
+
+# Width x height choices per family: the sizes each was trained at, in common aspect ratios.
+ASPECT_PRESETS: dict[Family, tuple[tuple[str, int, int], ...]] = {
+    Family.SD1: (
+        ("1:1", 512, 512),
+        ("2:3", 512, 768),
+        ("3:2", 768, 512),
+        ("3:4", 480, 640),
+        ("4:3", 640, 480),
+        ("9:16", 432, 768),
+        ("16:9", 768, 432),
+    ),
+    Family.SD2: (
+        ("1:1", 768, 768),
+        ("2:3", 640, 960),
+        ("3:2", 960, 640),
+        ("3:4", 672, 896),
+        ("4:3", 896, 672),
+        ("9:16", 576, 1024),
+        ("16:9", 1024, 576),
+    ),
+    Family.SDXL: (
+        ("1:1", 1024, 1024),
+        ("2:3", 832, 1216),
+        ("3:2", 1216, 832),
+        ("3:4", 896, 1152),
+        ("4:3", 1152, 896),
+        ("9:16", 768, 1344),
+        ("16:9", 1344, 768),
+    ),
+}
+
+
+def aspect_presets(family: Family) -> tuple[tuple[str, int, int], ...]:
+    return ASPECT_PRESETS.get(family, ASPECT_PRESETS[Family.SD1])

@@ -1,0 +1,157 @@
+"""The prompt panel's settings as a model the panel binds to.
+
+``PromptValues`` is an immutable snapshot (saved in settings and in project
+files as plain JSON); ``PromptModel`` holds the current one and says when it
+changes, so widgets, the canvas frame and the settings file stay in step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from desktop_sd.core.request import DEFAULT_FEATHER, MAX_FEATHER, GenerationRequest, Mode
+from desktop_sd.core.schedulers import SCHEDULER_IDS
+from desktop_sd.core.validation import MAX_BATCH, MAX_SIDE, MAX_STEPS, MIN_SIDE
+
+MAX_SEED = 2**32 - 1
+
+# field -> (lowest, highest) for numbers read back from settings or projects
+_RANGES: dict[str, tuple[float, float]] = {
+    "steps": (1, MAX_STEPS),
+    "cfg_scale": (0.0, 30.0),
+    "seed": (0, MAX_SEED),
+    "width": (MIN_SIDE, MAX_SIDE),
+    "height": (MIN_SIDE, MAX_SIDE),
+    "strength": (0.01, 1.0),
+    "mask_feather": (0, MAX_FEATHER),
+    "batch_size": (1, MAX_BATCH),
+}
+
+
+@dataclass(frozen=True)
+class PromptValues:
+    prompt: str = ""
+    negative_prompt: str = ""
+    model: str = ""
+    scheduler: str = "default"
+    steps: int = 20
+    cfg_scale: float = 7.0
+    seed: int = 0
+    random_seed: bool = True
+    width: int = 512
+    height: int = 512
+    strength: float = 0.75
+    mask_feather: int = DEFAULT_FEATHER
+    batch_size: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: object) -> PromptValues:
+        """Values from saved JSON; missing, mistyped or out-of-range entries fall back or are clamped."""
+        if not isinstance(data, dict):
+            return cls()
+        defaults = cls()
+        kwargs: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            value, default = data.get(f.name), getattr(defaults, f.name)
+            if isinstance(default, bool):
+                ok = isinstance(value, bool)
+            elif isinstance(default, (int, float)):
+                ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+                if ok and f.name in _RANGES:
+                    lo, hi = _RANGES[f.name]
+                    value = type(default)(min(hi, max(lo, value)))
+            else:
+                ok = isinstance(value, str)
+            if ok:
+                kwargs[f.name] = value
+        if kwargs.get("scheduler") not in SCHEDULER_IDS:
+            kwargs.pop("scheduler", None)
+        return cls(**kwargs)
+
+    def to_request(self) -> GenerationRequest:
+        """The prompt part of a request; the canvas fills in mode, size and images.
+
+        A random seed is drawn here, so the job's seed is known when it is queued.
+        """
+        seed = random.randint(0, MAX_SEED) if self.random_seed else self.seed
+        return GenerationRequest(
+            mode=Mode.TXT2IMG,
+            prompt=self.prompt,
+            negative_prompt=self.negative_prompt,
+            model=self.model,
+            width=self.width,
+            height=self.height,
+            steps=self.steps,
+            cfg_scale=self.cfg_scale,
+            seed=seed,
+            scheduler=self.scheduler,
+            strength=self.strength,
+            batch_size=self.batch_size,
+            mask_feather=self.mask_feather,
+        )
+
+    @classmethod
+    def from_request(cls, request: GenerationRequest, base: PromptValues) -> PromptValues:
+        """``base`` with the parameters of ``request`` (for "reuse parameters")."""
+        seed = request.seed if request.seed is not None else base.seed
+        return dataclasses.replace(
+            base,
+            prompt=request.prompt,
+            negative_prompt=request.negative_prompt,
+            model=request.model or base.model,
+            scheduler=request.scheduler if request.scheduler in SCHEDULER_IDS else base.scheduler,
+            steps=request.steps,
+            cfg_scale=request.cfg_scale,
+            seed=seed,
+            random_seed=request.seed is None,
+            width=request.width,
+            height=request.height,
+            strength=request.strength,
+            mask_feather=request.mask_feather,
+            batch_size=request.batch_size,
+        )
+
+
+class PromptModel(QObject):
+    changed = Signal(object)  # PromptValues
+    last_seed_changed = Signal(object)  # int | None
+
+    def __init__(self, values: PromptValues | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._values = values or PromptValues()
+        self._last_seed: int | None = None
+
+    @property
+    def values(self) -> PromptValues:
+        return self._values
+
+    @property
+    def last_seed(self) -> int | None:
+        return self._last_seed
+
+    def update(self, **changes: Any) -> None:
+        """Change some fields; emits ``changed`` only when something really changed."""
+        self.set_values(dataclasses.replace(self._values, **changes))
+
+    def set_values(self, values: PromptValues) -> None:
+        if values != self._values:
+            self._values = values
+            self.changed.emit(values)
+
+    def set_last_seed(self, seed: int | None) -> None:
+        if seed != self._last_seed:
+            self._last_seed = seed
+            self.last_seed_changed.emit(seed)
+
+    def reuse_last_seed(self) -> None:
+        """Fix the seed to the one last used (one click in the panel)."""
+        if self._last_seed is not None:
+            self.update(seed=self._last_seed, random_seed=False)

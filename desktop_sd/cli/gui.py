@@ -1,0 +1,239 @@
+"""Start-up wiring of the GUI: the one place that builds the services and hands the engine to the worker.
+
+Torch is not imported here: the worker thread calls the backend factory on its
+first job, so the window appears first. Optional parts (history gallery,
+model manager, autosave, crash reporting, single instance) are wired when
+their modules are present.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+
+from desktop_sd.app.jobs import JobQueue
+from desktop_sd.app.model_choices import ModelChoices
+from desktop_sd.app.result_saver import ResultSaver
+from desktop_sd.app.tokens import TokenCounter
+from desktop_sd.core import paths
+from desktop_sd.core.backend import Backend
+from desktop_sd.core.errors import DesktopSDError
+from desktop_sd.core.settings import Settings
+from desktop_sd.ui.main_window import MainWindow, WindowServices
+from desktop_sd.ui.message_area import Level
+
+log = logging.getLogger(__name__)
+
+
+def engine_factory() -> Backend:
+    """Runs on the worker thread at the first job: this is where torch gets imported."""
+    from desktop_sd.engine import Engine
+    from desktop_sd.models.resolve import resolve_model
+
+    return Engine(resolve=resolve_model)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="desktop-sd", description="Open the Desktop SD window.")
+    parser.add_argument("files", nargs="*", help="images or .sdproj projects to open")
+    parser.add_argument("--model", action="append", default=[], help="a model folder or .safetensors file to offer")
+    parser.add_argument("--library", help="history folder (default: the user's library folder)")
+    return parser.parse_args(argv)
+
+
+def _optional(module: str) -> Any | None:
+    """A module another part of the app provides, or None while it is not installed."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        return None
+
+
+def build_window(
+    argv: list[str], backend_factory: Callable[[], Backend] = engine_factory
+) -> tuple[QApplication, MainWindow]:
+    """Build the services and the window without showing it or running the event loop."""
+    args = parse_args(argv)
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "desktop-sd"])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Desktop SD")
+    app.setOrganizationName("desktop-sd")
+    app.setDesktopFileName("desktop-sd")
+    icon = paths.resources_dir() / "icons" / "app" / "desktop-sd-256.png"
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
+
+    closers: list[Callable[[], None]] = []
+    settings = Settings()
+    queue = JobQueue(backend_factory)
+    manager = _model_manager(closers)
+    models = ModelChoices(manager)
+    library, library_error = _open_library(args.library, closers)
+    saver = ResultSaver(library)
+    services = WindowServices(
+        settings=settings,
+        queue=queue,
+        models=models,
+        tokens=TokenCounter(),
+        saver=saver,
+        history=_history_dock(library),
+        model_manager=manager,
+        open_models_dialog=_models_dialog_opener(manager),
+        switch_library=lambda folder: _switch_library(folder, saver, closers),
+        closers=closers,
+    )
+    window = MainWindow(services)
+    if library_error:
+        window.show_message(
+            f"The history is not available: {library_error} New images are kept in memory until it is.",
+            Level.ERROR,
+            [("Choose folder…", window.files.choose_library_folder)],
+        )
+    for model in args.model:
+        window.files.add_model(model)
+    for path in args.files:
+        window.files.open_path(path)
+    return app, window
+
+
+def _open_library(folder: str | None, closers: list[Callable[[], None]]) -> tuple[Any | None, str]:
+    store = _optional("desktop_sd.library.store")
+    if store is None:
+        return None, ""
+    try:
+        library = store.Library.open(Path(folder) if folder else None, reconcile=False)
+    except DesktopSDError as exc:
+        return None, str(exc)
+    closers.append(library.close)
+    return library, ""
+
+
+def _switch_library(folder: Path, saver: ResultSaver, closers: list[Callable[[], None]]) -> str | None:
+    store = _optional("desktop_sd.library.store")
+    if store is None:
+        return "The history store is not available in this build."
+    try:
+        library = store.Library.open(folder, reconcile=False)
+    except DesktopSDError as exc:
+        return str(exc)
+    closers.append(library.close)
+    saver.set_store(library)
+    return None
+
+
+def _history_dock(library: Any | None) -> QWidget | None:
+    gallery_model = _optional("desktop_sd.app.gallery_model")
+    gallery = _optional("desktop_sd.ui.gallery")
+    if library is None or gallery_model is None or gallery is None:
+        return None
+    return gallery.GalleryDock(gallery_model.GalleryModel(library))
+
+
+def _model_manager(closers: list[Callable[[], None]]) -> Any | None:
+    module = _optional("desktop_sd.app.model_manager")
+    if module is None:
+        return None
+    manager = module.ModelManager()
+    shutdown = getattr(manager, "shutdown", None)
+    if callable(shutdown):
+        closers.append(shutdown)
+    return manager
+
+
+def _models_dialog_opener(manager: Any | None) -> Callable[[QWidget], None] | None:
+    if manager is None or _optional("desktop_sd.ui.models_dialog") is None:
+        return None
+
+    def open_dialog(parent: QWidget) -> None:
+        from desktop_sd.ui.models_dialog import ModelsDialog
+
+        dialog = parent.findChild(ModelsDialog)
+        if dialog is None:
+            dialog = ModelsDialog(manager, parent)
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+
+    return open_dialog
+
+
+def run_gui(argv: list[str]) -> int:
+    """``desktop-sd`` with no command: show the window and run until it closes."""
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "desktop-sd"])
+    crash = _optional("desktop_sd.app.crash")
+    reporter = crash.install(paths.log_dir()) if crash is not None else None
+    single = _optional("desktop_sd.app.single_instance")
+    instance = None
+    if single is not None:
+        instance = single.SingleInstance()
+        if not instance.try_become_primary():
+            return 0 if instance.send_to_primary(argv) else 1
+
+    app, window = build_window(argv)
+    if instance is not None:
+        instance.message_received.connect(window.handle_second_launch)
+    autosave = _start_autosave(window)
+    if reporter is not None:
+        reporter.crashed.connect(lambda summary, log_file: _on_crash(window, autosave, summary, log_file))
+    window.show()
+    window.services.tokens.load_in_background()
+    if autosave is not None:
+        _offer_recovery(window, autosave)
+    try:
+        return int(app.exec())
+    finally:
+        window.shutdown()
+        if autosave is not None:
+            autosave.discard()
+        if instance is not None:
+            instance.release()
+
+
+def _start_autosave(window: MainWindow) -> Any | None:
+    module = _optional("desktop_sd.app.autosave")
+    if module is None:
+        return None
+    autosave = module.Autosave(lambda: window.document() if window.has_work() else None, module.default_folder())
+    window.document_changed.connect(autosave.mark_dirty)
+    window.result_applied.connect(autosave.snapshot_now)
+    autosave.snapshot_failed.connect(lambda message: window.status.showMessage(message, 8000))
+    autosave.start()
+    return autosave
+
+
+def _offer_recovery(window: MainWindow, autosave: Any) -> None:
+    doc = autosave.pending_recovery()
+    if doc is None:
+        return
+    when = getattr(autosave, "recovered_at", None)
+    stamp = f" from {when:%Y-%m-%d %H:%M}" if when is not None else ""
+    answer = QMessageBox.question(
+        window,
+        "Recover your canvas?",
+        f"Desktop SD did not close normally last time. Recover the canvas{stamp}?",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+    )
+    if answer == QMessageBox.StandardButton.Yes:
+        window.load_document(doc)
+        window.canvas.undo_stack.resetClean()  # recovered work is not saved anywhere yet
+    else:
+        autosave.discard()
+        autosave.start()
+
+
+def _on_crash(window: MainWindow, autosave: Any | None, summary: str, log_file: str) -> None:
+    if autosave is not None:
+        autosave.snapshot_now()
+    from desktop_sd.ui.crash_dialog import show_crash_dialog
+
+    show_crash_dialog(window, summary, log_file)

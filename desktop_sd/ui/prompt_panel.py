@@ -1,0 +1,331 @@
+"""The prompt panel: prompt, negative prompt, model and sampling settings, Generate and Cancel.
+
+Every widget is bound both ways to a ``PromptModel``: editing a widget updates
+the model; a change to the model (reuse parameters, load a project) updates
+the widgets.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QAction, QFont
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_sd.app.model_choices import ModelChoice, aspect_presets
+from desktop_sd.app.prompt_model import MAX_SEED, PromptModel, PromptValues
+from desktop_sd.app.tokens import PROMPT_TOKENS, TokenCounter
+from desktop_sd.core.request import MAX_FEATHER, Family, Mode
+from desktop_sd.core.schedulers import SCHEDULERS
+from desktop_sd.core.validation import MAX_BATCH, MAX_SIDE, MAX_STEPS, MIN_SIDE
+
+MODE_TEXT = {
+    Mode.TXT2IMG: ("Text to image", "A new image from the prompt, in the frame."),
+    Mode.IMG2IMG: ("Image to image", "The image under the frame, reworked. Strength sets how much changes."),
+    Mode.INPAINT: ("Inpaint", "Only the painted mask inside the frame is repainted."),
+    Mode.OUTPAINT: ("Outpaint", "The frame reaches past the image: the new area is filled in."),
+}
+
+
+class PromptEdit(QPlainTextEdit):
+    """A prompt box a few lines high that leaves Ctrl+Enter to the Generate shortcut."""
+
+    def __init__(self, placeholder: str, lines: int) -> None:
+        super().__init__()
+        self.setPlaceholderText(placeholder)
+        self.setTabChangesFocus(True)
+        height = self.fontMetrics().lineSpacing() * lines + 14
+        self.setMinimumHeight(height)
+        self.setMaximumHeight(height * 2)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+
+
+class PromptPanel(QWidget):
+    manage_models_requested = Signal()
+
+    def __init__(
+        self,
+        model: PromptModel,
+        counter: TokenCounter,
+        generate: QAction,
+        cancel: QAction,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.model = model
+        self._counter = counter
+        self._choices: list[ModelChoice] = []
+        self._mode = Mode.TXT2IMG
+
+        self.mode_label = QLabel()
+        bold = QFont(self.mode_label.font())
+        bold.setBold(True)
+        bold.setPointSizeF(bold.pointSizeF() * 1.15)
+        self.mode_label.setFont(bold)
+        self.mode_hint = QLabel(wordWrap=True)
+        self.mode_hint.setStyleSheet("color: palette(placeholder-text);")
+
+        self.model_combo = QComboBox()
+        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model_combo.setMinimumContentsLength(12)
+        self.models_button = QToolButton(text="…", toolTip="Open the model manager")
+        self.models_button.clicked.connect(self.manage_models_requested)
+
+        self.prompt_edit = PromptEdit("Describe the image…", 4)
+        self.prompt_tokens = QLabel()
+        self.negative_edit = PromptEdit("What to avoid (optional)", 2)
+        self.negative_tokens = QLabel()
+
+        self.scheduler_combo = QComboBox()
+        for info in SCHEDULERS:
+            self.scheduler_combo.addItem(info.label, info.id)
+        self.steps_spin = QSpinBox(minimum=1, maximum=MAX_STEPS)
+        self.cfg_spin = QDoubleSpinBox(minimum=0.0, maximum=30.0, singleStep=0.5, decimals=1)
+        self.seed_spin = QDoubleSpinBox(minimum=0, maximum=MAX_SEED, decimals=0, singleStep=1)
+        self.seed_spin.setToolTip("The seed of the next image (fixed seeds repeat an image exactly)")
+        self.random_check = QCheckBox("Random")
+        self.last_seed_button = QToolButton(text="Last", toolTip="Use the seed of the last image")
+        self.width_spin = QSpinBox(minimum=MIN_SIDE, maximum=MAX_SIDE, singleStep=8, suffix=" px")
+        self.height_spin = QSpinBox(minimum=MIN_SIDE, maximum=MAX_SIDE, singleStep=8, suffix=" px")
+        for spin in (self.width_spin, self.height_spin):
+            spin.setKeyboardTracking(False)
+        self.aspect_combo = QComboBox(toolTip="Sizes this model family was trained at")
+        self.swap_button = QToolButton(text="⇄", toolTip="Swap width and height")
+        self.strength_spin = QDoubleSpinBox(minimum=0.01, maximum=1.0, singleStep=0.05, decimals=2)
+        self.strength_spin.setToolTip("How much of the image under the frame changes (1 = all of it)")
+        self.feather_spin = QSpinBox(minimum=0, maximum=MAX_FEATHER, suffix=" px")
+        self.feather_spin.setToolTip("Soft edge blended around the mask; the canvas shows it as it will be used")
+        self.batch_spin = QSpinBox(minimum=1, maximum=MAX_BATCH)
+        self.batch_spin.setToolTip("Images per job: step through them on the canvas and apply one")
+
+        self.generate_button = QPushButton("Generate")
+        self.generate_button.setMinimumHeight(34)
+        self.generate_button.setDefault(True)
+        self.generate_button.setStyleSheet(
+            "QPushButton { background: #2f6fdd; color: white; font-weight: bold; border-radius: 4px; }"
+            "QPushButton:hover { background: #3b7cf0; }"
+            "QPushButton:disabled { background: #7a8699; }"
+        )
+        self.generate_button.setToolTip(f"{generate.toolTip()} ({generate.shortcut().toString()})")
+        self.generate_button.clicked.connect(generate.trigger)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip(f"Stop the running job ({cancel.shortcut().toString()})")
+        self.cancel_button.clicked.connect(cancel.trigger)
+        generate.changed.connect(lambda: self.generate_button.setEnabled(generate.isEnabled()))
+        cancel.changed.connect(lambda: self.cancel_button.setEnabled(cancel.isEnabled()))
+        self.cancel_button.setEnabled(cancel.isEnabled())
+
+        self._build_layout()
+        self._connect_widgets()
+        model.changed.connect(self._sync)
+        model.last_seed_changed.connect(self._sync_last_seed)
+        counter.ready.connect(self._count_tokens)
+        self._sync(model.values)
+        self._sync_last_seed(model.last_seed)
+        self.set_mode(Mode.TXT2IMG)
+
+    # ---- layout ------------------------------------------------------------------------------------
+    def _build_layout(self) -> None:
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.addRow("Model", _row(self.model_combo, self.models_button, stretch_first=True))
+        form.addRow("Sampler", self.scheduler_combo)
+        form.addRow("Steps", self.steps_spin)
+        form.addRow("CFG scale", self.cfg_spin)
+        form.addRow("Seed", _row(self.seed_spin, self.random_check, self.last_seed_button, stretch_first=True))
+        form.addRow("Width", _row(self.width_spin, self.aspect_combo, stretch_first=True))
+        form.addRow("Height", _row(self.height_spin, self.swap_button, stretch_first=True))
+        self.strength_label = QLabel("Strength")
+        form.addRow(self.strength_label, self.strength_spin)
+        self.feather_label = QLabel("Mask feather")
+        form.addRow(self.feather_label, self.feather_spin)
+        form.addRow("Batch", self.batch_spin)
+
+        inner = QWidget()
+        column = QVBoxLayout(inner)
+        column.addWidget(self.mode_label)
+        column.addWidget(self.mode_hint)
+        column.addSpacing(4)
+        column.addLayout(_labelled("Prompt", self.prompt_tokens))
+        column.addWidget(self.prompt_edit)
+        column.addLayout(_labelled("Negative prompt", self.negative_tokens))
+        column.addWidget(self.negative_edit)
+        column.addLayout(form)
+        column.addStretch(1)
+        scroll = QScrollArea(widgetResizable=True, frameShape=QScrollArea.Shape.NoFrame)
+        scroll.setWidget(inner)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.generate_button, 3)
+        buttons.addWidget(self.cancel_button, 1)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(4, 4, 4, 4)
+        outer.addWidget(scroll, 1)
+        outer.addLayout(buttons)
+
+    def _connect_widgets(self) -> None:
+        m = self.model
+        self.prompt_edit.textChanged.connect(lambda: m.update(prompt=self.prompt_edit.toPlainText()))
+        self.negative_edit.textChanged.connect(lambda: m.update(negative_prompt=self.negative_edit.toPlainText()))
+        self.model_combo.currentIndexChanged.connect(self._on_model_picked)
+        self.scheduler_combo.currentIndexChanged.connect(lambda: m.update(scheduler=self.scheduler_combo.currentData()))
+        self.steps_spin.valueChanged.connect(lambda v: m.update(steps=int(v)))
+        self.cfg_spin.valueChanged.connect(lambda v: m.update(cfg_scale=float(v)))
+        self.seed_spin.valueChanged.connect(lambda v: m.update(seed=int(v), random_seed=False))
+        self.random_check.toggled.connect(lambda on: m.update(random_seed=bool(on)))
+        self.last_seed_button.clicked.connect(m.reuse_last_seed)
+        self.width_spin.valueChanged.connect(lambda v: m.update(width=int(v) // 8 * 8))
+        self.height_spin.valueChanged.connect(lambda v: m.update(height=int(v) // 8 * 8))
+        self.aspect_combo.activated.connect(self._on_aspect_picked)
+        self.swap_button.clicked.connect(lambda: m.update(width=m.values.height, height=m.values.width))
+        self.strength_spin.valueChanged.connect(lambda v: m.update(strength=round(float(v), 2)))
+        self.feather_spin.valueChanged.connect(lambda v: m.update(mask_feather=int(v)))
+        self.batch_spin.valueChanged.connect(lambda v: m.update(batch_size=int(v)))
+
+    # ---- outside inputs ------------------------------------------------------------------------------
+    def set_models(self, choices: list[ModelChoice]) -> None:
+        self._choices = list(choices)
+        with QSignalBlocker(self.model_combo):
+            self.model_combo.clear()
+            for choice in choices:
+                self.model_combo.addItem(choice.name, choice.id)
+                self.model_combo.setItemData(self.model_combo.count() - 1, choice.id, Qt.ItemDataRole.ToolTipRole)
+            if not choices:
+                self.model_combo.addItem("No model installed", "")
+        self.model_combo.setEnabled(bool(choices))
+        self._sync(self.model.values)
+
+    def set_mode(self, mode: Mode) -> None:
+        self._mode = mode
+        title, hint = MODE_TEXT[mode]
+        self.mode_label.setText(title)
+        self.mode_hint.setText(hint)
+        uses_strength = mode in (Mode.IMG2IMG, Mode.INPAINT)
+        uses_feather = mode in (Mode.INPAINT, Mode.OUTPAINT)
+        for widget in (self.strength_label, self.strength_spin):
+            widget.setEnabled(uses_strength)
+        for widget in (self.feather_label, self.feather_spin):
+            widget.setEnabled(uses_feather)
+
+    def focus_prompt(self) -> None:
+        self.prompt_edit.setFocus()
+
+    # ---- model -> widgets ----------------------------------------------------------------------------
+    def _sync(self, values: PromptValues) -> None:
+        blockers = [QSignalBlocker(w) for w in self._bound_widgets()]
+        if self.prompt_edit.toPlainText() != values.prompt:
+            self.prompt_edit.setPlainText(values.prompt)
+        if self.negative_edit.toPlainText() != values.negative_prompt:
+            self.negative_edit.setPlainText(values.negative_prompt)
+        index = self.model_combo.findData(values.model)
+        if index >= 0:
+            self.model_combo.setCurrentIndex(index)
+        self.scheduler_combo.setCurrentIndex(max(0, self.scheduler_combo.findData(values.scheduler)))
+        self.steps_spin.setValue(values.steps)
+        self.cfg_spin.setValue(values.cfg_scale)
+        self.seed_spin.setValue(values.seed)
+        self.random_check.setChecked(values.random_seed)
+        self.width_spin.setValue(values.width)
+        self.height_spin.setValue(values.height)
+        self.strength_spin.setValue(values.strength)
+        self.feather_spin.setValue(values.mask_feather)
+        self.batch_spin.setValue(values.batch_size)
+        del blockers
+        self._fill_aspects(values)
+        self._count_tokens()
+
+    def _bound_widgets(self) -> list[QWidget]:
+        return [
+            self.prompt_edit,
+            self.negative_edit,
+            self.model_combo,
+            self.scheduler_combo,
+            self.steps_spin,
+            self.cfg_spin,
+            self.seed_spin,
+            self.random_check,
+            self.width_spin,
+            self.height_spin,
+            self.strength_spin,
+            self.feather_spin,
+            self.batch_spin,
+        ]
+
+    def _sync_last_seed(self, seed: int | None) -> None:
+        self.last_seed_button.setEnabled(seed is not None)
+        self.last_seed_button.setToolTip(
+            f"Use the seed of the last image ({seed})" if seed is not None else "No image generated yet"
+        )
+
+    def _fill_aspects(self, values: PromptValues) -> None:
+        family = self._family(values.model)
+        with QSignalBlocker(self.aspect_combo):
+            self.aspect_combo.clear()
+            current = -1
+            for label, width, height in aspect_presets(family):
+                self.aspect_combo.addItem(f"{label}  {width}×{height}", (width, height))
+                if (width, height) == (values.width, values.height):
+                    current = self.aspect_combo.count() - 1
+            if current < 0:
+                self.aspect_combo.addItem("Custom", None)
+                current = self.aspect_combo.count() - 1
+            self.aspect_combo.setCurrentIndex(current)
+
+    def _family(self, model_id: str) -> Family:
+        return next((c.family for c in self._choices if c.id == model_id), Family.SD1)
+
+    def _count_tokens(self) -> None:
+        for edit, label in ((self.prompt_edit, self.prompt_tokens), (self.negative_edit, self.negative_tokens)):
+            count, exact = self._counter.count(edit.toPlainText())
+            prefix = "" if exact else "≈"
+            label.setText(f"{prefix}{count} / {PROMPT_TOKENS}")
+            over = count > PROMPT_TOKENS
+            label.setStyleSheet("color: #e0524a; font-weight: bold;" if over else "color: palette(placeholder-text);")
+            label.setToolTip(
+                f"CLIP reads {PROMPT_TOKENS} tokens; the words past that are cut off."
+                if over
+                else f"Tokens used of the {PROMPT_TOKENS} the model reads" + ("" if exact else " (estimated)")
+            )
+
+    # ---- widgets -> model ----------------------------------------------------------------------------
+    def _on_model_picked(self) -> None:
+        model_id = self.model_combo.currentData()
+        if model_id:
+            self.model.update(model=model_id)
+
+    def _on_aspect_picked(self, index: int) -> None:
+        size = self.aspect_combo.itemData(index)
+        if size:
+            self.model.update(width=size[0], height=size[1])
+
+
+def _row(*widgets: QWidget, stretch_first: bool = False) -> QWidget:
+    holder = QWidget()
+    layout = QHBoxLayout(holder)
+    layout.setContentsMargins(0, 0, 0, 0)
+    for i, widget in enumerate(widgets):
+        layout.addWidget(widget, 1 if stretch_first and i == 0 else 0)
+    return holder
+
+
+def _labelled(text: str, right: QLabel) -> QHBoxLayout:
+    row = QHBoxLayout()
+    row.addWidget(QLabel(text))
+    row.addStretch(1)
+    row.addWidget(right)
+    return row

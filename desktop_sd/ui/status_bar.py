@@ -1,0 +1,87 @@
+"""The status bar: device, memory tier, model in use, job progress, queue and downloads."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
+
+from desktop_sd.core.backend import BackendStatus
+from desktop_sd.core.request import MemoryTier
+
+TIER_TEXT = {
+    MemoryTier.GPU: "full speed",
+    MemoryTier.MODEL_OFFLOAD: "model offload",
+    MemoryTier.SEQUENTIAL_OFFLOAD: "low memory",
+}
+
+
+def _human_bytes(count: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if count < 1024 or unit == "GB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    return f"{count:.1f} GB"
+
+
+class StatusBar(QStatusBar):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.device_label = QLabel("Device: loads on first Generate")
+        self.tier_label = QLabel()
+        self.model_label = QLabel()
+        self.queue_label = QLabel()
+        self.download_label = QLabel()
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(180)
+        self.progress.setTextVisible(True)
+        self.progress.hide()
+        # Left: passing messages. Right: what is always worth a glance.
+        for widget in (
+            self.download_label,
+            self.queue_label,
+            self.progress,
+            self.model_label,
+            self.device_label,
+            self.tier_label,
+        ):
+            self.addPermanentWidget(widget)
+        self.download_label.hide()
+        self.tier_label.hide()
+
+    def set_backend(self, status: BackendStatus) -> None:
+        device = status.device_name or status.device.upper()
+        if status.free_vram_mb is not None:
+            device += f" ({status.free_vram_mb / 1024:.1f} GB free)"
+        self.device_label.setText(f"Device: {device}")
+        self.tier_label.setVisible(status.tier is not None)
+        if status.tier is not None:
+            self.tier_label.setText(f"Memory: {TIER_TEXT.get(status.tier, str(status.tier))}")
+            self.tier_label.setToolTip(f"Memory tier: {status.tier}")
+
+    def set_model(self, name: str) -> None:
+        self.model_label.setText(f"Model: {name}" if name else "No model")
+
+    def set_progress(self, step: int, total: int) -> None:
+        self.progress.setRange(0, max(1, total))
+        self.progress.setValue(step)
+        self.progress.setFormat(f"Step {step}/{total}")
+        self.progress.show()
+
+    def set_busy(self, text: str) -> None:
+        """Show an indeterminate bar (loading the model, before the first step)."""
+        self.progress.setRange(0, 0)
+        self.progress.setFormat(text)
+        self.progress.show()
+
+    def clear_progress(self) -> None:
+        self.progress.hide()
+
+    def set_queue(self, waiting: int) -> None:
+        self.queue_label.setText(f"{waiting} waiting" if waiting else "")
+
+    def set_download(self, name: str, done: int, total: int, bytes_per_s: float) -> None:
+        share = f"{100 * done / total:.0f}%" if total else _human_bytes(done)
+        self.download_label.setText(f"Downloading {name}: {share} at {_human_bytes(bytes_per_s)}/s")
+        self.download_label.show()
+
+    def clear_download(self) -> None:
+        self.download_label.hide()

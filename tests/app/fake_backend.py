@@ -1,0 +1,63 @@
+"""A stand-in for the engine: same ``Backend`` protocol, no torch, fully controllable from a test."""
+
+from __future__ import annotations
+
+import threading
+
+from PIL import Image
+
+from desktop_sd.core.backend import BackendStatus, StepCallback
+from desktop_sd.core.errors import Cancelled
+from desktop_sd.core.request import GenerationRequest, GenerationResult, MemoryTier
+
+COLOURS = ((200, 40, 40), (40, 160, 60), (40, 60, 200), (220, 200, 40))
+
+
+class FakeBackend:
+    """Makes solid-colour images of the requested size, one step at a time.
+
+    With ``gated=True`` every step waits for a permit from ``allow(n)``, so a
+    test decides exactly when steps happen. ``fail_with`` raises on the next job.
+    """
+
+    def __init__(self, gated: bool = False, previews: bool = True) -> None:
+        self.gated = gated
+        self.previews = previews
+        self.permits = threading.Semaphore(0)
+        self.fail_with: BaseException | None = None
+        self.requests: list[GenerationRequest] = []
+        self.unloaded = 0
+        self.thread_names: list[str] = []
+
+    def allow(self, steps: int = 1) -> None:
+        for _ in range(steps):
+            self.permits.release()
+
+    def generate(
+        self, request: GenerationRequest, on_step: StepCallback, cancelled: threading.Event
+    ) -> GenerationResult:
+        self.requests.append(request)
+        self.thread_names.append(threading.current_thread().name)
+        if self.fail_with is not None:
+            error, self.fail_with = self.fail_with, None
+            raise error
+        size = (request.width, request.height)
+        for step in range(1, request.steps + 1):
+            if self.gated and not self.permits.acquire(timeout=30):
+                raise RuntimeError("test never allowed the step")
+            if cancelled.is_set():
+                raise Cancelled("cancelled")
+            preview = Image.new("RGB", (max(8, size[0] // 8), max(8, size[1] // 8)), (step * 10 % 255, 0, 0))
+            on_step(step, request.steps, preview if self.previews else None)
+        seed = request.seed if request.seed is not None else 1234
+        seeds = tuple(seed + i for i in range(request.batch_size))
+        images = tuple(Image.new("RGB", size, COLOURS[i % len(COLOURS)]) for i in range(request.batch_size))
+        return GenerationResult(
+            images, request.replace(seed=seed), seeds, request.model or "fake", "cpu", MemoryTier.GPU, elapsed_s=0.01
+        )
+
+    def status(self) -> BackendStatus:
+        return BackendStatus("cpu", "Fake CPU", MemoryTier.GPU, "fake", None)
+
+    def unload(self) -> None:
+        self.unloaded += 1
