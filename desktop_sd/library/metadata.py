@@ -74,7 +74,8 @@ def model_display_name(model: str) -> str:
     path = PurePath(model.replace("\\", "/"))
     if model.lower().endswith(MODEL_SUFFIXES):
         return path.stem
-    if path.is_absolute() or model.startswith((".", "~")) or ":" in model:
+    drive = len(model) > 2 and model[1] == ":" and model[2] in "\\/"
+    if path.is_absolute() or model.startswith((".", "~")) or drive:
         return path.name
     return model  # a repo id ("owner/name") or a catalog id
 
@@ -138,6 +139,7 @@ def decode_user_comment(raw: bytes | str) -> str:
         return raw.rstrip("\0")
     prefix, body = raw[:8], raw[8:]
     if prefix == b"UNICODE\0":
+        body = body[: len(body) - len(body) % 2]  # a stray odd byte is padding, not a character
         if body.startswith(b"\xff\xfe"):
             return body[2:].decode("utf-16-le", errors="replace").rstrip("\0")
         if body.startswith(b"\xfe\xff"):
