@@ -15,6 +15,7 @@ The cache folder is computed from the environment on every call (``HF_HUB_CACHE`
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -134,21 +135,35 @@ def snapshot_size(folder: Path) -> int:
     return total
 
 
+def remove_files(repo_id: str, snapshot: Path, names: list[str]) -> None:
+    """Delete files from a snapshot, and their blobs unless another snapshot still points at them."""
+    doomed: set[Path] = set()
+    for name in names:
+        pointer = snapshot / name
+        if pointer.is_symlink():
+            doomed.add(pointer.resolve())
+        pointer.unlink(missing_ok=True)
+    _prune(repo_id, snapshot, doomed)
+
+
 def remove_snapshot(repo_id: str, snapshot: Path) -> None:
     """Delete a snapshot and every blob no other snapshot of the repo still uses."""
-    repo = repo_folder(repo_id)
-    used_elsewhere: set[Path] = set()
-    for other in (repo / "snapshots").glob("*"):
-        if other == snapshot:
-            continue
-        for path in other.rglob("*"):
-            if path.is_symlink():
-                used_elsewhere.add(path.resolve())
     doomed = {p.resolve() for p in snapshot.rglob("*") if p.is_symlink()}
     shutil.rmtree(snapshot, ignore_errors=True)
-    for blob in doomed - used_elsewhere:
+    _prune(repo_id, snapshot, doomed)
+
+
+def _prune(repo_id: str, snapshot: Path, doomed: set[Path]) -> None:
+    repo = repo_folder(repo_id)
+    still_used = {p.resolve() for p in (repo / "snapshots").rglob("*") if p.is_symlink()}
+    for blob in doomed - still_used:
         blob.unlink(missing_ok=True)
-    remaining = [p for p in (repo / "snapshots").glob("*")] if (repo / "snapshots").is_dir() else []
-    if not remaining:
+    if snapshot.is_dir():
+        for folder in sorted((p for p in snapshot.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        with contextlib.suppress(OSError):
+            snapshot.rmdir()
+    if not any((repo / "snapshots").glob("*")):
         shutil.rmtree(repo, ignore_errors=True)
         shutil.rmtree(cache_dir() / ".locks" / repo.name, ignore_errors=True)

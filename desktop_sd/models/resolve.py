@@ -1,7 +1,8 @@
 """Turn what a user names as a model into files on disk (a ``ModelRef``).
 
-Accepted: a diffusers folder, a ``.safetensors`` checkpoint, or a Hugging Face
-repo id already in the local Hub cache. Resolution never touches the network.
+Accepted: an installed model's id (see ``registry``), a diffusers folder, a
+``.safetensors`` checkpoint, or a Hugging Face repo id already in the local Hub
+cache. Resolution never touches the network.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 from desktop_sd.core import paths
 from desktop_sd.core.errors import ModelError
 from desktop_sd.core.request import Family, ModelFormat, ModelRef
-from desktop_sd.models import checkpoint
+from desktop_sd.models import checkpoint, hfcache
 
 _CROSS_ATTENTION_FAMILY = {768: Family.SD1, 1024: Family.SD2, 2048: Family.SDXL}
 
@@ -66,23 +67,61 @@ def ref_for_path(path: Path, model_id: str | None = None) -> ModelRef:
     return ModelRef(model_id, path, ModelFormat.SINGLE_FILE, info.family, info.inpainting, config)
 
 
-def resolve_model(model: str) -> ModelRef:
-    """Resolve a folder, a file, or a repo id in the local Hub cache. Never downloads."""
-    if not model:
-        raise ModelError("No model chosen. Install one from Models, or pass --model.")
-    path = Path(model).expanduser()
-    if path.exists():
-        return ref_for_path(path.resolve(), model)
-    if model.count("/") == 1 and not model.startswith((".", "/", "~")):
-        from huggingface_hub import snapshot_download
-        from huggingface_hub.errors import LocalEntryNotFoundError
+def _looks_like_path(text: str) -> bool:
+    return (
+        Path(text).is_absolute()
+        or text.startswith((".", "~"))
+        or "\\" in text
+        or text.lower().endswith((".safetensors", ".ckpt", ".pt", ".pth", ".bin"))
+    )
 
-        try:
-            folder = Path(snapshot_download(model, local_files_only=True))
-        except (LocalEntryNotFoundError, OSError, ValueError):
-            raise ModelError(
-                f"Model {model!r} is not installed and is not available offline. "
-                f"Install it with 'desktop-sd models download {model}' (or Models > Download)."
-            ) from None
-        return ref_for_path(folder, model)
-    raise ModelError(f"Model {model!r} not found: give a diffusers folder, a .safetensors file or a repo id.")
+
+def _from_hub_cache(text: str) -> ModelRef | None:
+    """``owner/name`` or ``owner/name/file.safetensors`` already in the Hugging Face cache."""
+    parts = text.split("/")
+    if len(parts) < 2 or not hfcache.is_repo_id("/".join(parts[:2])):
+        return None
+    repo_id, filename = "/".join(parts[:2]), "/".join(parts[2:])
+    snapshot = hfcache.snapshot_path(repo_id)
+    if snapshot is None:
+        return None
+    if filename:
+        file = snapshot / filename
+        return ref_for_path(file, text) if file.is_file() else None
+    if (snapshot / "model_index.json").is_file():
+        return ref_for_path(snapshot, text)
+    singles = sorted(snapshot.glob("*.safetensors"))
+    return ref_for_path(singles[0], text) if len(singles) == 1 else None
+
+
+def resolve_model(model: str) -> ModelRef:
+    """Resolve any id ``desktop-sd models list`` prints, a folder, a ``.safetensors`` file, or a repo id
+    (or ``repo/file``) in the local Hub cache. Never touches the network."""
+    from desktop_sd.models.catalog import find_entry
+    from desktop_sd.models.registry import Registry
+
+    text = model.strip()
+    if not text:
+        raise ModelError("No model chosen. Install one from Models, or pass --model.")
+    path = Path(text).expanduser()
+    if _looks_like_path(text) and path.exists():
+        return ref_for_path(path.resolve(), text)
+    installed = Registry().get(text)
+    if installed is not None:
+        return installed.ref()
+    if path.exists():
+        return ref_for_path(path.resolve(), text)
+    ref = _from_hub_cache(text)
+    if ref is not None:
+        return ref
+    entry = find_entry(text)
+    if entry is not None or hfcache.is_repo_id(text):
+        name = entry.name if entry is not None else text
+        raise ModelError(
+            f"Model {name} is not installed, so it is not available offline. "
+            f"Install it with 'desktop-sd models download {text}' (or Models > Download)."
+        )
+    raise ModelError(
+        f"Model {text!r} not found: give an id from 'desktop-sd models list', a diffusers folder, "
+        "a .safetensors file or a Hugging Face repo id."
+    )

@@ -1,0 +1,220 @@
+"""``desktop-sd models ...``: list, download, import, remove and choose the default model.
+
+Every failure exits non-zero with a one-line reason on stderr. ``convert-ckpt``
+is the hidden child-process entry that converts a pickle checkpoint safely.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from pathlib import Path
+
+from desktop_sd.core.errors import Cancelled, DesktopSDError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("models", help="list, download, import and remove models")
+    commands = parser.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+
+    listing = commands.add_parser("list", help="installed models, one per line, starting with the id")
+    listing.set_defaults(func=run_list)
+
+    catalog = commands.add_parser("catalog", help="models offered for download")
+    catalog.set_defaults(func=run_catalog)
+
+    download = commands.add_parser("download", help="download a catalog model, a Hub repo, or a .safetensors URL")
+    download.add_argument("what", metavar="ID_REPO_OR_URL", help="catalog id, owner/name, or https URL")
+    download.add_argument("--file", help="the one .safetensors file of the repo to fetch")
+    download.add_argument("--sha256", help="expected SHA-256 of a URL download (checked)")
+    download.set_defaults(func=run_download)
+
+    importing = commands.add_parser(
+        "import", help="use a .safetensors/.ckpt file, a diffusers folder, or an app's folder"
+    )
+    importing.add_argument("path", type=Path)
+    importing.add_argument(
+        "--copy", action="store_true", help="copy into Desktop SD's folder instead of using in place"
+    )
+    importing.set_defaults(func=run_import)
+
+    remove = commands.add_parser("remove", help="remove a model (files Desktop SD downloaded are deleted)")
+    remove.add_argument("id")
+    remove.set_defaults(func=run_remove)
+
+    default = commands.add_parser("default", help="show or set the default model")
+    default.add_argument("id", nargs="?")
+    default.set_defaults(func=run_default)
+
+    offline = commands.add_parser("offline", help="show or set offline mode (no network at all)")
+    offline.add_argument("state", nargs="?", choices=("on", "off"))
+    offline.set_defaults(func=run_offline)
+
+    convert = commands.add_parser("convert-ckpt")  # no help: hidden from the listing
+    convert.add_argument("src")
+    convert.add_argument("dst")
+    convert.set_defaults(func=run_convert)
+
+
+def _fail(exc: BaseException) -> int:
+    print(f"error: {exc}", file=sys.stderr)
+    return 1
+
+
+def _prepare() -> None:
+    from desktop_sd.models import network
+
+    network.apply_environment(network.is_offline())
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from desktop_sd.models.registry import Registry
+    from desktop_sd.models.transfer import human_size
+
+    _prepare()
+    try:
+        registry = Registry()
+        models = registry.installed()
+        default = registry.default_model_id()
+    except DesktopSDError as exc:
+        return _fail(exc)
+    if not models:
+        print("No models installed. Download one with: desktop-sd models download sd-turbo", file=sys.stderr)
+        return 0
+    width = max(len(m.id) for m in models)
+    for m in models:
+        kind = str(m.family) + (" inpainting" if m.inpainting else "") if m.kind == "checkpoint" else m.kind
+        flags = (" (default)" if m.id == default else "") + ("" if m.available else " (files missing)")
+        size = human_size(m.size_bytes)
+        print(f"{m.id:<{width}}  {kind:<14}  {size:>9}  {m.source_label}: {m.path}{flags}")
+    return 0
+
+
+def run_catalog(args: argparse.Namespace) -> int:
+    from desktop_sd.models.catalog import load_catalog
+    from desktop_sd.models.registry import Registry
+    from desktop_sd.models.transfer import human_size
+
+    try:
+        installed = {m.id for m in Registry().installed()}
+        entries = load_catalog()
+    except DesktopSDError as exc:
+        return _fail(exc)
+    width = max(len(e.id) for e in entries)
+    for e in entries:
+        mark = "installed" if e.id in installed else f"~{human_size(e.size_bytes)}"
+        print(f"{e.id:<{width}}  {mark:>10}  {e.name} [{e.licence}]: {e.purpose}")
+    return 0
+
+
+class _ConsoleProgress:
+    """One status line on stderr, rewritten in place."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.shown = False
+
+    def __call__(self, progress: object) -> None:
+        from desktop_sd.models.progress import Progress, format_eta
+        from desktop_sd.models.transfer import human_size
+
+        assert isinstance(progress, Progress)
+        total = f" of {human_size(progress.total)}" if progress.total else ""
+        speed = f", {human_size(progress.bytes_per_s)}/s" if progress.bytes_per_s else ""
+        eta = format_eta(progress.seconds_left)
+        line = f"{self.label}: {human_size(progress.done)}{total}{speed}{', ' + eta if eta else ''}"
+        if sys.stderr.isatty():
+            print(f"\r{line:<79}", end="", file=sys.stderr, flush=True)
+            self.shown = True
+
+    def end(self) -> None:
+        if self.shown:
+            print(file=sys.stderr)
+
+
+def run_download(args: argparse.Namespace) -> int:
+    from desktop_sd.models import install
+    from desktop_sd.models.progress import Meter
+    from desktop_sd.models.registry import Registry
+
+    _prepare()
+    try:
+        target = install.parse_target(args.what, file=args.file, sha256=args.sha256)
+    except DesktopSDError as exc:
+        return _fail(exc)
+    console = _ConsoleProgress(target.label)
+    meter = Meter(console, rate=4.0)
+    try:
+        model = install.install(target, Registry(), meter, threading.Event())
+    except KeyboardInterrupt:
+        console.end()
+        print("Interrupted; run the same command again to resume.", file=sys.stderr)
+        return 130
+    except (DesktopSDError, Cancelled) as exc:
+        console.end()
+        return _fail(exc)
+    console.end()
+    print(f"{model.id}  installed ({model.path})")
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from desktop_sd.models.importer import import_path
+    from desktop_sd.models.registry import Registry
+
+    _prepare()
+    try:
+        models = import_path(args.path, copy=args.copy, registry=Registry())
+    except DesktopSDError as exc:
+        return _fail(exc)
+    for model in models:
+        print(f"{model.id}  {model.family}{' inpainting' if model.inpainting else ''}  {model.path}")
+    return 0
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    from desktop_sd.models.registry import Registry
+
+    try:
+        model = Registry().remove(args.id)
+    except DesktopSDError as exc:
+        return _fail(exc)
+    action = "deleted" if model.owned else "forgotten (its files were left in place)"
+    print(f"{model.id}  {action}")
+    return 0
+
+
+def run_default(args: argparse.Namespace) -> int:
+    from desktop_sd.models.registry import Registry
+
+    registry = Registry()
+    try:
+        if args.id:
+            registry.set_default(args.id)
+        current = registry.default_model_id()
+    except DesktopSDError as exc:
+        return _fail(exc)
+    if current is None:
+        print("No models installed.", file=sys.stderr)
+        return 1
+    print(current)
+    return 0
+
+
+def run_offline(args: argparse.Namespace) -> int:
+    from desktop_sd.core.settings import Settings
+    from desktop_sd.models import network
+
+    settings = Settings()
+    if args.state:
+        settings.set(network.OFFLINE_SETTING, args.state == "on")
+        settings.save()
+    print("on" if network.offline_setting(settings) else "off")
+    return 0
+
+
+def run_convert(args: argparse.Namespace) -> int:
+    from desktop_sd.engine import ckpt_convert
+
+    return ckpt_convert.main([args.src, args.dst])
