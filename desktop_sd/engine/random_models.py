@@ -3,7 +3,9 @@
 Used by the self-test, the benchmarks (at the real SD 1.5 size, so their
 figures mean something on a GPU) and the test suite (tiny, 64 px).
 The tokenizer is a byte-level CLIP tokenizer with no merges whose files are
-written here, so nothing is fetched.
+written here, so nothing is fetched. ``save_single_file`` writes a pipeline
+as an original-layout checkpoint, so the single-file loading path can be
+tested offline too; ``build_sdxl_pipeline`` gives a tiny SDXL.
 """
 
 from __future__ import annotations
@@ -17,12 +19,18 @@ import torch
 from diffusers import (
     AutoencoderKL,
     DDIMScheduler,
+    EulerDiscreteScheduler,
     PNDMScheduler,
     StableDiffusionInpaintPipeline,
     StableDiffusionPipeline,
+    StableDiffusionXLInpaintPipeline,
+    StableDiffusionXLPipeline,
     UNet2DConditionModel,
 )
-from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+from safetensors.torch import save_file
+from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
+
+from desktop_sd.engine.ldm_layout import clip_to_ldm, unet_to_ldm, vae_to_ldm
 
 Size = Literal["tiny", "sd15"]
 
@@ -190,5 +198,90 @@ def build_pipeline(
 def save_pipeline(folder: Path, size: Size = "tiny", *, inpainting: bool = False, seed: int = 0) -> Path:
     """Build a random pipeline and save it as a diffusers folder (safetensors)."""
     pipe = build_pipeline(size, inpainting=inpainting, seed=seed, tokenizer_dir=folder / "tokenizer")
+    pipe.save_pretrained(folder, safe_serialization=True)
+    return folder
+
+
+def save_single_file(pipe: StableDiffusionPipeline, path: Path, dtype: torch.dtype | None = None) -> Path:
+    """Write an SD 1.x pipeline as one original-layout ``.safetensors`` checkpoint.
+
+    Keys are ``model.diffusion_model.*``, ``first_stage_model.*`` and
+    ``cond_stage_model.transformer.text_model.*``, the inverse of diffusers'
+    single-file conversion; load it back with ``from_single_file(path,
+    config=<the pipeline's diffusers folder>)``. ``dtype`` casts floating
+    weights (real checkpoints are often fp16).
+    """
+    state: dict[str, torch.Tensor] = {}
+    state.update(unet_to_ldm(pipe.unet.state_dict(), pipe.unet.config))
+    state.update(vae_to_ldm(pipe.vae.state_dict(), pipe.vae.config))
+    state.update(clip_to_ldm(pipe.text_encoder.state_dict()))
+    tensors = {}
+    for key, value in state.items():
+        value = value.detach().to("cpu")
+        if dtype is not None and value.is_floating_point():
+            value = value.to(dtype)
+        tensors[key] = value.contiguous()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(path), metadata={"format": "pt"})
+    return path
+
+
+def build_sdxl_pipeline(
+    *, inpainting: bool = False, seed: int = 0, tokenizer_dir: Path | None = None
+) -> StableDiffusionXLPipeline:
+    """A tiny random-weight SDXL pipeline (two text encoders, text-time conditioning), fp32 on CPU."""
+    torch.manual_seed(seed)
+    unet = UNet2DConditionModel(
+        sample_size=8,
+        in_channels=9 if inpainting else 4,
+        out_channels=4,
+        block_out_channels=(32, 64),
+        layers_per_block=2,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        attention_head_dim=(2, 4),
+        use_linear_projection=True,
+        addition_embed_type="text_time",
+        addition_time_embed_dim=8,
+        transformer_layers_per_block=(1, 2),
+        projection_class_embeddings_input_dim=80,  # 6 time ids x 8 + the pooled text embedding (32)
+        cross_attention_dim=64,  # both encoders' hidden states side by side
+        norm_num_groups=32,
+    )
+    torch.manual_seed(seed + 1)
+    vae = _vae("tiny")
+    torch.manual_seed(seed + 2)
+    text_encoder = _text_encoder("tiny")
+    torch.manual_seed(seed + 3)
+    config = text_encoder.config
+    text_encoder_2 = CLIPTextModelWithProjection(config)
+    text_encoder.eval()
+    text_encoder_2.eval()
+    if tokenizer_dir is None:
+        tokenizer_dir = Path(tempfile.mkdtemp(prefix="desktop-sd-tokenizer-"))
+    tokenizer = write_byte_tokenizer(tokenizer_dir)
+    scheduler = EulerDiscreteScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        steps_offset=1,
+        timestep_spacing="leading",
+    )
+    cls = StableDiffusionXLInpaintPipeline if inpainting else StableDiffusionXLPipeline
+    return cls(
+        vae=vae,
+        text_encoder=text_encoder,
+        text_encoder_2=text_encoder_2,
+        tokenizer=tokenizer,
+        tokenizer_2=tokenizer,
+        unet=unet,
+        scheduler=scheduler,
+        add_watermarker=False,
+    )
+
+
+def save_sdxl_pipeline(folder: Path, *, inpainting: bool = False, seed: int = 0) -> Path:
+    """Build a tiny random SDXL pipeline and save it as a diffusers folder (safetensors)."""
+    pipe = build_sdxl_pipeline(inpainting=inpainting, seed=seed, tokenizer_dir=folder / "tokenizer")
     pipe.save_pretrained(folder, safe_serialization=True)
     return folder

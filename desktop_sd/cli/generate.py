@@ -1,0 +1,224 @@
+"""``desktop-sd generate``: one request from the command line, saved as PNG with its metadata.
+
+The mode follows the arguments: an init image means img2img, a mask with it
+inpaint, borders outpaint. Progress goes to stderr; the paths of the saved
+images go to stdout, one a line. Errors are one ``error:`` line on stderr,
+exit code 2 for bad input and 1 for anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from desktop_sd.core.errors import DesktopSDError, InputError
+from desktop_sd.core.request import DEFAULT_FEATHER, Borders, GenerationRequest, Mode
+from desktop_sd.core.schedulers import SCHEDULER_IDS
+from desktop_sd.core.validation import check_request
+
+EXIT_FAILURE = 1
+EXIT_BAD_INPUT = 2
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "generate",
+        help="generate images from a prompt (txt2img, img2img, inpaint, outpaint)",
+        description="Generate images with a local model and save them as PNG with their parameters.",
+    )
+    parser.add_argument("--model", required=True, help="diffusers folder, .safetensors file or installed repo id")
+    parser.add_argument("--prompt", required=True)
+    parser.add_argument("--negative", default="", help="negative prompt")
+    parser.add_argument("--init-image", type=Path, help="start from this image (img2img)")
+    parser.add_argument("--mask", type=Path, help="repaint where this mask is white (inpaint; needs --init-image)")
+    parser.add_argument("--strength", type=float, help="how much to change the init image, 0-1 (default 0.75)")
+    parser.add_argument("--outpaint", metavar="L,T,R,B", help="extend the init image by these borders in pixels")
+    parser.add_argument("--width", type=int, help="default 512, or the init image's size")
+    parser.add_argument("--height", type=int, help="default 512, or the init image's size")
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--cfg", type=float, default=7.0, help="guidance scale (default 7)")
+    parser.add_argument("--seed", type=int, help="default: a random seed (printed)")
+    parser.add_argument("--scheduler", default="default", help=f"one of: {', '.join(SCHEDULER_IDS)}")
+    parser.add_argument("--batch", type=int, default=1, help="images to make (seeds seed, seed+1, ...)")
+    parser.add_argument("--feather", type=int, default=DEFAULT_FEATHER, help="soft mask edge in pixels (0-8)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    parser.add_argument("--out", type=Path, help="output PNG (a batch adds -1, -2, ...); default: ./<time>-<seed>.png")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        request, notices = build_request(args)
+        check_request(request)  # bad input fails here, before torch is even imported
+        for notice in notices:
+            print(f"note: {notice}", file=sys.stderr)
+        return _generate(args, request)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except DesktopSDError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def build_request(args: argparse.Namespace) -> tuple[GenerationRequest, list[str]]:
+    """The request the arguments describe, and notices from opening the images."""
+    from desktop_sd.core.images import open_image
+
+    notices: list[str] = []
+    init = mask = None
+    borders = Borders()
+    if args.mask is not None and args.init_image is None:
+        raise InputError("--mask needs --init-image: the mask marks the part of that image to repaint.")
+    if args.outpaint is not None:
+        if args.init_image is None:
+            raise InputError("--outpaint needs --init-image: the borders are added around that image.")
+        try:
+            borders = Borders.parse(args.outpaint)
+        except ValueError as exc:
+            raise InputError(f"--outpaint: {exc}.") from None
+    if args.init_image is not None:
+        init, init_notices = open_image(args.init_image)
+        notices += init_notices
+    if args.mask is not None:
+        mask = _open_mask(args.mask)
+
+    if init is None:
+        mode = Mode.TXT2IMG
+        size = (512, 512)
+    elif args.outpaint is not None:
+        mode = Mode.OUTPAINT
+        size = (init.width + borders.left + borders.right, init.height + borders.top + borders.bottom)
+    else:
+        mode = Mode.INPAINT if mask is not None else Mode.IMG2IMG
+        size = init.size
+    changes: dict[str, Any] = {}
+    if args.strength is not None:
+        changes["strength"] = args.strength
+    elif mode is Mode.OUTPAINT:
+        changes["strength"] = 1.0  # the new area has nothing worth keeping
+    request = GenerationRequest(
+        mode=mode,
+        prompt=args.prompt,
+        negative_prompt=args.negative,
+        model=args.model,
+        width=args.width if args.width is not None else size[0],
+        height=args.height if args.height is not None else size[1],
+        steps=args.steps,
+        cfg_scale=args.cfg,
+        seed=args.seed,
+        scheduler=args.scheduler,
+        init_image=init,
+        mask=mask,
+        outpaint=borders,
+        batch_size=args.batch,
+        mask_feather=args.feather,
+        device=args.device,
+        **changes,
+    )
+    return request, notices
+
+
+def _open_mask(path: Path) -> Any:
+    """A mask file as is (any mode): the engine thresholds and resizes it with notices."""
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+
+    if not path.is_file():
+        raise InputError(f"Mask not found: {path}. Check the path and try again.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                img.load()
+                mask = img.copy()
+                mask.info = dict(img.info)
+                return mask
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InputError(
+            f"{path.name} claims a size so large it looks like a decompression bomb; not opened."
+        ) from None
+    except UnidentifiedImageError:
+        raise InputError(f"{path.name} is not an image Desktop SD can read.") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InputError(f"{path.name} is damaged or truncated and could not be read ({exc}).") from None
+
+
+def quiet_libraries() -> None:
+    """Keep library chatter (import notes, loading bars) off the terminal: progress is ours to print."""
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    diffusers_logging.set_verbosity_error()
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
+
+
+def _generate(args: argparse.Namespace, request: GenerationRequest) -> int:
+    quiet_libraries()
+    import desktop_sd
+    from desktop_sd.engine import Engine
+    from desktop_sd.library.metadata import png_info
+    from desktop_sd.models.resolve import resolve_model
+
+    engine = Engine(resolve=resolve_model, device=args.device)
+    started = time.perf_counter()
+
+    def on_step(step: int, total: int, _preview: object) -> None:
+        print(f"step {step}/{total}", file=sys.stderr, flush=True)
+
+    result = engine.generate(request, on_step, threading.Event())
+    for notice in result.notices:
+        print(f"note: {notice}", file=sys.stderr)
+    model_name = Path(args.model).name if Path(args.model).exists() else args.model
+    targets = output_paths(args.out, result.request.seed or 0, len(result.images))
+    for image, seed, target in zip(result.images, result.seeds, targets, strict=True):
+        single = result.request.replace(seed=seed, batch_size=1)
+        try:
+            save_png_atomic(image, target, png_info(single, model_name, desktop_sd.__version__))
+        except OSError as exc:
+            raise DesktopSDError(f"Could not write {target}: {exc.strerror or exc}. Choose another --out.") from None
+        print(target)
+    print(
+        f"done: {len(result.images)} image(s), seed {result.request.seed}, on {result.device}"
+        + (f" ({result.tier})" if result.device != "cpu" else "")
+        + f", {time.perf_counter() - started:.1f} s",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def output_paths(out: Path | None, seed: int, count: int) -> list[Path]:
+    """Where each image goes: ``out`` itself for one image, ``out-1``, ``out-2``... for a batch."""
+    if out is None:
+        out = Path.cwd() / f"{time.strftime('%Y%m%d-%H%M%S')}-{seed}.png"
+    if out.suffix.lower() != ".png":
+        out = out.with_name(out.name + ".png")
+    if count == 1:
+        return [out]
+    return [out.with_name(f"{out.stem}-{i + 1}{out.suffix}") for i in range(count)]
+
+
+def save_png_atomic(image: Any, target: Path, pnginfo: Any) -> None:
+    """Write to a temp file in the same folder, flush it to disk, then rename over the target."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=".png.tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            image.save(fh, format="PNG", pnginfo=pnginfo)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise

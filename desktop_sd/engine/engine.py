@@ -1,0 +1,266 @@
+"""The engine: runs a ``GenerationRequest`` on a local model and returns the images.
+
+Implements ``core.backend.Backend``. The worker thread owns one ``Engine``;
+it keeps one model loaded between jobs, switches modes and schedulers
+without reloading, and walks down the memory ladder when the device runs out
+of memory. Construction is cheap: nothing is loaded until the first job.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from diffusers import DiffusionPipeline
+
+from desktop_sd.core.backend import BackendStatus, StepCallback
+from desktop_sd.core.errors import Cancelled, OutOfMemoryError
+from desktop_sd.core.request import GenerationRequest, GenerationResult, MemoryTier, ModelRef
+from desktop_sd.core.validation import check_request
+from desktop_sd.engine import device as devices
+from desktop_sd.engine import loading, run
+from desktop_sd.engine.inputs import Job, prepare_job
+from desktop_sd.engine.pipelines import LoadedModel
+from desktop_sd.engine.previews import DEFAULT_INTERVAL_S, Previewer, load_taesd
+from desktop_sd.engine.prompts import truncation_notices
+from desktop_sd.engine.tiers import TierMemory, choose_start_tier, next_tier
+
+Resolver = Callable[[str], ModelRef]
+
+TIER_NAMES = {
+    MemoryTier.GPU: "the whole model on the GPU",
+    MemoryTier.MODEL_OFFLOAD: "model offload",
+    MemoryTier.SEQUENTIAL_OFFLOAD: "sequential offload",
+}
+
+
+class _OutOfMemory(Exception):
+    """Internal: the device ran out of memory in ``stage`` ("denoise" or "decode")."""
+
+    def __init__(self, stage: str) -> None:
+        super().__init__(stage)
+        self.stage = stage
+
+
+class Engine:
+    """Generates images with diffusers pipelines on the best local device."""
+
+    def __init__(
+        self,
+        resolve: Resolver,
+        device: str = "auto",
+        *,
+        preview_interval_s: float = DEFAULT_INTERVAL_S,
+        tier_memory: TierMemory | None = None,
+    ) -> None:
+        self._resolve = resolve
+        self._device_choice = device
+        self._preview_interval = preview_interval_s
+        self._tiers = tier_memory or TierMemory()
+        self._model: LoadedModel | None = None
+        self._lock = threading.RLock()
+        self.loads = 0  # how many times a model was read from disk (a reload shows up here)
+
+    # ---- Backend -------------------------------------------------------------------------
+
+    def generate(
+        self, request: GenerationRequest, on_step: StepCallback, cancelled: threading.Event
+    ) -> GenerationResult:
+        """Run one request. Raises ``Cancelled``, ``InputError``, ``ModelError`` or ``OutOfMemoryError``."""
+        with self._lock:
+            started = time.perf_counter()
+            request, notices = check_request(request)
+            _raise_if_cancelled(cancelled)
+            model = self._ensure_model(request)
+            _raise_if_cancelled(cancelled)
+            seed = request.seed if request.seed is not None else secrets.randbelow(2**32)
+            request = request.replace(seed=seed)
+            job = prepare_job(request, model.inpainting)
+            notices += job.notices
+            notices += truncation_notices(model.tokenizer, request.prompt, request.negative_prompt)
+            seeds = tuple(seed + i for i in range(request.batch_size))
+            images = self._run(model, job, request, seeds, on_step, cancelled, notices)
+            images = job.finish(images)
+            assert model.tier is not None
+            return GenerationResult(
+                images=tuple(images),
+                request=request,
+                seeds=seeds,
+                model_id=model.model_id,
+                device=model.device.kind,
+                tier=model.tier,
+                notices=tuple(notices),
+                elapsed_s=time.perf_counter() - started,
+            )
+
+    def status(self) -> BackendStatus:
+        model = self._model
+        device = model.device if model is not None else devices.pick_device(self._device_choice)
+        free = devices.free_memory(device)
+        return BackendStatus(
+            device=device.kind,
+            device_name=device.name,
+            tier=model.tier if model is not None else None,
+            model_id=model.model_id if model is not None else None,
+            free_vram_mb=free // (1024 * 1024) if free is not None else None,
+        )
+
+    def unload(self) -> None:
+        with self._lock:
+            model, self._model = self._model, None
+            if model is not None:
+                model.release()
+                devices.free_caches(model.device)
+
+    # ---- Loading ---------------------------------------------------------------------------
+
+    def use_pipeline(self, name: str, pipe: DiffusionPipeline, device: str | None = None) -> None:
+        """Adopt an already built pipeline as the loaded model under ``name`` (benchmarks, tests)."""
+        with self._lock:
+            self.unload()
+            target = devices.pick_device(device or self._device_choice)
+            pipe.set_progress_bar_config(disable=True)
+            self._install(LoadedModel(name, name, pipe, target, xl=hasattr(pipe, "text_encoder_2")))
+
+    def _ensure_model(self, request: GenerationRequest) -> LoadedModel:
+        device = devices.pick_device(request.device if request.device != "auto" else self._device_choice)
+        model = self._model
+        if model is not None and model.name == request.model and model.device == device:
+            return model
+        ref = self._resolve(request.model)
+        if model is not None and model.model_id == ref.id and model.device == device:
+            model.name = request.model
+            return model
+        self.unload()
+        plan = loading.plan_model(ref, device.dtype)
+        loading.check_ram(ref, plan)
+        pipe = loading.load_pipeline(ref, plan, device.dtype)
+        self.loads += 1
+        return self._install(LoadedModel(request.model, ref.id, pipe, device, plan.xl))
+
+    def _install(self, model: LoadedModel) -> LoadedModel:
+        ladder = devices.ladder(model.device)
+        model.tier = choose_start_tier(
+            ladder,
+            devices.free_memory(model.device),
+            model.model_bytes,
+            model.largest_bytes,
+            self._tiers.get(model.model_id, model.device.key),
+        )
+        self._model = model
+        return model
+
+    # ---- Running ---------------------------------------------------------------------------
+
+    def _arguments(self, job: Job, request: GenerationRequest, seeds: tuple[int, ...]) -> dict[str, Any]:
+        generators = [torch.Generator("cpu").manual_seed(s) for s in seeds]
+        return {
+            **job.pipeline_inputs(),
+            "prompt": request.prompt,
+            "negative_prompt": request.negative_prompt,
+            "num_inference_steps": request.steps,
+            "guidance_scale": request.cfg_scale,
+            "num_images_per_prompt": request.batch_size,
+            # One CPU generator per image: seed, seed + 1, ... reproducible on any device.
+            "generator": generators[0] if len(generators) == 1 else generators,
+        }
+
+    def _run(
+        self,
+        model: LoadedModel,
+        job: Job,
+        request: GenerationRequest,
+        seeds: tuple[int, ...],
+        on_step: StepCallback,
+        cancelled: threading.Event,
+        notices: list[str],
+    ) -> list[Any]:
+        pipe = model.pipeline(job.kind)
+        pipe.scheduler = model.schedulers.get(request.scheduler)
+        ladder = devices.ladder(model.device)
+        assert model.tier is not None
+        tier = model.tier
+        if not model.taesd_checked:
+            model.taesd = load_taesd(model.xl, model.device.torch_device, model.device.dtype)
+            model.taesd_checked = True
+        previewer = Previewer(model.xl, job.size, model.taesd, self._preview_interval)
+
+        def step_end(p: DiffusionPipeline, i: int, _t: Any, tensors: dict[str, Any]) -> dict[str, Any]:
+            _raise_if_cancelled(cancelled)
+            total = int(getattr(p, "num_timesteps", 0) or request.steps)
+            on_step(i + 1, total, previewer(tensors["latents"], force=i + 1 == total))
+            return {}
+
+        arguments = self._arguments(job, request, seeds)
+        latents = None
+        while latents is None:
+            try:
+                latents = self._attempt("denoise", _denoise_at, model, pipe, tier, arguments, step_end)
+            except _OutOfMemory:
+                tier = self._step_down(model, ladder, tier, request, notices)
+                arguments = self._arguments(job, request, seeds)  # fresh generators: the retry repeats the seeds
+        _raise_if_cancelled(cancelled)  # a cancel during the last step still skips the decode
+        images = None
+        while images is None:
+            try:
+                images = self._attempt("decode", run.decode, pipe, latents, model.xl)
+            except _OutOfMemory:
+                if not model.vae_tiling:
+                    devices.free_caches(model.device)
+                    model.vae_tiling = True
+                    notices.append("The image decode ran out of memory; it was retried in tiles.")
+                else:
+                    tier = self._step_down(model, ladder, tier, request, notices)
+                model.place(pipe, tier)
+        if model.device.kind != "cpu" and tier != self._tiers.get(model.model_id, model.device.key):
+            self._tiers.put(model.model_id, model.device.key, tier)
+        return images
+
+    def _attempt(self, stage: str, action: Callable[..., Any], *args: Any) -> Any:
+        """Run ``action``; an out-of-memory error becomes ``_OutOfMemory`` after its traceback is dropped."""
+        failed = False
+        try:
+            return action(*args)
+        except Exception as exc:
+            if not devices.is_out_of_memory(exc):
+                raise
+            failed = True
+        # Outside the except block, so the frames holding the failed tensors are gone.
+        if failed:
+            raise _OutOfMemory(stage)
+
+    def _step_down(
+        self,
+        model: LoadedModel,
+        ladder: tuple[MemoryTier, ...],
+        tier: MemoryTier,
+        request: GenerationRequest,
+        notices: list[str],
+    ) -> MemoryTier:
+        devices.free_caches(model.device)
+        lower = next_tier(ladder, tier)
+        if lower is None:
+            where = "the CPU" if model.device.kind == "cpu" else TIER_NAMES[tier]
+            others = "programs" if model.device.kind == "cpu" else "programs that use the GPU"
+            raise OutOfMemoryError(
+                f"Out of memory at {request.width}x{request.height} with a batch of {request.batch_size}, "
+                f"even with {where}. Try a smaller size or a smaller batch, or close other {others}."
+            )
+        notices.append(f"Out of GPU memory with {TIER_NAMES[tier]}; retried with {TIER_NAMES[lower]} (slower).")
+        return lower
+
+
+def _denoise_at(
+    model: LoadedModel, pipe: DiffusionPipeline, tier: MemoryTier, arguments: dict[str, Any], step_end: run.StepEnd
+) -> Any:
+    model.place(pipe, tier)
+    return run.denoise(pipe, arguments, step_end)
+
+
+def _raise_if_cancelled(cancelled: threading.Event) -> None:
+    if cancelled.is_set():
+        raise Cancelled("Cancelled.")

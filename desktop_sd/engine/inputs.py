@@ -1,0 +1,122 @@
+"""Turning a checked request into what a pipeline call needs, and its output back into the result.
+
+The request's width and height are the size the model runs at. For inpaint
+and outpaint the result keeps the canvas size (the init image, plus the
+borders): if the two differ the generated image is scaled to the canvas and
+composited there, so untouched pixels stay the user's own bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from PIL import Image
+
+from desktop_sd.core.errors import InputError
+from desktop_sd.core.images import normalize_image, normalize_mask
+from desktop_sd.core.request import GenerationRequest, Mode
+from desktop_sd.engine.masks import composite, outpaint_canvas, union
+
+BLANK_GREY = (127, 127, 127)
+
+
+@dataclass
+class Job:
+    """One pipeline call: which pipeline, its images, and how to finish the output."""
+
+    kind: str  # "txt2img", "img2img" or "inpaint": the pipeline to run
+    size: tuple[int, int]  # what the model runs at
+    strength: float | None = None
+    image: Image.Image | None = None  # at ``size``
+    mask: Image.Image | None = None  # at ``size``, 255 = repaint
+    canvas: Image.Image | None = None  # original pixels to composite onto (inpaint, outpaint)
+    canvas_mask: Image.Image | None = None
+    feather: int = 0
+    notices: list[str] = field(default_factory=list)
+
+    def finish(self, images: list[Image.Image]) -> list[Image.Image]:
+        """Composite the generated images back onto the canvas (inpaint and outpaint)."""
+        if self.canvas is None or self.canvas_mask is None:
+            return images
+        return [composite(self.canvas, image, self.canvas_mask, self.feather) for image in images]
+
+    def pipeline_inputs(self) -> dict[str, object]:
+        """The mode-specific pipeline arguments (img2img takes its size from the image)."""
+        width, height = self.size
+        if self.kind == "img2img":
+            return {"image": self.image, "strength": self.strength}
+        if self.kind == "inpaint":
+            return {
+                "image": self.image,
+                "mask_image": self.mask,
+                "strength": self.strength,
+                "width": width,
+                "height": height,
+            }
+        return {"width": width, "height": height}
+
+
+def _fit(image: Image.Image, size: tuple[int, int], resample: Image.Resampling) -> Image.Image:
+    return image if image.size == size else image.resize(size, resample)
+
+
+def _scaled_mask(mask: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """The mask at the model's size; any pixel touched by the mask stays in it, so thin strokes survive."""
+    if mask.size == size:
+        return mask
+    return mask.resize(size, Image.Resampling.BILINEAR).point(lambda v: 255 if v > 0 else 0)
+
+
+def prepare_job(request: GenerationRequest, inpainting_model: bool) -> Job:
+    """Normalise the request's images and mask and decide how to run it (``request`` is already checked)."""
+    size = (request.width, request.height)
+    if request.mode is Mode.TXT2IMG:
+        if not inpainting_model:
+            return Job("txt2img", size)
+        # A 9-channel inpainting model makes a new image as an inpaint of a blank, fully masked canvas.
+        return Job("inpaint", size, 1.0, Image.new("RGB", size, BLANK_GREY), Image.new("L", size, 255))
+
+    assert request.init_image is not None  # check_request guarantees it
+    init, notices = normalize_image(request.init_image)
+
+    if request.mode is Mode.IMG2IMG:
+        if init.size != size:
+            notices.append(f"The init image is {init.width}x{init.height}; it was scaled to {size[0]}x{size[1]}.")
+        image = _fit(init, size, Image.Resampling.LANCZOS)
+        if inpainting_model:
+            return Job("inpaint", size, request.strength, image, Image.new("L", size, 255), notices=notices)
+        return Job("img2img", size, request.strength, image, notices=notices)
+
+    if request.mode is Mode.INPAINT:
+        assert request.mask is not None
+        mask, mask_notices = normalize_mask(request.mask, init.size)
+        notices += mask_notices
+        canvas, canvas_mask = init, mask
+        strength = request.strength
+    else:
+        if not 0.0 < request.strength <= 1.0:
+            raise InputError(f"Strength must be above 0 and at most 1, got {request.strength}.")
+        canvas, canvas_mask = outpaint_canvas(init, request.outpaint, request.seed or 0)
+        if request.mask is not None:
+            painted, mask_notices = normalize_mask(request.mask, init.size)
+            notices += mask_notices
+            placed = Image.new("L", canvas.size, 0)
+            placed.paste(painted, (request.outpaint.left, request.outpaint.top))
+            canvas_mask = union(canvas_mask, placed)
+        strength = request.strength
+    if canvas.size != size:
+        notices.append(
+            f"The canvas is {canvas.width}x{canvas.height}; it was generated at {size[0]}x{size[1]} "
+            "and scaled back to fit."
+        )
+    return Job(
+        "inpaint",
+        size,
+        strength,
+        _fit(canvas, size, Image.Resampling.LANCZOS),
+        _scaled_mask(canvas_mask, size),
+        canvas=canvas,
+        canvas_mask=canvas_mask,
+        feather=request.mask_feather,
+        notices=notices,
+    )

@@ -1,0 +1,242 @@
+"""Loading a ``ModelRef`` into a diffusers pipeline: offline, no code from model files, no pickles.
+
+Everything that can be checked before reading weights is checked first, so a
+bad file fails in milliseconds with a message naming the problem: safetensors
+headers (truncated or corrupt files), pickle checkpoints, custom code, missing
+offline configs, and whether the model fits in free RAM.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+import torch
+from diffusers import (
+    DiffusionPipeline,
+    StableDiffusionInpaintPipeline,
+    StableDiffusionPipeline,
+    StableDiffusionXLInpaintPipeline,
+    StableDiffusionXLPipeline,
+)
+
+from desktop_sd.core.errors import ModelError, OutOfMemoryError
+from desktop_sd.core.request import Family, ModelFormat, ModelRef
+from desktop_sd.engine.device import is_out_of_memory
+from desktop_sd.models.checkpoint import read_header
+
+PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin", ".pkl")
+SD_CLASSES = (
+    "StableDiffusionPipeline",
+    "StableDiffusionImg2ImgPipeline",
+    "StableDiffusionInpaintPipeline",
+    "StableDiffusionInpaintPipelineLegacy",
+)
+SDXL_CLASSES = ("StableDiffusionXLPipeline", "StableDiffusionXLImg2ImgPipeline", "StableDiffusionXLInpaintPipeline")
+TRUSTED_LIBRARIES = ("diffusers", "transformers")
+WEIGHT_COMPONENTS = ("unet", "vae", "text_encoder", "text_encoder_2")
+CORRUPTION_WORDS = ("safetensor", "header", "deserializ", "incomplete", "truncat", "size mismatch")
+_FLOAT_DTYPES = ("F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2")
+_DTYPE_BYTES = {"F64": 8, "I64": 8, "U64": 8, "F32": 4, "I32": 4, "U32": 4, "F16": 2, "BF16": 2, "I16": 2, "U16": 2}
+
+
+@dataclass(frozen=True)
+class ModelPlan:
+    """What was learned about a model before loading it."""
+
+    xl: bool  # SDXL family (two text encoders)
+    inpainting: bool  # a 9-channel inpainting UNet
+    variant: str | None  # "fp16" when a diffusers folder holds only fp16 weight files
+    need_bytes: int  # memory the weights take once loaded at the target dtype
+
+
+def _gb(n: int) -> str:
+    return f"{n / 1024**3:.1f} GB"
+
+
+def available_ram() -> int:
+    return int(psutil.virtual_memory().available)
+
+
+def plan_model(ref: ModelRef, dtype: torch.dtype) -> ModelPlan:
+    """Check a model's files without loading weights; raises ModelError naming what is wrong."""
+    if not ref.path.exists():
+        raise ModelError(f"The model {ref.id!r} is missing: {ref.path} does not exist. Install or locate it again.")
+    if ref.format is ModelFormat.SINGLE_FILE:
+        return _plan_single_file(ref, dtype)
+    return _plan_folder(ref, dtype)
+
+
+def _plan_single_file(ref: ModelRef, dtype: torch.dtype) -> ModelPlan:
+    path = ref.path
+    if path.suffix.lower() in PICKLE_SUFFIXES:
+        raise ModelError(
+            f"{path.name} is a pickle checkpoint, which can hide code, so it is not loaded directly. "
+            f"Import it first (Models > Import, or 'desktop-sd models import {path}') to convert it to .safetensors."
+        )
+    if path.suffix.lower() != ".safetensors":
+        raise ModelError(f"{path.name} is not a model file Desktop SD can load: use a .safetensors checkpoint.")
+    header = read_header(path)
+    if ref.config_dir is None or not (Path(ref.config_dir) / "model_index.json").is_file():
+        family = ref.family if ref.family is not Family.UNKNOWN else "this kind of"
+        raise ModelError(
+            f"{path.name} needs the offline configuration for {family} models, which is not installed, so it "
+            "cannot be loaded without the network. Reinstall Desktop SD, or use the model as a diffusers folder."
+        )
+    conv_in = header.get("model.diffusion_model.input_blocks.0.0.weight", {}).get("shape", [])
+    inpainting = ref.inpainting or (len(conv_in) > 1 and conv_in[1] == 9)
+    return ModelPlan(ref.family is Family.SDXL, inpainting, None, _header_bytes(header, dtype))
+
+
+def _read_json(path: Path, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"The model folder is incomplete: {path} is missing. Download the model again.") from None
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"The {what} {path} could not be read ({exc}). Download the model again.") from None
+    if not isinstance(data, dict):
+        raise ModelError(f"The {what} {path} is not valid. Download the model again.")
+    return data
+
+
+def _plan_folder(ref: ModelRef, dtype: torch.dtype) -> ModelPlan:
+    folder = ref.path
+    index = _read_json(folder / "model_index.json", "model index")
+    class_name = index.get("_class_name")
+    if not isinstance(class_name, str):
+        raise ModelError(
+            f"{folder.name} uses a custom pipeline shipped with the model. Desktop SD never runs code from "
+            "model files; use a standard Stable Diffusion model."
+        )
+    for name, value in index.items():
+        if name.startswith("_") or not isinstance(value, list) or len(value) != 2 or value[0] is None:
+            continue
+        if value[0] not in TRUSTED_LIBRARIES:
+            raise ModelError(
+                f"{folder.name} asks to run code shipped with the model ({name}: {value[0]}.{value[1]}). "
+                "Desktop SD never runs code from model files; use a standard Stable Diffusion model."
+            )
+    if class_name in SDXL_CLASSES:
+        xl = True
+        if index.get("text_encoder", [None])[0] is None:
+            raise ModelError(
+                f"{folder.name} is an SDXL refiner, which cannot generate on its own. Use an SDXL base model."
+            )
+    elif class_name in SD_CLASSES:
+        xl = False
+    else:
+        raise ModelError(
+            f"{folder.name} is a {class_name} model, which Desktop SD cannot run. "
+            "It runs Stable Diffusion 1.x, 2.x and SDXL models."
+        )
+    unet_config = _read_json(folder / "unet" / "config.json", "UNet config")
+    inpainting = unet_config.get("in_channels") == 9
+    need = 0
+    variant: str | None = None
+    for component in WEIGHT_COMPONENTS:
+        if index.get(component, [None])[0] is None:
+            continue
+        files, component_variant = _weight_files(folder / component)
+        variant = variant or component_variant
+        for file in files:
+            need += _header_bytes(read_header(file), dtype) if file.suffix == ".safetensors" else file.stat().st_size
+    return ModelPlan(xl, inpainting, variant, need)
+
+
+def _weight_files(component: Path) -> tuple[list[Path], str | None]:
+    """The weight files diffusers will load for one component, and the variant they need."""
+    if not component.is_dir():
+        raise ModelError(f"The model folder is incomplete: {component} is missing. Download the model again.")
+    for suffix in (".safetensors", ".bin"):
+        files = sorted(component.glob(f"*{suffix}"))
+        plain = [f for f in files if "." not in f.name[: -len(suffix)]]
+        if plain:
+            return plain, None
+        fp16 = [f for f in files if ".fp16" in f.name]
+        if fp16:
+            return fp16, "fp16"
+    raise ModelError(f"The model folder is incomplete: {component} has no weight files. Download the model again.")
+
+
+def _header_bytes(header: dict[str, Any], dtype: torch.dtype) -> int:
+    """Bytes the tensors take once floating-point ones are cast to ``dtype``."""
+    target = torch.empty((), dtype=dtype).element_size()
+    total = 0
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        count = 1
+        for dim in entry.get("shape", []):
+            count *= int(dim)
+        kind = entry.get("dtype", "F32")
+        total += count * (target if kind in _FLOAT_DTYPES else _DTYPE_BYTES.get(kind, 1))
+    return total
+
+
+def check_ram(ref: ModelRef, plan: ModelPlan) -> None:
+    """Refuse, before the operating system would kill us, a model larger than free RAM."""
+    have = available_ram()
+    if plan.need_bytes > have:
+        raise ModelError(
+            f"{ref.path.name} needs about {_gb(plan.need_bytes)} of memory to load, but only {_gb(have)} is free. "
+            "Close other programs, or choose a smaller model."
+        )
+
+
+def load_pipeline(ref: ModelRef, plan: ModelPlan, dtype: torch.dtype) -> DiffusionPipeline:
+    """Load the model's base pipeline on the CPU (placement on the device comes later)."""
+    if plan.xl:
+        cls: type[DiffusionPipeline] = (
+            StableDiffusionXLInpaintPipeline if plan.inpainting else StableDiffusionXLPipeline
+        )
+        extra: dict[str, Any] = {"add_watermarker": False}
+    else:
+        cls = StableDiffusionInpaintPipeline if plan.inpainting else StableDiffusionPipeline
+        extra = {"safety_checker": None, "feature_extractor": None, "requires_safety_checker": False}
+    try:
+        with warnings.catch_warnings():
+            # Later diffusers rename torch_dtype to dtype; torch_dtype works in every version we support.
+            warnings.simplefilter("ignore", FutureWarning)
+            pipe = _from_files(cls, ref, plan, dtype, extra)
+    except ModelError:
+        raise
+    except Exception as exc:
+        if is_out_of_memory(exc):
+            raise OutOfMemoryError(
+                f"There is not enough memory to load {ref.path.name}. Close other programs, or choose a smaller model."
+            ) from None
+        raise ModelError(_load_failure(ref, exc)) from exc
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def _from_files(
+    cls: type[DiffusionPipeline], ref: ModelRef, plan: ModelPlan, dtype: torch.dtype, extra: dict[str, Any]
+) -> DiffusionPipeline:
+    if ref.format is ModelFormat.SINGLE_FILE:
+        return cls.from_single_file(
+            str(ref.path), config=str(ref.config_dir), local_files_only=True, torch_dtype=dtype, **extra
+        )
+    if plan.variant:
+        extra = {**extra, "variant": plan.variant}
+    return cls.from_pretrained(str(ref.path), local_files_only=True, torch_dtype=dtype, **extra)
+
+
+def _load_failure(ref: ModelRef, exc: Exception) -> str:
+    text = f"{type(exc).__name__}: {exc}".strip()
+    if len(text) > 300:
+        text = text[:300] + "..."
+    lowered = text.lower()
+    if any(
+        word in lowered for word in ("safetensor", "header", "deserializ", "incomplete", "truncat", "size mismatch")
+    ):
+        return (
+            f"{ref.path.name} is a corrupt or incomplete model file ({text}). "
+            "Download or copy it again; if it came from a download, remove it and retry."
+        )
+    return f"{ref.path.name} could not be loaded ({text}). Check that it is a Stable Diffusion 1.x, 2.x or SDXL model."

@@ -1,0 +1,57 @@
+"""One pipeline call split in two, denoise then decode, so that an out-of-memory
+decode can be retried (tiled, or a tier lower) without denoising again.
+
+``decode`` does exactly what the pipelines do after their loop, so the pixels
+match a plain diffusers call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from diffusers import DiffusionPipeline
+from PIL import Image
+
+StepEnd = Callable[[DiffusionPipeline, int, Any, dict[str, Any]], dict[str, Any]]
+
+
+def denoise(pipe: DiffusionPipeline, arguments: dict[str, Any], on_step_end: StepEnd) -> torch.Tensor:
+    """Run the pipeline's loop and return the final latents (no VAE decode)."""
+    result = pipe(**arguments, output_type="latent", callback_on_step_end=on_step_end, return_dict=False)
+    return result[0]
+
+
+def decode(pipe: DiffusionPipeline, latents: torch.Tensor, xl: bool) -> list[Image.Image]:
+    """Latents to PIL images, as the SD and SDXL pipelines do it."""
+    vae = pipe.vae
+    with torch.no_grad():
+        if xl:
+            images = _decode_xl(vae, latents)
+        else:
+            images = vae.decode(latents / vae.config.scaling_factor, return_dict=False)[0]
+        result = pipe.image_processor.postprocess(images, output_type="pil", do_denormalize=[True] * images.shape[0])
+    pipe.maybe_free_model_hooks()
+    return list(result)
+
+
+def _decode_xl(vae: Any, latents: torch.Tensor) -> torch.Tensor:
+    # The SDXL VAE overflows in fp16 unless it was fixed; its config says so (force_upcast).
+    upcast = vae.dtype == torch.float16 and bool(getattr(vae.config, "force_upcast", False))
+    if upcast:
+        vae.to(dtype=torch.float32)
+    try:
+        latents = latents.to(next(iter(vae.post_quant_conv.parameters())).dtype)
+        mean = getattr(vae.config, "latents_mean", None)
+        std = getattr(vae.config, "latents_std", None)
+        if mean is not None and std is not None:
+            mean_t = torch.tensor(mean).view(1, 4, 1, 1).to(latents.device, latents.dtype)
+            std_t = torch.tensor(std).view(1, 4, 1, 1).to(latents.device, latents.dtype)
+            latents = latents * std_t / vae.config.scaling_factor + mean_t
+        else:
+            latents = latents / vae.config.scaling_factor
+        return vae.decode(latents, return_dict=False)[0]
+    finally:
+        if upcast:
+            vae.to(dtype=torch.float16)
