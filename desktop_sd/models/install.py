@@ -105,9 +105,13 @@ def install(
     cancelled: threading.Event,
     settings: Settings | None = None,
 ) -> InstalledModel:
+    """Download and record ``target``; the meter gets a final report when it succeeds."""
     if target.url is not None:
-        return _install_url(target, registry, meter, cancelled, settings)
-    return _install_hub(target, registry, meter, cancelled, settings)
+        model = _install_url(target, registry, meter, cancelled, settings)
+    else:
+        model = _install_hub(target, registry, meter, cancelled, settings)
+    meter.flush()
+    return model
 
 
 def _set_total(meter: Meter, total: int) -> None:
@@ -192,6 +196,7 @@ def _install_url(
         expected=transfer.Expected(size=remote.size, sha256=(target.sha256 or remote.sha256 or None)),
         sink=meter,
         cancelled=cancelled,
+        lock=dest.parent / ".locks" / (dest.name + ".lock"),
         name=name,
     )
     try:

@@ -259,9 +259,7 @@ def test_cancel_keeps_the_partial_file_for_a_resume_until_discarded(fake_hub: Fa
     assert leftovers(tmp_path) == []
 
 
-def test_proxy_from_the_environment_is_used(
-    fake_hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_proxy_from_the_environment_is_used(fake_hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fake_hub.add_url("model.safetensors", DATA)
     monkeypatch.setenv("http_proxy", fake_hub.endpoint)
     monkeypatch.delenv("no_proxy", raising=False)
