@@ -104,7 +104,7 @@ def test_hash_mismatch_discards_the_file(fake_hub: FakeHub, tmp_path: Path) -> N
     url = fake_hub.add_url("model.safetensors", DATA)
     fake_hub.faults.wrong_bytes.add("model.safetensors")
     dest = tmp_path / "model.safetensors"
-    with pytest.raises(DownloadError, match="did not verify.*SHA-256"):
+    with pytest.raises(DownloadError, match=r"did not verify.*SHA-256"):
         transfer.fetch(url, dest, expected=EXPECTED)
     assert not dest.exists()
     assert leftovers(tmp_path) == []
@@ -175,7 +175,11 @@ def test_disk_filling_midway_removes_the_partial_file_and_nothing_else(
     url = fake_hub.add_url("model.safetensors", DATA)
     other = tmp_path / "other-model.safetensors"
     other.write_bytes(b"keep me")
-    monkeypatch.setattr(transfer, "open", lambda *a, **k: _FillingFile(open(*a, **k), 64_000), raising=False)
+
+    def filling_open(*args: object, **kwargs: object) -> _FillingFile:
+        return _FillingFile(open(*args, **kwargs), 64_000)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(transfer, "open", filling_open, raising=False)
     with pytest.raises(DownloadError, match="disk filled up"):
         transfer.fetch(url, tmp_path / "model.safetensors", expected=EXPECTED)
     assert leftovers(tmp_path) == []
