@@ -198,7 +198,7 @@ class Registry:
                 if not hub.pipeline_complete(snapshot):
                     continue
                 item = scan.identify(snapshot)
-                if item is not None and item.family is not Family.UNKNOWN:
+                if item is not None and _supported_pipeline(snapshot):
                     found.append(_external(repo_id, repo_id, item, "hf-cache", repo_id))
                 continue
             for file in sorted(snapshot.glob("*.safetensors")):
@@ -261,13 +261,14 @@ class Registry:
         if repo_id:
             record.update(repo_id=repo_id, revision=revision or "main", commit=commit, file=file)
         with self._editing() as data:
+            key = (source, origin or str(path), record.get("file"))
             for existing in data.models:
                 if (
-                    existing.get("source") == source
-                    and existing.get("origin") == origin
-                    and existing.get("file") == record.get("file")
-                ):
-                    existing.update(record)  # a re-download: same id, fresh details
+                    existing.get("source"),
+                    existing.get("origin") or existing.get("path"),
+                    existing.get("file"),
+                ) == key:
+                    existing.update(record)  # a re-download or re-import: same id, fresh details
                     return self._from_record(existing)
             taken = {m["id"] for m in data.models}
             model_id, n = id_hint, 2
@@ -342,6 +343,25 @@ class Registry:
             if model.kind == "taesd" and model.family is want and model.available:
                 return model.path
         return None
+
+
+SUPPORTED_PIPELINES = {
+    "StableDiffusionPipeline",
+    "StableDiffusionImg2ImgPipeline",
+    "StableDiffusionInpaintPipeline",
+    "StableDiffusionXLPipeline",
+    "StableDiffusionXLImg2ImgPipeline",
+    "StableDiffusionXLInpaintPipeline",
+}
+
+
+def _supported_pipeline(folder: Path) -> bool:
+    """Other tools' caches hold all kinds of pipelines (video, SD3, upscalers): list only the ones we run."""
+    try:
+        index = json.loads((folder / "model_index.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(index, dict) and index.get("_class_name") in SUPPORTED_PIPELINES
 
 
 def _external(model_id: str, name: str, item: scan.Found, source: str, origin: str) -> InstalledModel:

@@ -1,0 +1,155 @@
+"""The registry: records, removal rules, the default model, other tools' caches and app folders."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from desktop_sd.core import paths
+from desktop_sd.core.errors import ModelError
+from desktop_sd.core.request import Family, ModelFormat
+from desktop_sd.models import hfcache
+from desktop_sd.models.registry import Registry
+from desktop_sd.models.resolve import resolve_model
+from tests.models.builders import make_checkpoint, make_lora, truncate
+
+
+def put_in_hf_cache(repo_id: str, folder: Path) -> Path:
+    """Lay a folder out in the Hub cache the way huggingface_hub does (blobs + symlinked snapshot)."""
+    commit = hashlib.sha1(repo_id.encode()).hexdigest()
+    for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+        data = file.read_bytes()
+        etag = hashlib.sha256(data).hexdigest()
+        blob = hfcache.blob_path(repo_id, etag)
+        blob.parent.mkdir(parents=True, exist_ok=True)
+        blob.write_bytes(data)
+        hfcache.link_into_snapshot(repo_id, commit, file.relative_to(folder).as_posix(), etag)
+    hfcache.write_ref(repo_id, "main", commit)
+    return hfcache.repo_folder(repo_id) / "snapshots" / commit
+
+
+def test_records_survive_a_new_registry_and_owned_files_are_deleted_on_remove(tmp_path: Path) -> None:
+    owned = make_checkpoint(paths.models_dir() / "downloads" / "a.safetensors")
+    in_place = make_checkpoint(tmp_path / "mine" / "b.safetensors", Family.SD2)
+    registry = Registry()
+    a = registry.add(id_hint="a", name="A", path=owned, source="url", family=Family.SD1, inpainting=False, owned=True)
+    b = registry.add(id_hint="b", name="B", path=in_place, source="import", family=Family.SD2, inpainting=False)
+    listed = Registry().installed()
+    assert [(m.id, m.family, m.size_bytes > 0, m.available) for m in listed] == [
+        ("a", Family.SD1, True, True),
+        ("b", Family.SD2, True, True),
+    ]
+    Registry().remove(a.id)
+    Registry().remove(b.id)
+    assert not owned.exists()
+    assert in_place.exists()  # the user's own file is only forgotten
+    assert Registry().installed() == []
+
+
+def test_same_install_twice_is_one_record_and_clashing_ids_get_a_suffix(tmp_path: Path) -> None:
+    registry = Registry()
+    first = make_checkpoint(tmp_path / "one" / "model.safetensors")
+    second = make_checkpoint(tmp_path / "two" / "model.safetensors")
+    kwargs = {"name": "m", "source": "import", "family": Family.SD1, "inpainting": False}
+    a = registry.add(id_hint="model", path=first, origin=str(first), **kwargs)  # type: ignore[arg-type]
+    again = registry.add(id_hint="model", path=first, origin=str(first), **kwargs)  # type: ignore[arg-type]
+    b = registry.add(id_hint="model", path=second, origin=str(second), **kwargs)  # type: ignore[arg-type]
+    assert (a.id, again.id, b.id) == ("model", "model", "model-2")
+    assert len(registry.installed()) == 2
+
+
+def test_default_model_falls_back_and_follows_removal(tmp_path: Path) -> None:
+    registry = Registry()
+    assert registry.default_model_id() is None
+    kwargs = {"source": "import", "family": Family.SD1, "inpainting": False}
+    registry.add(id_hint="a", name="a", path=make_checkpoint(tmp_path / "a.safetensors"), **kwargs)  # type: ignore[arg-type]
+    registry.add(id_hint="b", name="b", path=make_checkpoint(tmp_path / "b.safetensors"), **kwargs)  # type: ignore[arg-type]
+    assert registry.default_model_id() == "a"
+    registry.set_default("b")
+    assert Registry().default_model_id() == "b"
+    registry.remove("b")
+    assert registry.default_model_id() == "a"
+    with pytest.raises(ModelError, match="no installed model 'zzz'"):
+        registry.set_default("zzz")
+
+
+def test_missing_files_are_shown_not_hidden_and_say_what_to_do(tmp_path: Path) -> None:
+    path = make_checkpoint(tmp_path / "gone.safetensors")
+    Registry().add(id_hint="gone", name="gone", path=path, source="import", family=Family.SD1, inpainting=False)
+    path.unlink()
+    (model,) = Registry().installed()
+    assert not model.available
+    with pytest.raises(ModelError, match="missing"):
+        resolve_model("gone")
+
+
+def test_other_tools_hub_downloads_are_listed_and_only_hidden_on_remove(tiny_model_dir: Path) -> None:
+    snapshot = put_in_hf_cache("someone/tiny", tiny_model_dir)
+    (model,) = Registry().installed()
+    assert (model.id, model.source, model.path) == ("someone/tiny", "hf-cache", snapshot)
+    assert resolve_model("someone/tiny").format is ModelFormat.DIFFUSERS
+    Registry().remove("someone/tiny")
+    assert Registry().installed() == []
+    assert snapshot.is_dir()  # another tool's download is never deleted
+
+
+def test_half_filled_snapshot_of_another_tool_is_not_listed(tiny_model_dir: Path, tmp_path: Path) -> None:
+    partial = tmp_path / "partial"
+    shutil.copytree(tiny_model_dir, partial)
+    shutil.rmtree(partial / "vae")
+    put_in_hf_cache("someone/partial", partial)
+    assert Registry().installed() == []
+
+
+def test_corrupt_registry_file_is_moved_aside(tmp_path: Path) -> None:
+    registry = Registry()
+    registry.file.parent.mkdir(parents=True, exist_ok=True)
+    registry.file.write_text("{not json", encoding="utf-8")
+    assert registry.installed() == []
+    assert registry.file.with_name("registry.json.corrupt").read_text(encoding="utf-8") == "{not json"
+    registry.add(
+        id_hint="x",
+        name="x",
+        path=make_checkpoint(tmp_path / "x.safetensors"),
+        source="import",
+        family=Family.SD1,
+        inpainting=False,
+    )
+    assert [m.id for m in registry.installed()] == ["x"]
+
+
+@pytest.mark.parametrize(
+    "layout",
+    ["models/Stable-diffusion", "models/checkpoints", "models/sdxl/main"],
+    ids=["automatic1111", "comfyui", "invokeai"],
+)
+def test_other_apps_model_folders_are_used_in_place(tmp_path: Path, layout: str, tiny_model_dir: Path) -> None:
+    app = tmp_path / "app"
+    checkpoints = app / layout
+    make_checkpoint(checkpoints / "Dream Model.safetensors")
+    make_checkpoint(checkpoints / "sub" / "inpaint.safetensors", inpainting=True)
+    shutil.copytree(tiny_model_dir, checkpoints / "diffusers-model")
+    make_lora(app / "models" / "Lora" / "style.safetensors")
+    make_lora(checkpoints / "a-lora-in-the-wrong-place.safetensors")
+    truncate(make_checkpoint(checkpoints / "half-copied.safetensors"))
+    found = Registry().add_folder(app)
+    assert sorted((m.id, m.inpainting) for m in found) == [
+        ("Dream-Model", False),
+        ("diffusers-model", False),
+        ("inpaint", True),
+    ]
+    assert {m.source for m in Registry().installed()} == {"folder"}
+    ref = resolve_model("Dream-Model")
+    assert ref.path == checkpoints / "Dream Model.safetensors" and ref.config_dir is not None
+    Registry().remove("Dream-Model")
+    assert (checkpoints / "Dream Model.safetensors").exists()
+    assert "Dream-Model" not in [m.id for m in Registry().installed()]
+
+
+def test_folder_without_models_is_refused_clearly(tmp_path: Path) -> None:
+    make_lora(tmp_path / "loras" / "x.safetensors")
+    with pytest.raises(ModelError, match="No Stable Diffusion models were found"):
+        Registry().add_folder(tmp_path)
