@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
 from safetensors.numpy import save_file
 
 from desktop_sd.core.request import Family
+from desktop_sd.models import hfcache
 
 _TEXT_DIM = {Family.SD1: 768, Family.SD2: 1024, Family.SDXL: 2048}
 
@@ -65,3 +67,17 @@ def truncate(path: Path, keep: float = 0.6) -> Path:
 def folder_files(folder: Path) -> dict[str, bytes]:
     """Every file of a folder by its relative posix path (a diffusers model as a Hub repo's files)."""
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def put_in_hf_cache(repo_id: str, folder: Path) -> Path:
+    """Lay a folder out in the Hub cache the way huggingface_hub does (blobs + symlinked snapshot)."""
+    commit = hashlib.sha1(repo_id.encode()).hexdigest()
+    for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+        data = file.read_bytes()
+        etag = hashlib.sha256(data).hexdigest()
+        blob = hfcache.blob_path(repo_id, etag)
+        blob.parent.mkdir(parents=True, exist_ok=True)
+        blob.write_bytes(data)
+        hfcache.link_into_snapshot(repo_id, commit, file.relative_to(folder).as_posix(), etag)
+    hfcache.write_ref(repo_id, "main", commit)
+    return hfcache.repo_folder(repo_id) / "snapshots" / commit

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 
@@ -11,24 +10,9 @@ import pytest
 from desktop_sd.core import paths
 from desktop_sd.core.errors import ModelError
 from desktop_sd.core.request import Family, ModelFormat
-from desktop_sd.models import hfcache
 from desktop_sd.models.registry import Registry
 from desktop_sd.models.resolve import resolve_model
-from tests.models.builders import make_checkpoint, make_lora, truncate
-
-
-def put_in_hf_cache(repo_id: str, folder: Path) -> Path:
-    """Lay a folder out in the Hub cache the way huggingface_hub does (blobs + symlinked snapshot)."""
-    commit = hashlib.sha1(repo_id.encode()).hexdigest()
-    for file in sorted(p for p in folder.rglob("*") if p.is_file()):
-        data = file.read_bytes()
-        etag = hashlib.sha256(data).hexdigest()
-        blob = hfcache.blob_path(repo_id, etag)
-        blob.parent.mkdir(parents=True, exist_ok=True)
-        blob.write_bytes(data)
-        hfcache.link_into_snapshot(repo_id, commit, file.relative_to(folder).as_posix(), etag)
-    hfcache.write_ref(repo_id, "main", commit)
-    return hfcache.repo_folder(repo_id) / "snapshots" / commit
+from tests.models.builders import make_checkpoint, make_lora, put_in_hf_cache, truncate
 
 
 def test_records_survive_a_new_registry_and_owned_files_are_deleted_on_remove(tmp_path: Path) -> None:
