@@ -83,6 +83,8 @@ def build_request(args: argparse.Namespace) -> tuple[GenerationRequest, list[str
             borders = Borders.parse(args.outpaint)
         except ValueError as exc:
             raise InputError(f"--outpaint: {exc}.") from None
+        if min(borders.left, borders.top, borders.right, borders.bottom) < 0:
+            raise InputError(f"--outpaint borders must be 0 or more pixels (and none negative), got {args.outpaint}.")
     if args.init_image is not None:
         init, init_notices = open_image(args.init_image)
         notices += init_notices

@@ -23,11 +23,11 @@ from diffusers import (
     StableDiffusionXLInpaintPipeline,
     StableDiffusionXLPipeline,
 )
+from safetensors import SafetensorError, safe_open
 
 from desktop_sd.core.errors import ModelError, OutOfMemoryError
 from desktop_sd.core.request import Family, ModelFormat, ModelRef
 from desktop_sd.engine.device import is_out_of_memory
-from desktop_sd.models.checkpoint import read_header
 
 PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin", ".pkl")
 SD_CLASSES = (
@@ -39,9 +39,10 @@ SD_CLASSES = (
 SDXL_CLASSES = ("StableDiffusionXLPipeline", "StableDiffusionXLImg2ImgPipeline", "StableDiffusionXLInpaintPipeline")
 TRUSTED_LIBRARIES = ("diffusers", "transformers")
 WEIGHT_COMPONENTS = ("unet", "vae", "text_encoder", "text_encoder_2")
-CORRUPTION_WORDS = ("safetensor", "header", "deserializ", "incomplete", "truncat", "size mismatch")
+CORRUPTION_WORDS = ("safetensor", "header", "deserializ", "incomplete", "truncat")
+# safetensors' dtype names; floating-point tensors are cast to the device's precision on loading
 _FLOAT_DTYPES = ("F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2")
-_DTYPE_BYTES = {"F64": 8, "I64": 8, "U64": 8, "F32": 4, "I32": 4, "U32": 4, "F16": 2, "BF16": 2, "I16": 2, "U16": 2}
+_DTYPE_BYTES = {"I64": 8, "U64": 8, "I32": 4, "U32": 4, "I16": 2, "U16": 2}
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,8 @@ class ModelPlan:
     need_bytes: int  # memory the weights take once loaded at the target dtype
 
 
-def _gb(n: int) -> str:
-    return f"{n / 1024**3:.1f} GB"
+def _size(n: int) -> str:
+    return f"{n / 1024**3:.1f} GB" if n >= 1024**3 else f"{max(n, 0) / 1024**2:.0f} MB"
 
 
 def available_ram() -> int:
@@ -80,16 +81,16 @@ def _plan_single_file(ref: ModelRef, dtype: torch.dtype) -> ModelPlan:
         )
     if path.suffix.lower() != ".safetensors":
         raise ModelError(f"{path.name} is not a model file Desktop SD can load: use a .safetensors checkpoint.")
-    header = read_header(path)
+    table = read_tensor_table(path)
     if ref.config_dir is None or not (Path(ref.config_dir) / "model_index.json").is_file():
         family = ref.family if ref.family is not Family.UNKNOWN else "this kind of"
         raise ModelError(
             f"{path.name} needs the offline configuration for {family} models, which is not installed, so it "
             "cannot be loaded without the network. Reinstall Desktop SD, or use the model as a diffusers folder."
         )
-    conv_in = header.get("model.diffusion_model.input_blocks.0.0.weight", {}).get("shape", [])
+    _, conv_in = table.get("model.diffusion_model.input_blocks.0.0.weight", ("", ()))
     inpainting = ref.inpainting or (len(conv_in) > 1 and conv_in[1] == 9)
-    return ModelPlan(ref.family is Family.SDXL, inpainting, None, _header_bytes(header, dtype))
+    return ModelPlan(ref.family is Family.SDXL, inpainting, None, _table_bytes(table, dtype))
 
 
 def _read_json(path: Path, what: str) -> dict[str, Any]:
@@ -144,7 +145,10 @@ def _plan_folder(ref: ModelRef, dtype: torch.dtype) -> ModelPlan:
         files, component_variant = _weight_files(folder / component)
         variant = variant or component_variant
         for file in files:
-            need += _header_bytes(read_header(file), dtype) if file.suffix == ".safetensors" else file.stat().st_size
+            if file.suffix == ".safetensors":
+                need += _table_bytes(read_tensor_table(file), dtype)
+            else:
+                need += file.stat().st_size
     return ModelPlan(xl, inpainting, variant, need)
 
 
@@ -163,17 +167,40 @@ def _weight_files(component: Path) -> tuple[list[Path], str | None]:
     raise ModelError(f"The model folder is incomplete: {component} has no weight files. Download the model again.")
 
 
-def _header_bytes(header: dict[str, Any], dtype: torch.dtype) -> int:
+TensorTable = dict[str, tuple[str, tuple[int, ...]]]  # name -> (safetensors dtype, shape)
+
+
+def read_tensor_table(path: Path) -> TensorTable:
+    """Names, dtypes and shapes from a safetensors header; corrupt or truncated files fail here in milliseconds.
+
+    safetensors checks on opening that the header is sane and that the tensors
+    cover the file exactly (a truncated download fails this).
+    """
+    try:
+        with safe_open(str(path), "pt") as fh:
+            table: TensorTable = {}
+            for name in fh.keys():  # noqa: SIM118 - safe_open is not a mapping
+                tensor = fh.get_slice(name)
+                table[name] = (tensor.get_dtype(), tuple(tensor.get_shape()))
+            return table
+    except SafetensorError as exc:
+        why = str(exc).removeprefix("Error while deserializing header: ")
+        raise ModelError(
+            f"{path.name} is a corrupt or incomplete model file ({why}). "
+            "Download or copy it again; if it came from a download, remove it and retry."
+        ) from None
+    except OSError as exc:
+        raise ModelError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+
+
+def _table_bytes(table: TensorTable, dtype: torch.dtype) -> int:
     """Bytes the tensors take once floating-point ones are cast to ``dtype``."""
     target = torch.empty((), dtype=dtype).element_size()
     total = 0
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
+    for kind, shape in table.values():
         count = 1
-        for dim in entry.get("shape", []):
+        for dim in shape:
             count *= int(dim)
-        kind = entry.get("dtype", "F32")
         total += count * (target if kind in _FLOAT_DTYPES else _DTYPE_BYTES.get(kind, 1))
     return total
 
@@ -183,7 +210,7 @@ def check_ram(ref: ModelRef, plan: ModelPlan) -> None:
     have = available_ram()
     if plan.need_bytes > have:
         raise ModelError(
-            f"{ref.path.name} needs about {_gb(plan.need_bytes)} of memory to load, but only {_gb(have)} is free. "
+            f"{ref.path.name} needs about {_size(plan.need_bytes)} of memory to load, but only {_size(have)} is free. "
             "Close other programs, or choose a smaller model."
         )
 
@@ -228,13 +255,12 @@ def _from_files(
 
 
 def _load_failure(ref: ModelRef, exc: Exception) -> str:
-    text = f"{type(exc).__name__}: {exc}".strip()
-    if len(text) > 300:
-        text = text[:300] + "..."
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = lines[0] if lines else type(exc).__name__  # library messages go on with advice for programmers
+    if len(text) > 240:
+        text = text[:240] + "..."
     lowered = text.lower()
-    if any(
-        word in lowered for word in ("safetensor", "header", "deserializ", "incomplete", "truncat", "size mismatch")
-    ):
+    if any(word in lowered for word in CORRUPTION_WORDS):
         return (
             f"{ref.path.name} is a corrupt or incomplete model file ({text}). "
             "Download or copy it again; if it came from a download, remove it and retry."

@@ -1,0 +1,209 @@
+"""``desktop-sd generate`` end to end: PNGs with metadata, modes from the arguments, errors as one line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from desktop_sd.cli import main
+from desktop_sd.library.metadata import A1111_CHUNK, JSON_CHUNK
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DESKTOP_SD_HOME": str(home), "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "desktop_sd", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_generate_in_a_subprocess_writes_a_png_with_metadata(
+    tiny_model_dir: Path, tmp_path: Path, isolated_home: Path
+) -> None:
+    out = tmp_path / "out" / "fox.png"
+    result = cli(
+        "generate",
+        "--model",
+        str(tiny_model_dir),
+        "--prompt",
+        "a fox, 🦊 in snow",
+        "--negative",
+        "blurry",
+        "--width",
+        "64",
+        "--height",
+        "64",
+        "--steps",
+        "2",
+        "--seed",
+        "1234",
+        "--scheduler",
+        "euler_a",
+        "--out",
+        str(out),
+        home=isolated_home,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(out)
+    assert "step 1/2" in result.stderr and "step 2/2" in result.stderr
+    assert "Traceback" not in result.stderr
+    with Image.open(out) as image:
+        assert image.size == (64, 64)
+        parameters, data = image.info[A1111_CHUNK], json.loads(image.info[JSON_CHUNK])
+    assert parameters.startswith("a fox, 🦊 in snow\nNegative prompt: blurry\n")
+    assert "Steps: 2, Sampler: Euler a, CFG scale: 7, Seed: 1234, Size: 64x64" in parameters
+    assert data["request"]["seed"] == 1234 and data["request"]["scheduler"] == "euler_a"
+    assert [p.name for p in out.parent.iterdir()] == ["fox.png"]  # no temp file left behind
+
+
+def test_bad_input_exits_2_with_one_line(tmp_path: Path, isolated_home: Path) -> None:
+    result = cli("generate", "--model", "x", "--prompt", "p", "--width", "16385", home=isolated_home)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: Width 16385 is out of range: choose 64 to 4096 pixels."
+
+
+def test_missing_model_exits_1_without_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["generate", "--model", str(tmp_path / "nope"), "--prompt", "p", "--width", "64", "--height", "64"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert len(err) == 1 and err[0].startswith("error: Model ") and "not found" in err[0]
+
+
+def write_image(path: Path, size: tuple[int, int], mode: str = "RGB") -> Path:
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)).convert(mode).save(path)
+    return path
+
+
+def test_img2img_keeps_the_init_size(tiny_model_dir: Path, tmp_path: Path, capsys) -> None:
+    init = write_image(tmp_path / "init.png", (72, 64))
+    out = tmp_path / "out.png"
+    code = main(
+        [
+            "generate",
+            "--model",
+            str(tiny_model_dir),
+            "--prompt",
+            "p",
+            "--init-image",
+            str(init),
+            "--strength",
+            "0.5",
+            "--steps",
+            "2",
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    with Image.open(out) as image:
+        assert image.size == (72, 64)
+        assert "Denoising strength: 0.5" in image.info[A1111_CHUNK]
+
+
+def test_inpaint_changes_only_the_masked_area(tiny_model_dir: Path, tmp_path: Path, capsys) -> None:
+    init = write_image(tmp_path / "init.png", (64, 64))
+    mask = Image.new("L", (64, 64), 0)
+    mask.paste(255, (0, 0, 24, 24))
+    mask.save(tmp_path / "mask.png")
+    out = tmp_path / "out.png"
+    code = main(
+        [
+            "generate",
+            "--model",
+            str(tiny_model_dir),
+            "--prompt",
+            "p",
+            "--init-image",
+            str(init),
+            "--mask",
+            str(tmp_path / "mask.png"),
+            "--feather",
+            "0",
+            "--steps",
+            "2",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    before, after = np.asarray(Image.open(init)), np.asarray(Image.open(out))
+    assert (before[24:, :] == after[24:, :]).all() and (before[:, 24:] == after[:, 24:]).all()
+    assert json.loads(Image.open(out).info[JSON_CHUNK])["request"]["mode"] == "inpaint"
+
+
+def test_outpaint_batch_grows_the_image_and_numbers_the_files(tiny_model_dir: Path, tmp_path: Path, capsys) -> None:
+    init = write_image(tmp_path / "init.png", (48, 64))
+    code = main(
+        [
+            "generate",
+            "--model",
+            str(tiny_model_dir),
+            "--prompt",
+            "p",
+            "--init-image",
+            str(init),
+            "--outpaint",
+            "8,0,8,0",
+            "--steps",
+            "2",
+            "--seed",
+            "10",
+            "--batch",
+            "2",
+            "--out",
+            str(tmp_path / "wide.png"),
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    paths = [Path(line) for line in captured.out.split()]
+    assert [p.name for p in paths] == ["wide-1.png", "wide-2.png"]
+    seeds = []
+    for path in paths:
+        with Image.open(path) as image:
+            assert image.size == (64, 64)
+            seeds.append(json.loads(image.info[JSON_CHUNK])["request"]["seed"])
+    assert seeds == [10, 11]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--mask", "m.png"], "--mask needs --init-image"),
+        (["--outpaint", "8,8,8,8"], "--outpaint needs --init-image"),
+        (["--init-image", "INIT", "--outpaint", "8,8"], "four numbers"),
+        (["--init-image", "INIT", "--outpaint", "8,-8,0,0"], "none negative"),
+        (["--init-image", "missing.png"], "Image not found"),
+        (["--scheduler", "nope", "--width", "64", "--height", "64"], "Unknown scheduler"),
+        (["--device", "quantum", "--width", "64", "--height", "64"], "Unknown device"),
+    ],
+)
+def test_argument_problems_exit_2(
+    tiny_model_dir: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    init = str(write_image(tmp_path / "init.png", (64, 64)))
+    args = [init if a == "INIT" else a for a in args]
+    code = main(["generate", "--model", str(tiny_model_dir), "--prompt", "p", "--steps", "1", *args])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err[-1].startswith("error: ") and message in err[-1]
+
+
+def test_damaged_init_image_exits_2(tiny_model_dir: Path, tmp_path: Path, capsys) -> None:
+    path = write_image(tmp_path / "init.png", (64, 64))
+    path.write_bytes(path.read_bytes()[:200])
+    code = main(["generate", "--model", str(tiny_model_dir), "--prompt", "p", "--init-image", str(path)])
+    assert code == 2
+    assert "damaged or truncated" in capsys.readouterr().err

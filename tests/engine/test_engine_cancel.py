@@ -1,0 +1,96 @@
+"""Cancelling: within one step, no VAE decode, and the next job is unaffected."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from desktop_sd.core.errors import Cancelled
+from desktop_sd.core.request import GenerationRequest
+from desktop_sd.engine import Engine
+from tests.engine.helpers import max_diff, run
+
+
+class DecodeSpy:
+    """Counts VAE decodes on the engine's loaded model."""
+
+    def __init__(self, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls = 0
+        vae = engine._model.pipeline("txt2img").vae
+        original = vae.decode
+
+        def decode(*args, **kwargs):
+            self.calls += 1
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(vae, "decode", decode)
+
+
+def test_cancel_stops_within_one_step_and_skips_the_decode(
+    sd_engine: Engine, tiny_request: GenerationRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    request = tiny_request.replace(steps=6)
+    reference = run(sd_engine, request)
+    spy = DecodeSpy(sd_engine, monkeypatch)
+    cancelled = threading.Event()
+    seen: list[int] = []
+
+    def on_step(step: int, total: int, preview) -> None:
+        seen.append(step)
+        if step == 2:
+            cancelled.set()
+
+    with pytest.raises(Cancelled):
+        sd_engine.generate(request, on_step, cancelled)
+    assert seen == [1, 2]
+    assert spy.calls == 0
+
+    again = run(sd_engine, request)  # the next job runs normally and gives the same image
+    assert spy.calls == 1
+    assert max_diff(again.images[0], reference.images[0]) == 0
+
+
+def test_cancel_before_the_job_starts(sd_engine: Engine, tiny_request: GenerationRequest) -> None:
+    cancelled = threading.Event()
+    cancelled.set()
+    seen: list[int] = []
+    with pytest.raises(Cancelled):
+        sd_engine.generate(tiny_request, lambda step, total, preview: seen.append(step), cancelled)
+    assert seen == []
+
+
+def test_cancel_on_the_last_step_still_skips_the_decode(
+    sd_engine: Engine, tiny_request: GenerationRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(sd_engine, tiny_request)
+    spy = DecodeSpy(sd_engine, monkeypatch)
+    cancelled = threading.Event()
+
+    def on_step(step: int, total: int, preview) -> None:
+        if step == total:
+            cancelled.set()
+            cancelled.set()  # a double cancel is harmless
+
+    with pytest.raises(Cancelled):
+        sd_engine.generate(tiny_request, on_step, cancelled)
+    assert spy.calls == 0
+
+
+def test_cancel_during_model_load_keeps_the_model_for_the_next_job(
+    tiny_model_dir, tiny_request: GenerationRequest
+) -> None:
+    from desktop_sd.models.resolve import resolve_model
+
+    cancelled = threading.Event()
+
+    def resolve(name: str):
+        cancelled.set()  # the user cancels while the model is being found and loaded
+        return resolve_model(name)
+
+    engine = Engine(resolve=resolve, device="cpu")
+    with pytest.raises(Cancelled):
+        engine.generate(tiny_request, lambda *a: None, cancelled)
+    assert engine.loads == 1
+    result = run(engine, tiny_request)
+    assert engine.loads == 1 and len(result.images) == 1
