@@ -23,7 +23,10 @@ import socket
 import threading
 import time
 import urllib.parse
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+
+import pytest
 
 LFS_THRESHOLD = 1024  # files at least this big are "LFS" files (sha256-addressed), as on the Hub
 
@@ -245,3 +248,20 @@ def _handler(hub: FakeHub) -> type[http.server.BaseHTTPRequestHandler]:
                 self.close_connection = True
 
     return Handler
+
+
+def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
+    """Run a fake Hub as ``HF_ENDPOINT`` for one test: immediate retries, no proxies, online."""
+    from desktop_sd.models import network, transfer
+
+    hub = FakeHub()
+    monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(transfer, "RETRY_DELAYS_S", (0.0, 0.0, 0.0))
+    network.reset_detected_offline()
+    try:
+        yield hub
+    finally:
+        hub.close()
+        network.reset_detected_offline()

@@ -1,0 +1,250 @@
+"""The model manager for the GUI: the registry, the catalog and downloads behind Qt signals.
+
+Downloads and imports run on Python threads (they wait on the network or the
+disk, never on the GPU) and report through internal queued signals, so every
+public signal is emitted on the GUI thread. Progress arrives a few times a
+second. Closing the app (``shutdown``) stops downloads but keeps their
+partial files, so they resume next time; Cancel discards them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal, Slot
+
+from desktop_sd.core.errors import Cancelled, DesktopSDError
+from desktop_sd.core.settings import Settings
+from desktop_sd.models import install, network, sysinfo
+from desktop_sd.models.catalog import CatalogEntry, load_catalog, recommended
+from desktop_sd.models.importer import import_path
+from desktop_sd.models.progress import Meter, Progress
+from desktop_sd.models.registry import InstalledModel, Registry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Job:
+    id: str
+    target: install.Target | None
+    thread: threading.Thread | None = None
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    discard: bool = False
+    progress: Progress = field(default_factory=lambda: Progress(0, 0, 0.0))
+
+
+class ModelManager(QObject):
+    """Installed models, the catalog, downloads and imports, for the main window and the Models dialog."""
+
+    installed_changed = Signal()
+    download_started = Signal(str)  # model id
+    download_progress = Signal(str, "qint64", "qint64", float)  # model id, done bytes, total bytes, bytes/s
+    download_finished = Signal(str)
+    download_failed = Signal(str, str)  # model id, message
+    download_cancelled = Signal(str)
+    import_finished = Signal(str)  # id of the (first) model imported
+    import_failed = Signal(str, str)  # path, message
+    offline_changed = Signal(bool)
+
+    _progress_from_thread = Signal(str, object)
+    _ended_from_thread = Signal(str, str, str)  # job id, outcome, message
+
+    def __init__(
+        self, registry: Registry | None = None, settings: Settings | None = None, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._registry = registry or Registry()
+        self._settings = settings
+        self._jobs: dict[str, _Job] = {}
+        self._installed: list[InstalledModel] | None = None
+        self._vram_mb: int | bool | None = False  # False: not asked yet
+        self._progress_from_thread.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
+        self._ended_from_thread.connect(self._on_ended, Qt.ConnectionType.QueuedConnection)
+        network.apply_environment(self.offline())
+
+    # ---- what is installed ---------------------------------------------------------------------
+
+    def installed(self) -> list[InstalledModel]:
+        if self._installed is None:
+            self._installed = self._registry.installed()
+        return list(self._installed)
+
+    def refresh(self) -> None:
+        """Look at the disk again (models added or removed behind the app's back)."""
+        self._installed = None
+        self.installed_changed.emit()
+
+    def catalog(self) -> list[CatalogEntry]:
+        return load_catalog()
+
+    def installed_ids(self) -> set[str]:
+        return {m.id for m in self.installed()}
+
+    def default_model_id(self) -> str | None:
+        chosen = self._registry.default_model_id()
+        return chosen
+
+    def set_default(self, model_id: str) -> None:
+        """Raises ``ModelError`` for an unknown id."""
+        self._registry.set_default(model_id)
+        self.refresh()
+
+    def remove(self, model_id: str) -> InstalledModel:
+        """Remove a model (deleting only files Desktop SD put there). Raises ``ModelError``."""
+        if model_id in self._jobs:
+            self.cancel(model_id)
+        removed = self._registry.remove(model_id)
+        self.refresh()
+        return removed
+
+    def taesd_path(self, family: object) -> Path | None:
+        return self._registry.taesd_path(family)  # type: ignore[arg-type]
+
+    def recommended_entry(self) -> CatalogEntry | None:
+        """SD-Turbo without a GPU or with little video memory; an SDXL model with a big GPU."""
+        if self._vram_mb is False:
+            self._vram_mb = sysinfo.gpu_vram_mb()
+        return recommended(self.catalog(), self._vram_mb or None)
+
+    # ---- offline -------------------------------------------------------------------------------
+
+    def offline(self) -> bool:
+        return network.is_offline(self._settings)
+
+    def set_offline(self, offline: bool) -> None:
+        settings = self._settings or Settings()  # a fresh read: never write back stale values of other keys
+        settings.set(network.OFFLINE_SETTING, offline)
+        try:
+            settings.save()
+        except OSError as exc:
+            log.warning("could not save the offline setting: %s", exc)
+        if not offline:
+            network.reset_detected_offline()
+        network.apply_environment(offline)
+        self.offline_changed.emit(self.offline())
+
+    # ---- downloads -----------------------------------------------------------------------------
+
+    def download(self, what: CatalogEntry | str, file: str | None = None) -> str:
+        """Start downloading a catalog entry, a repo id (with ``file``) or a URL; returns the model id.
+
+        Asking again for a model already downloading does nothing. Failures,
+        including bad names, arrive as ``download_failed``.
+        """
+        try:
+            target = install.parse_target(what, file=file)
+        except DesktopSDError as exc:
+            key = what.id if isinstance(what, CatalogEntry) else str(what)
+            self.download_failed.emit(key, str(exc))
+            return key
+        if target.id in self._jobs:
+            return target.id
+        job = _Job(target.id, target)
+        job.thread = threading.Thread(target=self._run_download, args=(job,), name=f"download {target.id}", daemon=True)
+        self._jobs[job.id] = job
+        self.download_started.emit(job.id)
+        job.thread.start()
+        return job.id
+
+    def is_downloading(self, model_id: str) -> bool:
+        job = self._jobs.get(model_id)
+        return job is not None and job.target is not None
+
+    def progress(self, model_id: str) -> Progress | None:
+        job = self._jobs.get(model_id)
+        return job.progress if job is not None else None
+
+    def cancel(self, model_id: str, discard: bool = True) -> None:
+        """Stop a download; ``discard`` removes its partial files (else it resumes next time)."""
+        job = self._jobs.get(model_id)
+        if job is not None:
+            job.discard = discard
+            job.cancelled.set()
+
+    def _run_download(self, job: _Job) -> None:
+        assert job.target is not None
+        meter = Meter(lambda p: self._progress_from_thread.emit(job.id, p))
+        try:
+            install.install(job.target, self._registry, meter, job.cancelled, self._settings)
+        except Cancelled:
+            if job.discard:
+                install.discard(job.target)
+            self._ended_from_thread.emit(job.id, "cancelled", "")
+        except DesktopSDError as exc:
+            self._ended_from_thread.emit(job.id, "failed", str(exc))
+        except Exception as exc:  # a bug must not kill the thread silently
+            log.exception("download of %s failed", job.id)
+            self._ended_from_thread.emit(job.id, "failed", f"Unexpected error while downloading: {exc}")
+        else:
+            self._ended_from_thread.emit(job.id, "finished", "")
+
+    # ---- imports -------------------------------------------------------------------------------
+
+    def import_path(self, path: str | Path, copy: bool) -> str:
+        """Import a file, a diffusers folder or another app's folder on a worker thread; returns a job key."""
+        key = f"import:{path}"
+        if key in self._jobs:
+            return key
+        job = _Job(key, None)
+        job.thread = threading.Thread(
+            target=self._run_import, args=(job, Path(path), copy), name=f"import {path}", daemon=True
+        )
+        self._jobs[key] = job
+        job.thread.start()
+        return key
+
+    def _run_import(self, job: _Job, path: Path, copy: bool) -> None:
+        try:
+            models = import_path(path, copy=copy, registry=self._registry, cancelled=job.cancelled)
+        except Cancelled:
+            self._ended_from_thread.emit(job.id, "import-failed", "Import cancelled.")
+        except DesktopSDError as exc:
+            self._ended_from_thread.emit(job.id, "import-failed", str(exc))
+        except Exception as exc:
+            log.exception("import of %s failed", path)
+            self._ended_from_thread.emit(job.id, "import-failed", f"Unexpected error while importing: {exc}")
+        else:
+            self._ended_from_thread.emit(job.id, "imported", models[0].id if models else "")
+
+    # ---- back on the GUI thread ----------------------------------------------------------------
+
+    @Slot(str, object)
+    def _on_progress(self, job_id: str, progress: Progress) -> None:
+        job = self._jobs.get(job_id)
+        if job is None:
+            return
+        job.progress = progress
+        self.download_progress.emit(job_id, progress.done, progress.total, progress.bytes_per_s)
+
+    @Slot(str, str, str)
+    def _on_ended(self, job_id: str, outcome: str, message: str) -> None:
+        job = self._jobs.pop(job_id, None)
+        if job is not None and job.thread is not None:
+            job.thread.join(timeout=1)
+        if outcome in ("finished", "imported"):
+            self._installed = None
+            self.installed_changed.emit()
+        if outcome == "finished":
+            self.download_finished.emit(job_id)
+        elif outcome == "failed":
+            self.download_failed.emit(job_id, message)
+        elif outcome == "cancelled":
+            self.download_cancelled.emit(job_id)
+        elif outcome == "imported":
+            self.import_finished.emit(message)
+        elif outcome == "import-failed":
+            self.import_failed.emit(job_id.removeprefix("import:"), message)
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Stop every download (keeping partial files to resume) and wait for the threads."""
+        for job in list(self._jobs.values()):
+            job.discard = False
+            job.cancelled.set()
+        for job in list(self._jobs.values()):
+            if job.thread is not None:
+                job.thread.join(timeout)
+        self._jobs.clear()
