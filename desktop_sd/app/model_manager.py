@@ -1,9 +1,10 @@
 """The model manager for the GUI: the registry, the catalog and downloads behind Qt signals.
 
 Downloads and imports run on Python threads (they wait on the network or the
-disk, never on the GPU) and report through internal queued signals, so every
-public signal is emitted on the GUI thread. Progress arrives a few times a
-second. Closing the app (``shutdown``) stops downloads but keeps their
+disk, never on the GPU); their ends come back through a queued signal and
+their progress is read by a GUI-thread timer four times a second, so every
+public signal is emitted on the GUI thread and a stalled connection shows
+its speed falling to zero. Closing the app (``shutdown``) stops downloads but keeps their
 partial files, so they resume next time; Cancel discards them.
 """
 
@@ -14,7 +15,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
 from desktop_sd.core.errors import Cancelled, DesktopSDError
 from desktop_sd.core.settings import Settings
@@ -25,6 +26,7 @@ from desktop_sd.models.progress import Meter, Progress
 from desktop_sd.models.registry import InstalledModel, Registry
 
 log = logging.getLogger(__name__)
+PROGRESS_INTERVAL_MS = 250
 
 
 @dataclass
@@ -35,6 +37,7 @@ class _Job:
     cancelled: threading.Event = field(default_factory=threading.Event)
     discard: bool = False
     progress: Progress = field(default_factory=lambda: Progress(0, 0, 0.0))
+    meter: Meter = field(default_factory=lambda: Meter(lambda _p: None))
 
 
 class ModelManager(QObject):
@@ -50,7 +53,6 @@ class ModelManager(QObject):
     import_failed = Signal(str, str)  # path, message
     offline_changed = Signal(bool)
 
-    _progress_from_thread = Signal(str, object)
     _ended_from_thread = Signal(str, str, str)  # job id, outcome, message
 
     def __init__(
@@ -62,7 +64,9 @@ class ModelManager(QObject):
         self._jobs: dict[str, _Job] = {}
         self._installed: list[InstalledModel] | None = None
         self._vram_mb: int | bool | None = False  # False: not asked yet
-        self._progress_from_thread.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
+        self._poll = QTimer(self)
+        self._poll.setInterval(PROGRESS_INTERVAL_MS)
+        self._poll.timeout.connect(self._report_progress)
         self._ended_from_thread.connect(self._on_ended, Qt.ConnectionType.QueuedConnection)
         network.apply_environment(self.offline())
 
@@ -148,6 +152,7 @@ class ModelManager(QObject):
         self._jobs[job.id] = job
         self.download_started.emit(job.id)
         job.thread.start()
+        self._poll.start()
         return job.id
 
     def is_downloading(self, model_id: str) -> bool:
@@ -167,9 +172,8 @@ class ModelManager(QObject):
 
     def _run_download(self, job: _Job) -> None:
         assert job.target is not None
-        meter = Meter(lambda p: self._progress_from_thread.emit(job.id, p))
         try:
-            install.install(job.target, self._registry, meter, job.cancelled, self._settings)
+            install.install(job.target, self._registry, job.meter, job.cancelled, self._settings)
         except Cancelled:
             if job.discard:
                 install.discard(job.target)
@@ -212,17 +216,23 @@ class ModelManager(QObject):
 
     # ---- back on the GUI thread ----------------------------------------------------------------
 
-    @Slot(str, object)
-    def _on_progress(self, job_id: str, progress: Progress) -> None:
-        job = self._jobs.get(job_id)
-        if job is None:
-            return
-        job.progress = progress
-        self.download_progress.emit(job_id, progress.done, progress.total, progress.bytes_per_s)
+    @Slot()
+    def _report_progress(self) -> None:
+        downloads = [job for job in self._jobs.values() if job.target is not None]
+        if not downloads:
+            self._poll.stop()
+        for job in downloads:
+            progress = job.meter.snapshot()
+            if progress != job.progress:
+                job.progress = progress
+                self.download_progress.emit(job.id, progress.done, progress.total, progress.bytes_per_s)
 
     @Slot(str, str, str)
     def _on_ended(self, job_id: str, outcome: str, message: str) -> None:
-        job = self._jobs.pop(job_id, None)
+        job = self._jobs.get(job_id)
+        if job is not None and outcome == "finished":
+            self._report_progress()  # the last figures (all bytes) before "finished"
+        self._jobs.pop(job_id, None)
         if job is not None and job.thread is not None:
             job.thread.join(timeout=1)
         if outcome in ("finished", "imported"):
