@@ -186,6 +186,10 @@ class ModelManager(QObject):
         else:
             self._ended_from_thread.emit(job.id, "finished", "")
 
+    def clean_partial_downloads(self) -> int:
+        """Delete unfinished downloads not running now; returns the bytes freed."""
+        return install.clean_partials()
+
     # ---- imports -------------------------------------------------------------------------------
 
     def import_path(self, path: str | Path, copy: bool) -> str:

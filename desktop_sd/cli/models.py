@@ -51,6 +51,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     offline.add_argument("state", nargs="?", choices=("on", "off"))
     offline.set_defaults(func=run_offline)
 
+    clean = commands.add_parser("clean", help="delete unfinished downloads (they would otherwise resume)")
+    clean.set_defaults(func=run_clean)
+
     convert = commands.add_parser("convert-ckpt")  # no help: hidden from the listing
     convert.add_argument("src")
     convert.add_argument("dst")
@@ -211,6 +214,18 @@ def run_offline(args: argparse.Namespace) -> int:
         settings.set(network.OFFLINE_SETTING, args.state == "on")
         settings.save()
     print("on" if network.offline_setting(settings) else "off")
+    return 0
+
+
+def run_clean(args: argparse.Namespace) -> int:
+    from desktop_sd.models.install import clean_partials
+    from desktop_sd.models.transfer import human_size
+
+    try:
+        freed = clean_partials()
+    except OSError as exc:
+        return _fail(exc)
+    print(f"freed {human_size(freed)}")
     return 0
 
 

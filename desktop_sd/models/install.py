@@ -15,6 +15,8 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
+import filelock
+
 from desktop_sd.core import paths
 from desktop_sd.core.errors import DownloadError, ModelError
 from desktop_sd.core.request import Family
@@ -251,3 +253,40 @@ def discard(target: Target) -> None:
             dest = sidecar.with_name(sidecar.name.removesuffix(".incomplete.json"))
             if _partial_url(dest) == target.url:
                 transfer.discard_partial(dest)
+
+
+def clean_partials() -> int:
+    """Delete every unfinished download no process is still writing; returns the bytes freed.
+
+    Partial files are kept after a dropped connection so a retry resumes; this
+    is the "leave nothing behind" for downloads the user gave up on. A partial
+    file whose lock is held (a download running now, here or in another
+    process) is left alone.
+    """
+    freed = 0
+    candidates = [
+        (p, p.parent / ".locks" / (p.name.removesuffix(".incomplete") + ".lock")) for p in _partials(downloads_dir())
+    ]
+    cache = hfcache.cache_dir()
+    for repo in cache.glob("models--*"):
+        for part in _partials(repo / "blobs"):
+            candidates.append((part, cache / ".locks" / repo.name / (part.name.removesuffix(".incomplete") + ".lock")))
+    for part, lock in candidates:
+        dest = part.with_name(part.name.removesuffix(".incomplete"))
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        flock = filelock.FileLock(str(lock), thread_local=False)
+        try:
+            flock.acquire(timeout=0)
+        except filelock.Timeout:
+            continue
+        try:
+            size = part.stat().st_size if part.exists() else 0
+            transfer.discard_partial(dest)
+            freed += size
+        finally:
+            flock.release()
+    return freed
+
+
+def _partials(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.incomplete")) if folder.is_dir() else []

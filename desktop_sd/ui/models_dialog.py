@@ -158,6 +158,9 @@ class ModelsDialog(QDialog):
         self.import_folder_button = QPushButton("Import folder…")
         self.remove_button = QPushButton("Remove")
         self.default_button = QPushButton("Set as default")
+        self.clean_button = QPushButton("Delete unfinished downloads")
+        self.clean_button.setToolTip("Partial files kept so stopped downloads can resume")
+        self.clean_button.clicked.connect(self.clean_partials)
         self.import_file_button.clicked.connect(self._choose_file)
         self.import_folder_button.clicked.connect(self._choose_folder)
         self.remove_button.clicked.connect(self.remove_selected)
@@ -168,6 +171,7 @@ class ModelsDialog(QDialog):
             row.addWidget(button)
         row.addWidget(self.copy_box)
         row.addStretch(1)
+        row.addWidget(self.clean_button)
         row.addWidget(self.default_button)
         row.addWidget(self.remove_button)
 
@@ -353,6 +357,14 @@ class ModelsDialog(QDialog):
             self.show_message(str(exc), True)
             return
         self.show_message(f"{model.name} was removed.")
+
+    def clean_partials(self) -> None:
+        try:
+            freed = self.manager.clean_partial_downloads()
+        except OSError as exc:
+            self.show_message(f"Could not delete unfinished downloads: {exc.strerror or exc}.", True)
+            return
+        self.show_message(f"Deleted unfinished downloads: {human_size(freed)} freed.")
 
     def set_selected_default(self) -> None:
         selected = self.selected_id()

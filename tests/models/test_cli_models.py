@@ -76,6 +76,7 @@ def test_download_from_the_hub_and_offline_switch(capsys: pytest.CaptureFixture[
     assert out[0].split()[:2] == ["org/ckpts/model.safetensors", "sd2"]
     code, _, err = cli(capsys, "download", "org/missing")
     assert code == 1 and "no model 'org/missing'" in err[-1]
+    assert cli(capsys, "clean")[:2] == (0, ["freed 0 bytes"])
 
 
 def test_catalog_lists_what_can_be_downloaded(capsys: pytest.CaptureFixture[str]) -> None:

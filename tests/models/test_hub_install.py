@@ -260,3 +260,40 @@ def test_unknown_repo_and_bad_names_give_clear_errors(fake_hub: FakeHub) -> None
         run("org/missing")
     with pytest.raises(DownloadError, match="not a catalog model"):
         install.parse_target("just words")
+
+
+def test_clean_removes_unfinished_downloads_except_running_ones(
+    fake_hub: FakeHub, tiny_repo: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import filelock
+
+    monkeypatch.setattr(transfer, "RETRY_DELAYS_S", ())
+    fake_hub.faults.drop_after["unet/diffusion_pytorch_model.safetensors"] = 20_000
+    with pytest.raises(DownloadError):
+        run("sd-turbo")
+    kept = sum(p.stat().st_size for p in hfcache.cache_dir().rglob("*.incomplete"))
+    assert kept > 0
+    running = install.downloads_dir() / "running.safetensors.incomplete"
+    running.parent.mkdir(parents=True, exist_ok=True)
+    running.write_bytes(b"x" * 100)
+    lock = filelock.FileLock(str(install.downloads_dir() / ".locks" / "running.safetensors.lock"), thread_local=False)
+    with lock:
+        assert install.clean_partials() == kept
+    assert [p.name for p in hfcache.cache_dir().rglob("*.incomplete")] == []
+    assert running.exists()  # another download is writing it
+    assert install.clean_partials() == 100
+
+
+def test_library_environment_is_set_for_offline_and_no_telemetry(monkeypatch: pytest.MonkeyPatch) -> None:
+    from huggingface_hub import constants
+
+    for name in ("HF_HUB_OFFLINE", "HF_HUB_DISABLE_TELEMETRY", "DO_NOT_TRACK"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    network.apply_environment(offline=False)
+    import os
+
+    assert os.environ["HF_HUB_DISABLE_TELEMETRY"] == "1" and os.environ["DO_NOT_TRACK"] == "1"
+    assert "HF_HUB_OFFLINE" not in os.environ
+    network.apply_environment(offline=True)
+    assert os.environ["HF_HUB_OFFLINE"] == "1" and constants.HF_HUB_OFFLINE is True

@@ -150,6 +150,7 @@ def test_malicious_pickle_in_a_child_process_runs_nothing(tmp_path: Path) -> Non
 
 
 @pytest.mark.usefixtures("convert_in_process")
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_raw_pickle_payload_runs_nothing(tmp_path: Path) -> None:
     sentinel = tmp_path / "pwned"
     source = tmp_path / "evil.ckpt"

@@ -95,6 +95,8 @@ def test_cancel_returns_the_row_to_download(
     assert cell.stack.currentWidget() is cell.download_button
     assert installed_names(dialog) == []
     assert "cancelled" in dialog.message.text()
+    qtbot.mouseClick(dialog.clean_button, Qt.MouseButton.LeftButton)
+    assert dialog.message.text() == "Deleted unfinished downloads: 0 bytes freed."  # cancel already removed them
 
 
 def test_other_repo_download_and_its_failure_message(qtbot: QtBot, dialog: ModelsDialog, fake_hub: FakeHub) -> None:
