@@ -68,7 +68,8 @@ class ModelManager(QObject):
         self._poll.setInterval(PROGRESS_INTERVAL_MS)
         self._poll.timeout.connect(self._report_progress)
         self._ended_from_thread.connect(self._on_ended, Qt.ConnectionType.QueuedConnection)
-        network.apply_environment(self.offline())
+        self._offline_shown = self.offline()
+        network.apply_environment(self._offline_shown)
 
     # ---- what is installed ---------------------------------------------------------------------
 
@@ -129,7 +130,8 @@ class ModelManager(QObject):
         if not offline:
             network.reset_detected_offline()
         network.apply_environment(offline)
-        self.offline_changed.emit(self.offline())
+        self._offline_shown = self.offline()
+        self.offline_changed.emit(self._offline_shown)
 
     # ---- downloads -----------------------------------------------------------------------------
 
@@ -245,6 +247,9 @@ class ModelManager(QObject):
         if outcome == "finished":
             self.download_finished.emit(job_id)
         elif outcome == "failed":
+            if not self._offline_shown and self.offline():
+                self._offline_shown = True  # the network was found unreachable: show offline mode as on
+                self.offline_changed.emit(True)
             self.download_failed.emit(job_id, message)
         elif outcome == "cancelled":
             self.download_cancelled.emit(job_id)

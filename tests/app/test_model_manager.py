@@ -170,3 +170,34 @@ def test_offline_switch_is_saved_and_blocks_downloads(
     assert fake_hub.requests() == []
     manager.set_offline(False)
     assert not manager.offline()
+
+
+def test_unreachable_network_turns_offline_mode_on_until_switched_off(
+    qtbot: QtBot,
+    manager: ModelManager,
+    fake_hub: FakeHub,
+    turbo_repo: dict[str, bytes],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import socket
+
+    real = socket.create_connection
+    down = [True]
+
+    def network(*args: object, **kwargs: object) -> socket.socket:
+        if down[0]:
+            raise socket.gaierror(-3, "Temporary failure in name resolution")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "create_connection", network)
+    offline: list[bool] = []
+    manager.offline_changed.connect(offline.append)
+    with qtbot.waitSignal(manager.download_failed, timeout=10_000) as failed:
+        manager.download("sd-turbo")
+    assert "working offline" in failed.args[1]
+    assert offline == [True] and manager.offline()
+    down[0] = False
+    manager.set_offline(False)
+    assert offline == [True, False]
+    with qtbot.waitSignal(manager.download_finished, timeout=30_000):
+        manager.download("sd-turbo")
