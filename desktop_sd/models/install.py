@@ -108,10 +108,13 @@ def install(
     settings: Settings | None = None,
 ) -> InstalledModel:
     """Download and record ``target``; the meter gets a final report when it succeeds."""
-    if target.url is not None:
-        model = _install_url(target, registry, meter, cancelled, settings)
-    else:
-        model = _install_hub(target, registry, meter, cancelled, settings)
+    try:
+        if target.url is not None:
+            model = _install_url(target, registry, meter, cancelled, settings)
+        else:
+            model = _install_hub(target, registry, meter, cancelled, settings)
+    except OSError as exc:
+        raise DownloadError(f"Could not save {target.label}: {exc.strerror or exc} ({exc.filename or ''}).") from None
     meter.flush()
     return model
 

@@ -168,11 +168,14 @@ def fetch(
     job = _Fetch(url, dest, expected, sink or _NullSink(), cancelled or threading.Event(), headers, private_headers)
     what = name or dest.name
     part, _ = partial_paths(dest)
-    with _locked(lock or dest.with_name(dest.name + ".lock"), part, what, job.cancelled):
-        if dest.is_file() and (expected.size is None or dest.stat().st_size == expected.size):
-            job.sink.resumed(dest.stat().st_size)
-            return dest  # someone else finished it while we waited
-        job.run(what)
+    try:
+        with _locked(lock or dest.with_name(dest.name + ".lock"), part, what, job.cancelled):
+            if dest.is_file() and (expected.size is None or dest.stat().st_size == expected.size):
+                job.sink.resumed(dest.stat().st_size)
+                return dest  # someone else finished it while we waited
+            job.run(what)
+    except OSError as exc:  # the folder itself: read-only, removed, permissions
+        raise DownloadError(f"Could not write {what} to {dest.parent}: {exc.strerror or exc}.") from None
     return dest
 
 
@@ -282,10 +285,11 @@ class _Fetch:
             if status == 206:
                 start = _content_range_start(response.headers)
             if start != offset:
-                # 200 (Range ignored) or a range we did not ask for: start the file over
-                if start != 0:
+                if start != 0:  # a range we did not ask for: start over with a plain request
+                    discard_partial(self.dest)
+                    self._credit(0)
                     raise _Retryable("the server sent an unexpected byte range")
-                offset = 0
+                offset = 0  # 200: the server ignored Range, so the file is rewritten from the start
             total = _declared_total(response.headers, status)
             if self.size is None and total is not None:
                 self.size = total

@@ -290,3 +290,12 @@ def test_probe_reads_what_the_hub_declares(fake_hub: FakeHub) -> None:
     remote = transfer.probe(f"{fake_hub.endpoint}/org/model/resolve/main/weights.safetensors")
     assert (remote.size, remote.sha256, remote.filename) == (len(DATA), SHA, "weights.safetensors")
     assert remote.commit == fake_hub.repos["org/model"].commit
+
+
+def test_unwritable_destination_is_a_clear_download_error(fake_hub: FakeHub, tmp_path: Path) -> None:
+    url = fake_hub.add_url("model.safetensors", DATA)
+    not_a_folder = tmp_path / "models"
+    not_a_folder.write_text("a file where the models folder should be")
+    with pytest.raises(DownloadError, match="Could not write model.safetensors"):
+        transfer.fetch(url, not_a_folder / "model.safetensors", expected=EXPECTED)
+    assert fake_hub.requests() == []
