@@ -296,6 +296,6 @@ def test_unwritable_destination_is_a_clear_download_error(fake_hub: FakeHub, tmp
     url = fake_hub.add_url("model.safetensors", DATA)
     not_a_folder = tmp_path / "models"
     not_a_folder.write_text("a file where the models folder should be")
-    with pytest.raises(DownloadError, match="Could not write model.safetensors"):
+    with pytest.raises(DownloadError, match=r"Could not write model\.safetensors"):
         transfer.fetch(url, not_a_folder / "model.safetensors", expected=EXPECTED)
     assert fake_hub.requests() == []
