@@ -73,10 +73,12 @@ class ModelManager(QObject):
 
     # ---- what is installed ---------------------------------------------------------------------
 
-    def installed(self) -> list[InstalledModel]:
+    def installed(self, include_previews: bool = False) -> list[InstalledModel]:
+        """Models that make images (what a model picker offers); with ``include_previews`` also the
+        tiny preview autoencoders (TAESD), as the Models dialog lists them."""
         if self._installed is None:
             self._installed = self._registry.installed()
-        return list(self._installed)
+        return [m for m in self._installed if include_previews or m.kind == "checkpoint"]
 
     def refresh(self) -> None:
         """Look at the disk again (models added or removed behind the app's back)."""
@@ -87,7 +89,7 @@ class ModelManager(QObject):
         return load_catalog()
 
     def installed_ids(self) -> set[str]:
-        return {m.id for m in self.installed()}
+        return {m.id for m in self.installed(include_previews=True)}
 
     def default_model_id(self) -> str | None:
         chosen = self._registry.default_model_id()

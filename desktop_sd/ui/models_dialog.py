@@ -134,7 +134,7 @@ class ModelsDialog(QDialog):
         manager.import_failed.connect(self._on_import_failed)
         manager.offline_changed.connect(self._on_offline_changed)
         self.refresh()
-        if not manager.installed():
+        if not manager.installed(include_previews=True):
             self.tabs.setCurrentIndex(1)
 
     # ---- building ------------------------------------------------------------------------------
@@ -241,7 +241,7 @@ class ModelsDialog(QDialog):
     # ---- showing the manager's state -----------------------------------------------------------
 
     def refresh(self) -> None:
-        models = self.manager.installed()
+        models = self.manager.installed(include_previews=True)
         default = self.manager.default_model_id()
         selected = self.selected_id()
         self.installed_table.setRowCount(len(models))
@@ -297,7 +297,7 @@ class ModelsDialog(QDialog):
     def _update_buttons(self) -> None:
         selected = self.selected_id()
         self.remove_button.setEnabled(selected is not None)
-        model = next((m for m in self.manager.installed() if m.id == selected), None)
+        model = next((m for m in self.manager.installed(include_previews=True) if m.id == selected), None)
         self.default_button.setEnabled(model is not None and model.kind == "checkpoint" and model.available)
 
     def show_message(self, text: str, error: bool = False) -> None:
@@ -342,7 +342,7 @@ class ModelsDialog(QDialog):
         return answer == QMessageBox.StandardButton.Yes
 
     def remove_selected(self) -> None:
-        model = next((m for m in self.manager.installed() if m.id == self.selected_id()), None)
+        model = next((m for m in self.manager.installed(include_previews=True) if m.id == self.selected_id()), None)
         if model is None:
             return
         if model.owned:

@@ -201,3 +201,17 @@ def test_unreachable_network_turns_offline_mode_on_until_switched_off(
     assert offline == [True, False]
     with qtbot.waitSignal(manager.download_finished, timeout=30_000):
         manager.download("sd-turbo")
+
+
+def test_preview_autoencoders_are_not_offered_as_models(qtbot: QtBot, manager: ModelManager, fake_hub: FakeHub) -> None:
+    from tests.models.builders import taesd_bytes
+
+    fake_hub.add_repo(
+        "madebyollin/taesd",
+        {"config.json": b'{"_class_name": "AutoencoderTiny"}', "diffusion_pytorch_model.safetensors": taesd_bytes()},
+    )
+    with qtbot.waitSignal(manager.download_finished, timeout=30_000):
+        manager.download("taesd")
+    assert manager.installed() == []
+    assert [m.id for m in manager.installed(include_previews=True)] == ["taesd"]
+    assert manager.taesd_path(Family.SD1) is not None and manager.default_model_id() is None
