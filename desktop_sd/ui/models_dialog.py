@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
@@ -36,15 +38,19 @@ from desktop_sd.models.catalog import CatalogEntry
 from desktop_sd.models.progress import Progress, format_eta
 from desktop_sd.models.transfer import human_size
 
+CELL_WIDTH = 300
 
-def progress_text(progress: Progress) -> str:
-    parts = [human_size(progress.done) + (f" of {human_size(progress.total)}" if progress.total else "")]
+
+def progress_text(progress: Progress) -> tuple[str, str]:
+    """The bar's text (bytes done of total) and the line under it (speed, time left)."""
+    amount = human_size(progress.done) + (f" of {human_size(progress.total)}" if progress.total else "")
+    parts = []
     if progress.bytes_per_s > 0:
         parts.append(f"{human_size(progress.bytes_per_s)}/s")
     eta = format_eta(progress.seconds_left)
     if eta:
         parts.append(eta)
-    return " · ".join(parts)
+    return amount, " · ".join(parts) or "waiting for data…"
 
 
 class DownloadCell(QWidget):
@@ -59,17 +65,26 @@ class DownloadCell(QWidget):
         busy_layout.setContentsMargins(0, 0, 0, 0)
         self.bar = QProgressBar()
         self.bar.setTextVisible(True)
+        self.detail = QLabel()
+        font = self.detail.font()
+        font.setPointSizeF(font.pointSizeF() * 0.85)
+        self.detail.setFont(font)
+        bar_column = QVBoxLayout()
+        bar_column.setSpacing(0)
+        bar_column.addWidget(self.bar)
+        bar_column.addWidget(self.detail)
         self.cancel_button = QPushButton("Cancel")
-        busy_layout.addWidget(self.bar, 1)
+        busy_layout.addLayout(bar_column, 1)
         busy_layout.addWidget(self.cancel_button)
         self.installed_label = QLabel("Installed")
         self.installed_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         for widget in (self.download_button, busy, self.installed_label):
             self.stack.addWidget(widget)
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(2, 2, 2, 2)
-        layout.addWidget(self.stack)
-        self.setMinimumWidth(260)
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.addWidget(self.stack, 0, Qt.AlignmentFlag.AlignVCenter)
+        self.stack.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setMinimumWidth(CELL_WIDTH)
 
     def show_idle(self) -> None:
         self.stack.setCurrentIndex(0)
@@ -82,7 +97,9 @@ class DownloadCell(QWidget):
             self.bar.setValue(int(1000 * min(progress.done / progress.total, 1.0)))
         else:
             self.bar.setRange(0, 0)  # unknown size: a busy indicator
-        self.bar.setFormat(progress_text(progress) if progress.done else "Starting…")
+        amount, detail = progress_text(progress)
+        self.bar.setFormat(amount if progress.done else "Starting…")
+        self.detail.setText(detail)
 
     def show_installed(self) -> None:
         self.stack.setCurrentIndex(2)
@@ -214,8 +231,12 @@ class ModelsDialog(QDialog):
             self.catalog_table.setCellWidget(row, 4, cell)
         header = self.catalog_table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        self.catalog_table.resizeRowsToContents()
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Fixed)
+        self.catalog_table.setColumnWidth(2, 190)
+        self.catalog_table.setColumnWidth(4, CELL_WIDTH + 8)
+        header.sectionResized.connect(lambda *_: self.catalog_table.resizeRowsToContents())
 
         self.source_edit = QLineEdit()
         self.source_edit.setPlaceholderText("Hugging Face repo id (owner/name) or https URL of a .safetensors file")
@@ -237,6 +258,14 @@ class ModelsDialog(QDialog):
         layout.addLayout(source_row)
         layout.addLayout(self.other_downloads)
         return tab
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        QTimer.singleShot(0, self.catalog_table.resizeRowsToContents)  # once the layout gave columns their widths
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        QTimer.singleShot(0, self.catalog_table.resizeRowsToContents)
 
     # ---- showing the manager's state -----------------------------------------------------------
 

@@ -72,7 +72,8 @@ def test_download_button_shows_progress_then_installed(
     qtbot.waitUntil(
         lambda: cell.stack.currentIndex() == 1 and cell.bar.maximum() == 1000 and " of " in cell.bar.format()
     )
-    assert cell.bar.format().split(" · ")[0].endswith(f"of {human_size(total)}")
+    assert cell.bar.format().endswith(f"of {human_size(total)}")
+    assert "/s" in cell.detail.text() or cell.detail.text() == "waiting for data…"
     assert cell.bar.isVisible() and cell.cancel_button.isVisible()
     with qtbot.waitSignal(dialog.manager.download_finished, timeout=30_000):
         fake_hub.faults.gate.set()
