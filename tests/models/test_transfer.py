@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections import namedtuple
 from pathlib import Path
 
@@ -187,19 +188,7 @@ def test_disk_filling_midway_removes_the_partial_file_and_nothing_else(
     assert other.read_bytes() == b"keep me"
 
 
-def test_stale_lock_file_from_a_crashed_process_does_not_block(fake_hub: FakeHub, tmp_path: Path) -> None:
-    url = fake_hub.add_url("model.safetensors", DATA)
-    dest = tmp_path / "model.safetensors"
-    (tmp_path / "model.safetensors.lock").write_text("12345")  # left behind; no process holds it
-    transfer.fetch(url, dest, expected=EXPECTED)
-    assert dest.read_bytes() == DATA
-
-
-def test_lock_held_by_a_stuck_process_is_reported_not_waited_on_forever(
-    fake_hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    url = fake_hub.add_url("model.safetensors", DATA)
-    lock = tmp_path / "model.safetensors.lock"
+def _hold_lock(lock: Path) -> subprocess.Popen[str]:
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -212,8 +201,34 @@ def test_lock_held_by_a_stuck_process_is_reported_not_waited_on_forever(
         stdout=subprocess.PIPE,
         text=True,
     )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_lock_left_by_a_crashed_process_does_not_block(
+    fake_hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = fake_hub.add_url("model.safetensors", DATA)
+    dest = tmp_path / "model.safetensors"
+    lock = tmp_path / "model.safetensors.lock"
+    holder = _hold_lock(lock)
+    holder.kill()  # crashes while holding the lock: the lock file stays behind
+    holder.communicate(timeout=10)
+    assert lock.exists()
+    monkeypatch.setattr(transfer, "LOCK_STALL_S", 5.0)
+    start = time.monotonic()
+    transfer.fetch(url, dest, expected=EXPECTED)
+    assert dest.read_bytes() == DATA
+    assert time.monotonic() - start < 2.0
+
+
+def test_lock_held_by_a_stuck_process_is_reported_not_waited_on_forever(
+    fake_hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = fake_hub.add_url("model.safetensors", DATA)
+    lock = tmp_path / "model.safetensors.lock"
+    holder = _hold_lock(lock)
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         monkeypatch.setattr(transfer, "LOCK_STALL_S", 0.5)
         with pytest.raises(DownloadError, match="no progress"):
             transfer.fetch(url, tmp_path / "model.safetensors", expected=EXPECTED)
