@@ -18,7 +18,7 @@ import torch
 from diffusers import DiffusionPipeline
 
 from desktop_sd.core.backend import BackendStatus, StepCallback
-from desktop_sd.core.errors import Cancelled, OutOfMemoryError
+from desktop_sd.core.errors import Cancelled, InputError, OutOfMemoryError
 from desktop_sd.core.request import GenerationRequest, GenerationResult, MemoryTier, ModelRef
 from desktop_sd.core.validation import check_request
 from desktop_sd.engine import device as devices
@@ -74,13 +74,15 @@ class Engine:
         with self._lock:
             started = time.perf_counter()
             request, notices = check_request(request)
+            seed = request.seed if request.seed is not None else secrets.randbelow(2**32)
+            request = request.replace(seed=seed)
+            job = prepare_job(request)  # bad images and masks fail here, before any model is loaded
+            notices += job.notices
             _raise_if_cancelled(cancelled)
             model = self._ensure_model(request)
             _raise_if_cancelled(cancelled)
-            seed = request.seed if request.seed is not None else secrets.randbelow(2**32)
-            request = request.replace(seed=seed)
-            job = prepare_job(request, model.inpainting)
-            notices += job.notices
+            if model.inpainting:
+                job = job.for_inpainting_model()
             notices += truncation_notices(model.tokenizer, request.prompt, request.negative_prompt)
             seeds = tuple(seed + i for i in range(request.batch_size))
             images = self._run(model, job, request, seeds, on_step, cancelled, notices)
@@ -98,8 +100,15 @@ class Engine:
             )
 
     def status(self) -> BackendStatus:
+        """Device, free memory and the loaded model's tier; never loads anything, never raises."""
         model = self._model
-        device = model.device if model is not None else devices.pick_device(self._device_choice)
+        if model is not None:
+            device = model.device
+        else:
+            try:
+                device = devices.pick_device(self._device_choice)
+            except InputError:  # the chosen device is not there: say what will really run
+                device = devices.pick_device("auto")
         free = devices.free_memory(device)
         return BackendStatus(
             device=device.kind,
@@ -207,7 +216,7 @@ class Engine:
         images = None
         while images is None:
             try:
-                images = self._attempt("decode", run.decode, pipe, latents, model.xl)
+                images = self._attempt("decode", _decode_at, model, pipe, tier, latents)
             except _OutOfMemory:
                 if not model.vae_tiling:
                     devices.free_caches(model.device)
@@ -215,7 +224,6 @@ class Engine:
                     notices.append("The image decode ran out of memory; it was retried in tiles.")
                 else:
                     tier = self._step_down(model, ladder, tier, request, notices)
-                model.place(pipe, tier)
         if model.device.kind != "cpu" and tier != self._tiers.get(model.model_id, model.device.key):
             self._tiers.put(model.model_id, model.device.key, tier)
         return images
@@ -244,11 +252,12 @@ class Engine:
         devices.free_caches(model.device)
         lower = next_tier(ladder, tier)
         if lower is None:
-            where = "the CPU" if model.device.kind == "cpu" else TIER_NAMES[tier]
-            others = "programs" if model.device.kind == "cpu" else "programs that use the GPU"
+            on_cpu = model.device.kind == "cpu"
+            tried = "" if on_cpu else f", even with {TIER_NAMES[tier]}"
+            others = "programs" if on_cpu else "programs that use the GPU"
             raise OutOfMemoryError(
-                f"Out of memory at {request.width}x{request.height} with a batch of {request.batch_size}, "
-                f"even with {where}. Try a smaller size or a smaller batch, or close other {others}."
+                f"Out of memory at {request.width}x{request.height} with a batch of {request.batch_size}{tried}. "
+                f"Try a smaller size or a smaller batch, or close other {others}."
             )
         notices.append(f"Out of GPU memory with {TIER_NAMES[tier]}; retried with {TIER_NAMES[lower]} (slower).")
         return lower
@@ -264,3 +273,8 @@ def _denoise_at(
 def _raise_if_cancelled(cancelled: threading.Event) -> None:
     if cancelled.is_set():
         raise Cancelled("Cancelled.")
+
+
+def _decode_at(model: LoadedModel, pipe: DiffusionPipeline, tier: MemoryTier, latents: Any) -> Any:
+    model.place(pipe, tier)  # a no-op unless the tier or VAE tiling just changed
+    return run.decode(pipe, latents, model.xl)

@@ -8,7 +8,7 @@ composited there, so untouched pixels stay the user's own bytes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from PIL import Image
 
@@ -40,6 +40,19 @@ class Job:
             return images
         return [composite(self.canvas, image, self.canvas_mask, self.feather) for image in images]
 
+    def for_inpainting_model(self) -> Job:
+        """The same job for a 9-channel inpainting model, which only has an inpaint pipeline.
+
+        txt2img becomes an inpaint of a blank, fully masked canvas at strength 1;
+        img2img an inpaint of the whole image at the requested strength.
+        """
+        if self.kind == "txt2img":
+            blank = Image.new("RGB", self.size, BLANK_GREY)
+            return replace(self, kind="inpaint", strength=1.0, image=blank, mask=Image.new("L", self.size, 255))
+        if self.kind == "img2img":
+            return replace(self, kind="inpaint", mask=Image.new("L", self.size, 255))
+        return self
+
     def pipeline_inputs(self) -> dict[str, object]:
         """The mode-specific pipeline arguments (img2img takes its size from the image)."""
         width, height = self.size
@@ -67,14 +80,14 @@ def _scaled_mask(mask: Image.Image, size: tuple[int, int]) -> Image.Image:
     return mask.resize(size, Image.Resampling.BILINEAR).point(lambda v: 255 if v > 0 else 0)
 
 
-def prepare_job(request: GenerationRequest, inpainting_model: bool) -> Job:
-    """Normalise the request's images and mask and decide how to run it (``request`` is already checked)."""
+def prepare_job(request: GenerationRequest) -> Job:
+    """Normalise the request's images and mask and decide how to run it (``request`` is already checked).
+
+    Runs before the model is loaded, so a bad image or mask fails at once.
+    """
     size = (request.width, request.height)
     if request.mode is Mode.TXT2IMG:
-        if not inpainting_model:
-            return Job("txt2img", size)
-        # A 9-channel inpainting model makes a new image as an inpaint of a blank, fully masked canvas.
-        return Job("inpaint", size, 1.0, Image.new("RGB", size, BLANK_GREY), Image.new("L", size, 255))
+        return Job("txt2img", size)
 
     assert request.init_image is not None  # check_request guarantees it
     init, notices = normalize_image(request.init_image)
@@ -82,17 +95,13 @@ def prepare_job(request: GenerationRequest, inpainting_model: bool) -> Job:
     if request.mode is Mode.IMG2IMG:
         if init.size != size:
             notices.append(f"The init image is {init.width}x{init.height}; it was scaled to {size[0]}x{size[1]}.")
-        image = _fit(init, size, Image.Resampling.LANCZOS)
-        if inpainting_model:
-            return Job("inpaint", size, request.strength, image, Image.new("L", size, 255), notices=notices)
-        return Job("img2img", size, request.strength, image, notices=notices)
+        return Job("img2img", size, request.strength, _fit(init, size, Image.Resampling.LANCZOS), notices=notices)
 
     if request.mode is Mode.INPAINT:
         assert request.mask is not None
         mask, mask_notices = normalize_mask(request.mask, init.size)
         notices += mask_notices
         canvas, canvas_mask = init, mask
-        strength = request.strength
     else:
         if not 0.0 < request.strength <= 1.0:
             raise InputError(f"Strength must be above 0 and at most 1, got {request.strength}.")
@@ -103,7 +112,6 @@ def prepare_job(request: GenerationRequest, inpainting_model: bool) -> Job:
             placed = Image.new("L", canvas.size, 0)
             placed.paste(painted, (request.outpaint.left, request.outpaint.top))
             canvas_mask = union(canvas_mask, placed)
-        strength = request.strength
     if canvas.size != size:
         notices.append(
             f"The canvas is {canvas.width}x{canvas.height}; it was generated at {size[0]}x{size[1]} "
@@ -112,7 +120,7 @@ def prepare_job(request: GenerationRequest, inpainting_model: bool) -> Job:
     return Job(
         "inpaint",
         size,
-        strength,
+        request.strength,
         _fit(canvas, size, Image.Resampling.LANCZOS),
         _scaled_mask(canvas_mask, size),
         canvas=canvas,

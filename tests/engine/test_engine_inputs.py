@@ -58,10 +58,12 @@ def test_bad_requests_name_the_problem(
         run(sd_engine, tiny_request.replace(**changes))
 
 
-def test_empty_mask_is_refused(sd_engine: Engine, tiny_request: GenerationRequest) -> None:
+def test_empty_mask_is_refused_before_loading(tiny_request: GenerationRequest) -> None:
+    engine = Engine(resolve=never_resolve, device="cpu")
     request = tiny_request.replace(mode=Mode.INPAINT, init_image=gradient(), mask=Image.new("L", (64, 64), 0))
     with pytest.raises(InputError, match="mask is empty"):
-        run(sd_engine, request)
+        run(engine, request)
+    assert engine.loads == 0
 
 
 def test_masks_of_another_size_mode_or_softness_are_fixed(sd_engine: Engine, tiny_request: GenerationRequest) -> None:

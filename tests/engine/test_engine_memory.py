@@ -133,7 +133,7 @@ def test_tiled_decode_out_of_memory_steps_down(gpu: FakeGpu, tiny_request: Gener
 def test_out_of_memory_on_every_tier_gives_a_tip(gpu: FakeGpu, tiny_request: GenerationRequest) -> None:
     engine = Engine(resolve=resolve_model)
     gpu.denoise_failures = 3
-    with pytest.raises(OutOfMemoryError, match="smaller size or a smaller batch"):
+    with pytest.raises(OutOfMemoryError, match="even with sequential offload. Try a smaller size or a smaller batch"):
         run(engine, tiny_request.replace(batch_size=2))
     assert gpu.applied == list(FULL)
     assert run(engine, tiny_request).images  # memory freed; the next job runs
@@ -173,5 +173,5 @@ def test_cpu_out_of_memory_fails_with_a_tip(monkeypatch: pytest.MonkeyPatch, tin
         raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 99999999 bytes")
 
     monkeypatch.setattr(engine_run, "denoise", denoise)
-    with pytest.raises(OutOfMemoryError, match="even with the CPU"):
+    with pytest.raises(OutOfMemoryError, match=r"at 64x64 with a batch of 1\. Try a smaller size"):
         run(Engine(resolve=resolve_model, device="cpu"), tiny_request)
