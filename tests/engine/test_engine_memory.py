@@ -133,7 +133,7 @@ def test_tiled_decode_out_of_memory_steps_down(gpu: FakeGpu, tiny_request: Gener
 def test_out_of_memory_on_every_tier_gives_a_tip(gpu: FakeGpu, tiny_request: GenerationRequest) -> None:
     engine = Engine(resolve=resolve_model)
     gpu.denoise_failures = 3
-    with pytest.raises(OutOfMemoryError, match="even with sequential offload. Try a smaller size or a smaller batch"):
+    with pytest.raises(OutOfMemoryError, match=r"even with sequential offload\. Try a smaller size or a smaller batch"):
         run(engine, tiny_request.replace(batch_size=2))
     assert gpu.applied == list(FULL)
     assert run(engine, tiny_request).images  # memory freed; the next job runs
