@@ -73,3 +73,19 @@ def test_lms_steps_a_sample() -> None:
         model_input = lms.scale_model_input(sample, t)
         sample = lms.step(torch.ones_like(model_input), t, sample).prev_sample
     assert torch.isfinite(sample).all()
+
+
+def test_switching_keeps_what_the_model_needs() -> None:
+    """v-prediction (SD 2.x 768) and trailing timesteps (Turbo) survive every switch that supports them."""
+    from diffusers import EulerAncestralDiscreteScheduler
+
+    base = EulerAncestralDiscreteScheduler(
+        beta_schedule="scaled_linear", prediction_type="v_prediction", timestep_spacing="trailing"
+    )
+    schedulers = SchedulerSet(base)
+    for scheduler_id in SCHEDULER_IDS:
+        config = schedulers.get(scheduler_id).config
+        if "prediction_type" in config:
+            assert config.prediction_type == "v_prediction", scheduler_id
+        if "timestep_spacing" in config:
+            assert config.timestep_spacing == "trailing", scheduler_id

@@ -34,3 +34,16 @@ def test_sdxl_runs_every_mode_on_one_load(tiny_sdxl_dir: Path, tiny_request: Gen
     assert engine.loads == 1
     for scheduler in ("euler_a", "dpmpp_2m_karras", "lcm"):
         assert run(engine, request.replace(scheduler=scheduler)).images
+
+
+def test_sdxl_inpainting_model(tmp_path: Path, tiny_request: GenerationRequest) -> None:
+    from desktop_sd.engine.random_models import save_sdxl_pipeline
+
+    folder = save_sdxl_pipeline(tmp_path / "tiny-sdxl-inpaint", inpainting=True)
+    engine = Engine(resolve=resolve_model, device="cpu")
+    request = tiny_request.replace(model=str(folder))
+    init, mask = gradient(), box_mask((64, 64), (0, 32, 64, 64))
+    result = run(engine, request.replace(mode=Mode.INPAINT, init_image=init, mask=mask, mask_feather=0))
+    assert (pixels(result.images[0])[:32] == pixels(init)[:32]).all()
+    assert run(engine, request).images[0].size == (64, 64)  # txt2img through the inpainting pipeline
+    assert engine.loads == 1
