@@ -12,6 +12,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -19,17 +20,18 @@ from diffusers import DiffusionPipeline
 
 from desktop_sd.core.backend import BackendStatus, StepCallback
 from desktop_sd.core.errors import Cancelled, InputError, OutOfMemoryError
-from desktop_sd.core.request import GenerationRequest, GenerationResult, MemoryTier, ModelRef
+from desktop_sd.core.request import Family, GenerationRequest, GenerationResult, MemoryTier, ModelRef
 from desktop_sd.core.validation import check_request
 from desktop_sd.engine import device as devices
 from desktop_sd.engine import loading, run
 from desktop_sd.engine.inputs import Job, prepare_job
 from desktop_sd.engine.pipelines import LoadedModel
-from desktop_sd.engine.previews import DEFAULT_INTERVAL_S, Previewer, load_taesd
+from desktop_sd.engine.previews import DEFAULT_INTERVAL_S, Previewer, load_taesd, taesd_folder
 from desktop_sd.engine.prompts import truncation_notices
 from desktop_sd.engine.tiers import TierMemory, choose_start_tier, next_tier
 
 Resolver = Callable[[str], ModelRef]
+TaesdFinder = Callable[[Family], Path | None]
 
 TIER_NAMES = {
     MemoryTier.GPU: "the whole model on the GPU",
@@ -56,8 +58,12 @@ class Engine:
         *,
         preview_interval_s: float = DEFAULT_INTERVAL_S,
         tier_memory: TierMemory | None = None,
+        find_taesd: TaesdFinder | None = None,
     ) -> None:
+        """``find_taesd(family)`` names the installed TAESD folder for previews (the model
+        registry knows); without it, ``models/taesd`` and ``models/taesdxl`` are looked in."""
         self._resolve = resolve
+        self._find_taesd = find_taesd
         self._device_choice = device
         self._preview_interval = preview_interval_s
         self._tiers = tier_memory or TierMemory()
@@ -194,7 +200,7 @@ class Engine:
         assert model.tier is not None
         tier = model.tier
         if not model.taesd_checked:
-            model.taesd = load_taesd(model.xl, model.device.torch_device, model.device.dtype)
+            model.taesd = load_taesd(self._taesd_folder(model.xl), model.device.torch_device, model.device.dtype)
             model.taesd_checked = True
         previewer = Previewer(model.xl, job.size, model.taesd, self._preview_interval)
 
@@ -227,6 +233,10 @@ class Engine:
         if model.device.kind != "cpu" and tier != self._tiers.get(model.model_id, model.device.key):
             self._tiers.put(model.model_id, model.device.key, tier)
         return images
+
+    def _taesd_folder(self, xl: bool) -> Path | None:
+        found = self._find_taesd(Family.SDXL if xl else Family.SD1) if self._find_taesd is not None else None
+        return found if found is not None else taesd_folder(xl)
 
     def _attempt(self, stage: str, action: Callable[..., Any], *args: Any) -> Any:
         """Run ``action``; an out-of-memory error becomes ``_OutOfMemory`` after its traceback is dropped."""

@@ -39,13 +39,13 @@ DEFAULT_INTERVAL_S = 0.25  # a few previews a second are plenty; each one costs 
 
 
 def taesd_folder(xl: bool) -> Path:
+    """Where TAESD is looked for when nobody says otherwise: ``models/taesd`` or ``models/taesdxl``."""
     return paths.models_dir() / ("taesdxl" if xl else "taesd")
 
 
-def load_taesd(xl: bool, device: torch.device, dtype: torch.dtype) -> AutoencoderTiny | None:
-    """The local TAESD decoder for the family, or None when it is not installed or will not load."""
-    folder = taesd_folder(xl)
-    if not (folder / "config.json").is_file():
+def load_taesd(folder: Path | None, device: torch.device, dtype: torch.dtype) -> AutoencoderTiny | None:
+    """The TAESD decoder in ``folder`` (a diffusers folder), or None when absent or unloadable."""
+    if folder is None or not (folder / "config.json").is_file():
         return None
     try:
         with warnings.catch_warnings():

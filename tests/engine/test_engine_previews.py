@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ import torch
 from diffusers import AutoencoderTiny
 from PIL import Image
 
-from desktop_sd.core.request import GenerationRequest
+from desktop_sd.core.request import Family, GenerationRequest
 from desktop_sd.engine import Engine, previews
 from desktop_sd.models.resolve import resolve_model
 from tests.engine.helpers import run
@@ -41,15 +42,18 @@ def test_linear_preview_maps_latent_colours() -> None:
     assert tuple(np.asarray(xl)[0, 0]) != (127, 127, 127)  # SDXL's factors carry a bias
 
 
-def test_taesd_is_used_when_installed_locally(tiny_request: GenerationRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+def random_taesd(folder) -> None:
     torch.manual_seed(0)
-    taesd = AutoencoderTiny(
+    AutoencoderTiny(
         encoder_block_out_channels=(8, 8, 8, 8),
         decoder_block_out_channels=(8, 8, 8, 8),
         num_encoder_blocks=(1, 1, 1, 1),
         num_decoder_blocks=(1, 1, 1, 1),
-    )
-    taesd.save_pretrained(previews.taesd_folder(xl=False))
+    ).save_pretrained(folder)
+
+
+@pytest.fixture
+def taesd_spy(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
     used = threading.Event()
     real = previews.taesd_preview
 
@@ -60,10 +64,29 @@ def test_taesd_is_used_when_installed_locally(tiny_request: GenerationRequest, m
         return image
 
     monkeypatch.setattr(previews, "taesd_preview", spy)
+    return used
+
+
+def test_taesd_is_used_when_installed_locally(tiny_request: GenerationRequest, taesd_spy: threading.Event) -> None:
+    random_taesd(previews.taesd_folder(xl=False))
     steps: list = []
     run(Engine(resolve=resolve_model, device="cpu", preview_interval_s=0.0), tiny_request, steps)
-    assert used.is_set()
+    assert taesd_spy.is_set()
     assert all(p is not None for _, _, p in steps)
+
+
+def test_taesd_found_by_the_registry(
+    tiny_request: GenerationRequest, taesd_spy: threading.Event, tmp_path: Path
+) -> None:
+    random_taesd(tmp_path / "hub-snapshot")
+    asked: list[Family] = []
+
+    def find_taesd(family: Family) -> Path | None:
+        asked.append(family)
+        return tmp_path / "hub-snapshot"
+
+    run(Engine(resolve=resolve_model, device="cpu", find_taesd=find_taesd), tiny_request)
+    assert asked == [Family.SD1] and taesd_spy.is_set()
 
 
 def test_broken_taesd_falls_back_to_the_linear_preview(tiny_request: GenerationRequest) -> None:
