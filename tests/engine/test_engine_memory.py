@@ -175,3 +175,65 @@ def test_cpu_out_of_memory_fails_with_a_tip(monkeypatch: pytest.MonkeyPatch, tin
     monkeypatch.setattr(engine_run, "denoise", denoise)
     with pytest.raises(OutOfMemoryError, match=r"at 64x64 with a batch of 1\. Try a smaller size"):
         run(Engine(resolve=resolve_model, device="cpu"), tiny_request)
+
+
+class RecordingPipe:
+    """Stands in for a pipeline and records what placement asks of it."""
+
+    def __init__(self, on_device: str = "cpu") -> None:
+        self.calls: list[str] = []
+        self.device = torch.device(on_device)
+        outer = self
+
+        class Vae:
+            def enable_tiling(self) -> None:
+                outer.calls.append("vae tiling on")
+
+            def disable_tiling(self) -> None:
+                outer.calls.append("vae tiling off")
+
+        self.vae = Vae()
+
+    def remove_all_hooks(self) -> None:
+        self.calls.append("remove hooks")
+
+    def to(self, device) -> None:
+        self.calls.append(f"to {torch.device(device).type}")
+
+    def enable_model_cpu_offload(self, device) -> None:
+        self.calls.append(f"model offload to {device.type}")
+
+    def enable_sequential_cpu_offload(self, device) -> None:
+        self.calls.append(f"sequential offload to {device.type}")
+
+    def enable_attention_slicing(self) -> None:
+        self.calls.append("slicing on")
+
+    def disable_attention_slicing(self) -> None:
+        self.calls.append("slicing off")
+
+
+CUDA = Device("cuda", torch.device("cuda", 0), torch.float16, "Some GPU")
+
+
+@pytest.mark.parametrize(
+    ("tier", "on_device", "expected"),
+    [
+        (MemoryTier.GPU, "cpu", ["remove hooks", "to cuda", "vae tiling off", "slicing off"]),
+        (MemoryTier.MODEL_OFFLOAD, "cpu", ["remove hooks", "model offload to cuda", "vae tiling off", "slicing off"]),
+        (
+            MemoryTier.SEQUENTIAL_OFFLOAD,
+            "cpu",
+            ["remove hooks", "sequential offload to cuda", "vae tiling on", "slicing on"],
+        ),
+        (  # coming down from the GPU tier: back to the CPU first, never offloading from the GPU
+            MemoryTier.SEQUENTIAL_OFFLOAD,
+            "cuda",
+            ["remove hooks", "to cpu", "sequential offload to cuda", "vae tiling on", "slicing on"],
+        ),
+    ],
+)
+def test_what_each_tier_applies(tier: MemoryTier, on_device: str, expected: list[str]) -> None:
+    pipe = RecordingPipe(on_device)
+    placement.apply_tier(pipe, tier, CUDA)
+    assert pipe.calls == expected
