@@ -7,9 +7,12 @@ detected when the network is unreachable, nothing is even attempted.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import functools
 import os
 import socket
+import ssl
 import sys
 import threading
 import urllib.parse
@@ -104,9 +107,33 @@ def _proxy_for(url: str) -> str | None:
     return urllib.request.getproxies().get(scheme)
 
 
-def opener() -> urllib.request.OpenerDirector:
-    """A urllib opener that honours ``http_proxy``/``https_proxy``/``no_proxy`` from the environment."""
-    return urllib.request.build_opener(urllib.request.ProxyHandler(urllib.request.getproxies()))
+@functools.cache
+def ssl_context() -> ssl.SSLContext:
+    """Certificate checks against the system's CAs (and ``SSL_CERT_FILE``), the bundle named by
+    ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` (company proxies), and certifi's list where installed
+    (bundled apps and some Pythons have no usable system list)."""
+    context = ssl.create_default_context()
+    extra = [os.environ.get("REQUESTS_CA_BUNDLE"), os.environ.get("CURL_CA_BUNDLE")]
+    try:
+        import certifi
+
+        extra.append(certifi.where())
+    except ImportError:
+        pass
+    for cafile in extra:
+        if cafile and os.path.isfile(cafile):
+            with contextlib.suppress(OSError, ssl.SSLError):
+                context.load_verify_locations(cafile=cafile)
+    return context
+
+
+def opener(*extra: urllib.request.BaseHandler) -> urllib.request.OpenerDirector:
+    """A urllib opener that verifies certificates and honours ``http_proxy``/``https_proxy``/``no_proxy``."""
+    return urllib.request.build_opener(
+        urllib.request.ProxyHandler(urllib.request.getproxies()),
+        urllib.request.HTTPSHandler(context=ssl_context()),
+        *extra,
+    )
 
 
 def hub_token() -> str | None:

@@ -422,7 +422,7 @@ class RemoteFile:
 
 def probe(url: str, headers: dict[str, str] | None = None, max_redirects: int = 5) -> RemoteFile:
     """HEAD ``url``, following redirects by hand: the Hub puts ``X-Linked-*`` on the first hop only."""
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler(urllib.request.getproxies()), _NoRedirect())
+    opener = network.opener(_NoRedirect())
     hops: list[Message] = []
     current = url
     for _ in range(max_redirects + 1):
