@@ -107,22 +107,25 @@ class CanvasDocument(QObject):
             self.title_changed.emit(title)
 
     def apply_result(self, result: QImage, frame: QRect, source: GenerationRequest | None = None) -> None:
-        """Put a generated image at ``frame``, growing the canvas when the frame reaches past it."""
+        """Put a generated image at ``frame``, growing the canvas when the frame reaches past it.
+
+        On a blank canvas the result becomes the image, exactly the frame's size.
+        """
         state = self._state
-        rect = state.rect.united(frame)
+        rect = state.rect.united(frame) if state.image is not None else QRect(frame)
         image = QImage(rect.size(), IMAGE_FORMAT)
         image.fill(BLANK_FILL)
         painter = QPainter(image)
         if state.image is not None:
             painter.drawImage(state.rect.topLeft() - rect.topLeft(), state.image)
-        target = QRect(frame.topLeft() - rect.topLeft(), frame.size())
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        painter.drawImage(target, result)
+        painter.drawImage(QRect(frame.topLeft() - rect.topLeft(), frame.size()), result)
         painter.end()
         mask = state.mask
         if rect != state.rect:
             mask = mask_ops.new_mask(rect.width(), rect.height())
-            paste(mask, state.rect.topLeft() - rect.topLeft(), state.mask)
+            if state.image is not None:
+                paste(mask, state.rect.topLeft() - rect.topLeft(), state.mask)
         self._push("Apply result", _replace(state, rect=rect, image=image, mask=mask, source=source))
 
     # ---- frame ----------------------------------------------------------------------------------------
@@ -194,6 +197,8 @@ class CanvasDocument(QObject):
             inside = frame.intersected(state.rect).translated(-state.rect.topLeft())
             changes["init_image"] = qimage_to_pil(state.image.copy(inside))
             changes["outpaint"] = outpaint_borders(frame, state.rect)
+            if mask_ops.is_painted(state.mask, inside):  # repaint that part of the image too
+                changes["mask"] = mask_ops.binary_mask(state.mask.copy(inside))
         return params.replace(**changes)
 
     # ---- plain data --------------------------------------------------------------------------------------

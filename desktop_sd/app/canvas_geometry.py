@@ -27,7 +27,7 @@ def snap_size(value: float) -> int:
 def snap_frame(frame: QRect, image_rect: QRect) -> QRect:
     """Snap size to multiples of 8 and position to the 8-pixel grid of the image.
 
-    A frame edge within 8 pixels of an image edge sticks to it, so an image whose
+    A frame edge closer than 8 pixels to an image edge sticks to it, so an image whose
     sides are not multiples of 8 can still be covered exactly (no sliver of outpainting).
     """
     width, height = snap_size(frame.width()), snap_size(frame.height())
@@ -37,11 +37,10 @@ def snap_frame(frame: QRect, image_rect: QRect) -> QRect:
 
 
 def _snap_axis(start: int, length: int, lo: int, hi: int) -> int:
-    on_grid = lo + _round8(start - lo)
-    for edge in (lo, hi - length):
-        if abs(start - edge) < GRID and abs(start - edge) <= abs(start - on_grid):
-            return edge
-    return on_grid
+    edge = min((lo, hi - length), key=lambda e: abs(start - e))
+    if abs(start - edge) < GRID:
+        return edge
+    return lo + _round8(start - lo)
 
 
 def default_frame(image_rect: QRect, preferred: tuple[int, int] = (512, 512)) -> QRect:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from PIL import Image, ImageFilter
+from PIL import Image, ImageChops
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QRadialGradient
 
@@ -72,23 +72,56 @@ def binary_mask(mask: QImage) -> Image.Image:
     return qimage_to_pil(mask, "L").point(lambda v: 255 if v >= THRESHOLD else 0)
 
 
-def feathered(mask: QImage, feather: int) -> tuple[QImage, QRect]:
-    """The thresholded mask with its blend band ``feather`` pixels wide, for display.
-
-    Returns an 8-bit image of the painted region (plus the band) and where it
-    sits in the mask; an empty rectangle when nothing is painted. The band
-    reaches outward from the mask edge, as the engine's blend does.
-    """
-    hard = binary_mask(mask)
-    bbox = hard.getbbox()
+def painted_rect(mask: QImage, feather: int) -> QRect:
+    """Where the feathered mask can be non-zero: the painted bounding box grown by ``feather``."""
+    bbox = binary_mask(mask).getbbox()
     if bbox is None:
-        return QImage(), QRect()
-    margin = feather + 2
-    left, top = max(0, bbox[0] - margin), max(0, bbox[1] - margin)
-    right, bottom = min(hard.width, bbox[2] + margin), min(hard.height, bbox[3] + margin)
-    region = hard.crop((left, top, right, bottom))
-    if feather > 0:
-        half = max(1, math.ceil(feather / 2))
-        region = region.filter(ImageFilter.MaxFilter(2 * half + 1)).filter(ImageFilter.BoxBlur(half))
-        region = Image.composite(Image.new("L", region.size, 255), region, hard.crop((left, top, right, bottom)))
-    return pil_to_qimage(region), QRect(left, top, right - left, bottom - top)
+        return QRect()
+    rect = QRect(bbox[0], bbox[1], bbox[2] - bbox[0], bbox[3] - bbox[1])
+    return rect.adjusted(-feather, -feather, feather, feather).intersected(mask.rect())
+
+
+def feathered_region(mask: QImage, rect: QRect, feather: int) -> QImage:
+    """The blend weight (0-255) generation will use for each pixel of ``rect`` (mask coordinates).
+
+    The same rule as the engine's compositing: 255 inside the thresholded mask,
+    falling linearly with the (Euclidean) distance to 0 at ``feather`` pixels
+    outside it. Only ``rect`` plus a ``feather`` margin is read, so callers can
+    work through a large mask a strip at a time.
+    """
+    rect = rect.intersected(mask.rect())
+    if rect.isEmpty():
+        return QImage()
+    f = max(0, feather)
+    source = rect.adjusted(-f, -f, f, f).intersected(mask.rect())
+    hard = binary_mask(mask.copy(source))
+    # Pad so every shifted window stays inside the image; the padding counts as unpainted.
+    padded = Image.new("L", (hard.width + 2 * f, hard.height + 2 * f), 0)
+    padded.paste(hard, (f, f))
+    ox, oy = rect.x() - source.x() + f, rect.y() - source.y() + f
+    w, h = rect.width(), rect.height()
+    out = padded.crop((ox, oy, ox + w, oy + h))
+    for d2, offsets in _RINGS.get(f) or _rings(f):
+        ring = None
+        for dx, dy in offsets:
+            shifted = padded.crop((ox + dx, oy + dy, ox + dx + w, oy + dy + h))
+            ring = shifted if ring is None else ImageChops.lighter(ring, shifted)
+        if ring is not None and ring.getbbox() is not None:
+            weight = 1.0 - math.sqrt(d2) / (f + 1)
+            out = ImageChops.lighter(out, ring.point([round(v * weight) for v in range(256)]))
+    return pil_to_qimage(out)
+
+
+_RINGS: dict[int, list[tuple[int, list[tuple[int, int]]]]] = {}
+
+
+def _rings(feather: int) -> list[tuple[int, list[tuple[int, int]]]]:
+    """Offsets within ``feather`` pixels, grouped by squared distance (each group shares one weight)."""
+    groups: dict[int, list[tuple[int, int]]] = {}
+    for dy in range(-feather, feather + 1):
+        for dx in range(-feather, feather + 1):
+            d2 = dx * dx + dy * dy
+            if 0 < d2 <= feather * feather:
+                groups.setdefault(d2, []).append((dx, dy))
+    _RINGS[feather] = sorted(groups.items())
+    return _RINGS[feather]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
-from PySide6.QtCore import QPointF, QRect, QRectF, Qt
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QCursor, QFont, QImage, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import (
     QGraphicsItem,
@@ -66,17 +67,27 @@ class ImageItem(QGraphicsItem):
 
 
 class MaskItem(QGraphicsItem):
-    """The mask as a translucent tint, feathered exactly as generation will use it.
+    """The mask as a translucent tint, feathered exactly as generation will blend it.
 
-    During a stroke only the touched patch is redrawn from the raw mask (cheap);
-    after it, the whole overlay is rebuilt thresholded and feathered.
+    While a stroke is painted, the touched patch shows the raw mask at once.
+    The exact feathered overlay is then computed a strip at a time on a
+    zero-length timer, so a large mask or a feather change never stalls the GUI
+    for more than a few milliseconds.
     """
+
+    STRIP_ROWS = 24
+    BUDGET_S = 0.008  # work per timer tick
 
     def __init__(self, document: CanvasDocument) -> None:
         super().__init__()
         self._document = document
         self._feather = 0
         self._tint = QImage()
+        self._shown = QRect()  # where the tint may be non-zero
+        self._strips: list[QRect] = []
+        self._timer = QTimer()
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self._work)
         self.setZValue(1)
         self.setOpacity(MASK_OPACITY)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
@@ -87,16 +98,36 @@ class MaskItem(QGraphicsItem):
             self._feather = feather
             self.rebuild()
 
-    def rebuild(self) -> None:
-        """Recompute the overlay from the thresholded, feathered mask."""
-        self.prepareGeometryChange()
+    def rebuild(self, rect: QRect | None = None) -> None:
+        """Recompute the feathered overlay of ``rect`` (mask coordinates), or of all of it."""
         mask = self._document.mask
-        self._tint = QImage(mask.size(), QImage.Format.Format_ARGB32_Premultiplied)
-        self._tint.fill(Qt.GlobalColor.transparent)
-        region, where = mask_ops.feathered(mask, self._feather)
-        if not where.isEmpty():
-            self._blit(region, where)
+        if self._tint.size() != mask.size():
+            self.prepareGeometryChange()
+            self._tint = QImage(mask.size(), QImage.Format.Format_ARGB32_Premultiplied)
+            self._tint.fill(Qt.GlobalColor.transparent)
+            self._shown = QRect()
+            rect = None
+        f = self._feather
+        if rect is None or rect.isEmpty():
+            self._strips.clear()
+            region = self._shown.united(mask_ops.painted_rect(mask, f))
+        else:
+            region = rect.adjusted(-f, -f, f, f).intersected(mask.rect())
+        for top in range(region.top(), region.top() + region.height(), self.STRIP_ROWS):
+            rows = min(self.STRIP_ROWS, region.top() + region.height() - top)
+            self._strips.append(QRect(region.left(), top, region.width(), rows))
+        if self._strips:
+            self._timer.start()
         self.update()
+
+    def flush(self) -> None:
+        """Finish the overlay now (tests, and before a screenshot)."""
+        while self._strips:
+            self._render(self._strips.pop(0))
+        self._timer.stop()
+
+    def pending(self) -> bool:
+        return bool(self._strips)
 
     def update_patch(self, rect: QRect) -> None:
         """Show the raw mask of ``rect`` (mask coordinates) while a stroke is in progress."""
@@ -107,6 +138,20 @@ class MaskItem(QGraphicsItem):
         self._blit(self._document.mask.copy(rect), rect)
         self.update(QRectF(rect.translated(self._document.rect.topLeft())))
 
+    def _work(self) -> None:
+        deadline = time.perf_counter() + self.BUDGET_S
+        while self._strips and time.perf_counter() < deadline:
+            self._render(self._strips.pop(0))
+        if not self._strips:
+            self._timer.stop()
+
+    def _render(self, strip: QRect) -> None:
+        region = mask_ops.feathered_region(self._document.mask, strip, self._feather)
+        if region.isNull():
+            return
+        self._blit(region, strip)
+        self.update(QRectF(strip.translated(self._document.rect.topLeft())))
+
     def _blit(self, alpha: QImage, where: QRect) -> None:
         patch = QImage(where.size(), QImage.Format.Format_ARGB32_Premultiplied)
         patch.fill(MASK_COLOR)
@@ -115,6 +160,7 @@ class MaskItem(QGraphicsItem):
         painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
         painter.drawImage(where.topLeft(), patch)
         painter.end()
+        self._shown = self._shown.united(where)
 
     def boundingRect(self) -> QRectF:
         return QRectF(self._document.rect)
@@ -122,10 +168,9 @@ class MaskItem(QGraphicsItem):
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         origin = QPointF(self._document.rect.topLeft())
         exposed = option.exposedRect.intersected(self.boundingRect())  # type: ignore[attr-defined]
-        if exposed.isEmpty():
+        if exposed.isEmpty() or self._tint.isNull():
             return
-        source = exposed.translated(-origin)
-        painter.drawImage(exposed, self._tint, source)
+        painter.drawImage(exposed, self._tint, exposed.translated(-origin))
 
 
 class FrameItem(QGraphicsObject):

@@ -79,8 +79,6 @@ class CanvasView(QGraphicsView):
         self._pan_from: QPoint | None = None
         self._space = False
         self._fitted = False
-        self._mask_rebuild = QTimer(self, singleShot=True, interval=0)
-        self._mask_rebuild.timeout.connect(self.mask_item.rebuild)
 
         document.image_changed.connect(self._on_image_changed)
         document.mask_changed.connect(self._on_mask_changed)
@@ -154,7 +152,7 @@ class CanvasView(QGraphicsView):
         if self._stroke_last is not None and not rect.isEmpty():
             self.mask_item.update_patch(rect)
         else:
-            self._mask_rebuild.start()
+            self.mask_item.rebuild(rect)
 
     def _on_frame_changed(self, _frame: QRect) -> None:
         self.frame_item.sync()
@@ -251,7 +249,6 @@ class CanvasView(QGraphicsView):
         if self._stroke_last is not None:
             self._stroke_last = None
             self.document.end_stroke(self._stroke_erase)
-            self.mask_item.rebuild()
             event.accept()
             return
         super().mouseReleaseEvent(event)

@@ -213,9 +213,9 @@ class WindowFiles:
 
     # ---- closing -----------------------------------------------------------------------------------------
     def confirm_discard_canvas(self) -> bool:
-        """Ask before replacing a modified canvas that undo cannot bring back."""
+        """Ask before dropping canvas work that undo cannot bring back (a moved frame alone is not work)."""
         w = self.window
-        if not w.modified:
+        if not w.modified or not w.has_work():
             return True
         answer = QMessageBox.question(
             w,
