@@ -7,6 +7,8 @@ it. Nothing here touches pixels.
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import QRect
 
 from desktop_sd.core.request import Borders, Mode
@@ -16,7 +18,7 @@ GRID = 8
 
 
 def _round8(value: float) -> int:
-    return round(value / GRID) * GRID
+    return math.floor(value / GRID + 0.5) * GRID  # halves round up, the same way in every direction
 
 
 def snap_size(value: float) -> int:

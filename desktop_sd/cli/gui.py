@@ -12,6 +12,7 @@ import argparse
 import importlib
 import logging
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -76,7 +77,7 @@ def build_window(
     closers: list[Callable[[], None]] = []
     settings = Settings()
     queue = JobQueue(backend_factory)
-    manager = _model_manager(closers)
+    manager = _model_manager(settings, closers)
     models = ModelChoices(manager)
     library, library_error = _open_library(args.library, closers)
     saver = ResultSaver(library)
@@ -86,7 +87,7 @@ def build_window(
         models=models,
         tokens=TokenCounter(),
         saver=saver,
-        history=_history_dock(library),
+        history=_history_dock(library, closers),
         model_manager=manager,
         open_models_dialog=_models_dialog_opener(manager),
         switch_library=lambda folder: _switch_library(folder, saver, closers),
@@ -131,19 +132,21 @@ def _switch_library(folder: Path, saver: ResultSaver, closers: list[Callable[[],
     return None
 
 
-def _history_dock(library: Any | None) -> QWidget | None:
+def _history_dock(library: Any | None, closers: list[Callable[[], None]]) -> QWidget | None:
     gallery_model = _optional("desktop_sd.app.gallery_model")
     gallery = _optional("desktop_sd.ui.gallery")
     if library is None or gallery_model is None or gallery is None:
         return None
-    return gallery.GalleryDock(gallery_model.GalleryModel(library))
+    model = gallery_model.GalleryModel(library)
+    closers.append(model.close)  # closers run last first: the gallery lets go before the library closes
+    return gallery.GalleryDock(model)
 
 
-def _model_manager(closers: list[Callable[[], None]]) -> Any | None:
+def _model_manager(settings: Settings, closers: list[Callable[[], None]]) -> Any | None:
     module = _optional("desktop_sd.app.model_manager")
     if module is None:
         return None
-    manager = module.ModelManager()
+    manager = module.ModelManager(settings=settings)  # one Settings object, so neither overwrites the other
     shutdown = getattr(manager, "shutdown", None)
     if callable(shutdown):
         closers.append(shutdown)
@@ -187,6 +190,7 @@ def run_gui(argv: list[str]) -> int:
         reporter.crashed.connect(lambda summary, log_file: _on_crash(window, autosave, summary, log_file))
     window.show()
     window.services.tokens.load_in_background()
+    _reconcile_in_background(window)
     if autosave is not None:
         _offer_recovery(window, autosave)
     try:
@@ -197,6 +201,22 @@ def run_gui(argv: list[str]) -> int:
             autosave.discard()
         if instance is not None:
             instance.release()
+
+
+def _reconcile_in_background(window: MainWindow) -> None:
+    """Bring the history in line with its folder (files added or removed while the app was closed)."""
+    library = window.services.saver.store if window.services.saver is not None else None
+    reconcile = getattr(library, "reconcile", None)
+    if reconcile is None:
+        return
+
+    def run() -> None:
+        try:
+            reconcile()
+        except DesktopSDError as exc:
+            log.warning("The history could not be checked against its folder: %s", exc)
+
+    threading.Thread(target=run, name="history-reconcile", daemon=True).start()
 
 
 def _start_autosave(window: MainWindow) -> Any | None:

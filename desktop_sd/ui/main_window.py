@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QByteArray, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QImage
 from PySide6.QtWidgets import (
@@ -103,6 +104,9 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status)
         self._build_toolbar()
         self._build_menus()
+        self.resize(QSize(1280, 820))
+        self.resizeDocks([self.prompt_dock, self.history_dock], [330, 360], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.history_dock, self.queue_dock], [560, 140], Qt.Orientation.Vertical)
         self._default_state = self.saveState(LAYOUT_VERSION)
         self._connect()
         self._restore_settings()
@@ -561,8 +565,6 @@ class MainWindow(QMainWindow):
         geometry, state = s.get("window.geometry"), s.get("window.state")
         if isinstance(geometry, str):
             self.restoreGeometry(QByteArray.fromBase64(geometry.encode("ascii")))
-        else:
-            self.resize(QSize(1280, 820))
         if isinstance(state, str):
             self.restoreState(QByteArray.fromBase64(state.encode("ascii")), LAYOUT_VERSION)
         size = s.get("canvas.brush_size")
@@ -604,6 +606,10 @@ class MainWindow(QMainWindow):
         self.queue.shutdown()
         if self.services.saver is not None:
             self.services.saver.shutdown()
+        if self.services.history is not None and shiboken6.isValid(self.history_dock):
+            # The gallery reads the library until it is gone: delete it before the library closes.
+            self.removeDockWidget(self.history_dock)
+            shiboken6.delete(self.history_dock)
         closers, self.services.closers = self.services.closers, []
         for close in reversed(closers):
             try:

@@ -189,8 +189,8 @@ class PromptPanel(QWidget):
         self.seed_spin.valueChanged.connect(lambda v: m.update(seed=int(v), random_seed=False))
         self.random_check.toggled.connect(lambda on: m.update(random_seed=bool(on)))
         self.last_seed_button.clicked.connect(m.reuse_last_seed)
-        self.width_spin.valueChanged.connect(lambda v: m.update(width=int(v) // 8 * 8))
-        self.height_spin.valueChanged.connect(lambda v: m.update(height=int(v) // 8 * 8))
+        self.width_spin.valueChanged.connect(lambda v: self._on_size_edited(self.width_spin, "width", v))
+        self.height_spin.valueChanged.connect(lambda v: self._on_size_edited(self.height_spin, "height", v))
         self.aspect_combo.activated.connect(self._on_aspect_picked)
         self.swap_button.clicked.connect(lambda: m.update(width=m.values.height, height=m.values.width))
         self.strength_spin.valueChanged.connect(lambda v: m.update(strength=round(float(v), 2)))
@@ -307,6 +307,13 @@ class PromptPanel(QWidget):
         model_id = self.model_combo.currentData()
         if model_id:
             self.model.update(model=model_id)
+
+    def _on_size_edited(self, spin: QSpinBox, field: str, value: int) -> None:
+        snapped = int(value) // 8 * 8
+        self.model.update(**{field: snapped})
+        if spin.value() != snapped:  # the model may not have changed: show the size really used
+            with QSignalBlocker(spin):
+                spin.setValue(snapped)
 
     def _on_aspect_picked(self, index: int) -> None:
         size = self.aspect_combo.itemData(index)

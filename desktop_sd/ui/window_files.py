@@ -102,9 +102,13 @@ class WindowFiles:
                 "The clipboard holds no image. Copy an image first, or use File > Open.", Level.WARNING
             )
 
-    def send_to_canvas(self, path: str, as_init: bool = True) -> None:
-        """From the history: open an image as the canvas (``as_init``) or place it as a candidate in the frame."""
-        if as_init:
+    def send_to_canvas(self, path: str, as_init: bool = False) -> None:
+        """From the history: open an image as the canvas, or (``as_init``) place it in the frame.
+
+        Placed in the frame it arrives as a candidate: applied, it becomes what
+        the next img2img or inpaint job starts from, the rest of the canvas kept.
+        """
+        if not as_init:
             self.open_path(path)
             return
         w = self.window

@@ -1,0 +1,72 @@
+"""``cli.gui``: the window built from the command line, torch kept off the start-up path."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from pytestqt.qtbot import QtBot
+
+from desktop_sd.cli.gui import build_window
+from desktop_sd.ui.message_area import Level
+from tests.app.fake_backend import FakeBackend
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_gui_module_and_a_built_window_import_no_torch() -> None:
+    code = (
+        "import sys\n"
+        "from desktop_sd.cli.gui import build_window\n"
+        "app, window = build_window([])\n"
+        "heavy = [m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules]\n"
+        "window.shutdown()\n"
+        "assert not heavy, heavy\n"
+        "print(window.windowTitle())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Desktop SD" in result.stdout
+
+
+def test_build_window_wires_the_arguments(qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model_index.json").write_text("{}", encoding="utf-8")
+    image = tmp_path / "start.png"
+    Image.new("RGB", (80, 48)).save(image)
+    made_on: list[str] = []
+    backend = FakeBackend()
+
+    def factory() -> FakeBackend:
+        made_on.append(threading.current_thread().name)
+        return backend
+
+    _app, window = build_window(
+        ["--model", str(model), "--model", str(tmp_path / "missing.safetensors"), str(image)], backend_factory=factory
+    )
+    try:
+        assert not window.isVisible()
+        assert window.models.find(str(model.resolve())) is not None
+        assert window.canvas.title == "start.png" and window.canvas.rect.width() == 80
+        errors = [m.text for m in window.messages.messages() if m.level is Level.ERROR]
+        assert any("missing.safetensors" in e or "not found" in e for e in errors)
+        assert made_on == []  # the backend is made on the worker thread at the first job only
+        window.prompt.update(prompt="x", steps=1)
+        with qtbot.waitSignal(window.queue.job_finished, timeout=10_000):
+            window.generate()
+        assert made_on and made_on[0] != threading.main_thread().name
+    finally:
+        window.shutdown()
+        window.deleteLater()
