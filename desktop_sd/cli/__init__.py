@@ -37,7 +37,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _opens_the_window(argv: list[str]) -> bool:
+    """No command named: the arguments are the window's own (files to open, ``--model PATH``)."""
+    top_level = {"-h", "--help", "--version", "--selftest"}
+    return not any(arg in COMMAND_MODULES or arg in top_level for arg in argv)
+
+
 def main(argv: list[str]) -> int:
+    if _opens_the_window(argv):
+        from desktop_sd.cli.gui import run_gui
+
+        return run_gui(argv)
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
     if args.selftest:
