@@ -16,6 +16,12 @@ once on ``snapshot_now()``. The ``snapshot`` callable runs on the GUI thread
 (it reads the canvas); PNG encoding and the atomic write (temp file, fsync,
 rename) run on a background thread, so the GUI does not stall. Writes coalesce:
 while one is in flight, only the newest pending document is written next.
+
+For a large canvas, converting it to a ``Document`` is itself slow (a 4096 px
+canvas takes ~0.2 s). The callable may then return a zero-argument builder
+instead: it grabs cheap copies on the GUI thread (``QImage`` copies are
+implicitly shared) and the builder, run on the writer thread, makes the
+``Document`` from them.
 """
 
 from __future__ import annotations
@@ -45,6 +51,9 @@ log = logging.getLogger(__name__)
 
 _REMOVE = object()  # queued instead of a document: the canvas is empty, drop the snapshot
 
+DocumentBuilder = Callable[[], Document]
+"""Makes the snapshot ``Document`` on the writer thread, from copies taken on the GUI thread."""
+
 
 def default_folder() -> Path:
     """Where the app keeps recovery snapshots: ``<data folder>/autosave``."""
@@ -59,7 +68,7 @@ class Autosave(QObject):
 
     def __init__(
         self,
-        snapshot: Callable[[], Document | None],
+        snapshot: Callable[[], Document | DocumentBuilder | None],
         folder: Path,
         interval_s: float = 60,
         parent: QObject | None = None,
@@ -277,8 +286,10 @@ class Autosave(QObject):
             if job is _REMOVE:
                 path.unlink(missing_ok=True)
                 return
-            assert isinstance(job, Document)
-            save_document(job, path, compress_level=SNAPSHOT_COMPRESS_LEVEL)
+            doc = job() if callable(job) else job
+            if not isinstance(doc, Document):
+                raise TypeError(f"the snapshot builder returned {type(doc).__name__}, not a Document")
+            save_document(doc, path, compress_level=SNAPSHOT_COMPRESS_LEVEL)
         except (DocumentError, OSError) as exc:
             log.error("Autosave failed: %s", exc)
             with contextlib.suppress(RuntimeError):

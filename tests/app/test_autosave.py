@@ -229,3 +229,42 @@ def test_a_canvas_that_cannot_be_read_is_reported_not_raised(
         autosave.snapshot_now()
 
     assert "canvas is busy" in blocker.args[0]
+
+
+def test_a_builder_makes_the_document_off_the_gui_thread(qtbot: QtBot, make_autosave: Callable[..., Autosave]) -> None:
+    doc = make_document(10)
+    built_on: list[threading.Thread] = []
+
+    def build() -> Document:
+        built_on.append(threading.current_thread())
+        return doc
+
+    autosave = make_autosave(lambda: build)
+    autosave.start()
+    with qtbot.waitSignal(autosave.snapshot_written, timeout=10_000):
+        autosave.snapshot_now()
+
+    assert built_on and built_on[0] is not threading.main_thread()
+    assert same_pixels(load_document(autosave.snapshot_path()).image, doc.image)
+
+
+def test_a_failing_builder_is_reported_and_keeps_the_last_snapshot(
+    qtbot: QtBot, make_autosave: Callable[..., Autosave]
+) -> None:
+    good = make_document(11)
+    broken = {"now": False}
+
+    def broken_build() -> Document:
+        raise ValueError("image was freed")
+
+    autosave = make_autosave(lambda: broken_build if broken["now"] else good)
+    autosave.start()
+    with qtbot.waitSignal(autosave.snapshot_written, timeout=10_000):
+        autosave.snapshot_now()
+
+    broken["now"] = True
+    with qtbot.waitSignal(autosave.snapshot_failed, timeout=10_000) as blocker:
+        autosave.snapshot_now()
+
+    assert "image was freed" in blocker.args[0]
+    assert same_pixels(load_document(autosave.snapshot_path()).image, good.image)
