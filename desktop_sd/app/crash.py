@@ -73,6 +73,7 @@ class CrashReporter(QObject):
         self._last_details = ""
         self._recent: dict[str, float] = {}
         self._handler: logging.Handler | None = None
+        self._previous_root_level = logging.NOTSET
         self._native_file: IO[str] | None = None
         self._faulthandler_was_enabled = False
         self._previous_excepthook: Any = None
@@ -126,7 +127,9 @@ class CrashReporter(QObject):
             self._native_file.close()
             self._native_file = None
         if self._handler is not None:
-            logging.getLogger().removeHandler(self._handler)
+            root = logging.getLogger()
+            root.removeHandler(self._handler)
+            root.setLevel(self._previous_root_level)
             self._handler.close()
             self._handler = None
         if _installed is self:
@@ -165,6 +168,7 @@ class CrashReporter(QObject):
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(threadName)s] %(name)s: %(message)s"))
         root = logging.getLogger()
         root.addHandler(handler)
+        self._previous_root_level = root.level
         if root.level == logging.NOTSET or root.level > logging.INFO:
             root.setLevel(logging.INFO)
         self._handler = handler

@@ -123,9 +123,9 @@ def test_log_path_names_the_file_in_use(reporter: CrashReporter, tmp_path: Path)
 
 
 def test_uninstall_puts_the_previous_hooks_back(tmp_path: Path) -> None:
-    before = (sys.excepthook, threading.excepthook)
+    before = (sys.excepthook, threading.excepthook, logging.getLogger().level)
     installed = install(tmp_path / "logs")
-    assert (sys.excepthook, threading.excepthook) != before
+    assert (sys.excepthook, threading.excepthook) != before[:2]
     root_handlers = len(logging.getLogger().handlers)
 
     again = install(tmp_path / "logs2")  # installing twice replaces, never stacks
@@ -133,7 +133,7 @@ def test_uninstall_puts_the_previous_hooks_back(tmp_path: Path) -> None:
     again.uninstall()
     installed.uninstall()
 
-    assert (sys.excepthook, threading.excepthook) == before
+    assert (sys.excepthook, threading.excepthook, logging.getLogger().level) == before
 
 
 NATIVE_CRASH = """
