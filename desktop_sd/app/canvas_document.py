@@ -78,6 +78,16 @@ class CanvasDocument(QObject):
     def has_mask(self) -> bool:
         return mask_ops.is_painted(self.mask, self.mask.rect())
 
+    def feathered_mask(self, frame: QRect, feather: int) -> QImage:
+        """The blend weights inside ``frame`` (frame-sized, 8-bit): where an inpaint result will show."""
+        local = frame.translated(-self.rect.topLeft())
+        weights = QImage(frame.size(), QImage.Format.Format_Grayscale8)
+        weights.fill(0)
+        inside = local.intersected(self.mask.rect())
+        if not inside.isEmpty():
+            paste(weights, inside.topLeft() - local.topLeft(), mask_ops.feathered_region(self.mask, inside, feather))
+        return weights
+
     def flattened(self) -> QImage:
         """The image as it would be exported (a blank canvas is white)."""
         if self.image is not None:

@@ -90,8 +90,12 @@ class _Worker(QObject):
 
     def _step_reporter(self, job_id: int) -> Callable[..., None]:
         last = [0.0]
+        reported = [False]
 
         def on_step(step: int, total: int, preview: object = None) -> None:
+            if not reported[0]:  # the model is loaded by now: show its device and memory tier
+                reported[0] = True
+                self._report_status()
             now = time.monotonic()
             if step not in (1, total) and now - last[0] < self._interval:
                 return

@@ -341,10 +341,21 @@ class PreviewItem(QGraphicsItem):
         self.hide()
 
     def show_image(
-        self, rect: QRect, image: QImage, progress: tuple[int, int] | None = None, caption: str = ""
+        self,
+        rect: QRect,
+        image: QImage,
+        progress: tuple[int, int] | None = None,
+        caption: str = "",
+        clip: QImage | None = None,
     ) -> None:
+        """Show ``image`` over ``rect``; ``clip`` (8-bit, rect-sized) limits it to where the job will paint."""
         self.prepareGeometryChange()
         self._rect = QRectF(rect)
+        if not image.isNull() and clip is not None and not clip.isNull():
+            image = image.scaled(
+                rect.size(), Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation
+            ).convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+            image.setAlphaChannel(clip)
         if not image.isNull() or progress is None:
             self._image = image
         self._progress = progress
@@ -361,11 +372,11 @@ class PreviewItem(QGraphicsItem):
         return self._rect
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
-        if not self._image.isNull():
+        if self._image.isNull() and self._progress is not None:
+            painter.fillRect(self._rect, QColor(0, 0, 0, 70))
+        elif not self._image.isNull():
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             painter.drawImage(self._rect, self._image)
-        elif self._progress is not None:
-            painter.fillRect(self._rect, QColor(0, 0, 0, 70))
         painter.save()
         screen = painter.worldTransform().mapRect(self._rect)
         painter.resetTransform()

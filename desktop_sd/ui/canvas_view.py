@@ -61,7 +61,7 @@ class CanvasView(QGraphicsView):
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setAcceptDrops(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setMinimumSize(240, 200)
+        self.setMinimumSize(160, 160)
 
         self.image_item = ImageItem(document)
         self.mask_item = MaskItem(document)
@@ -134,8 +134,9 @@ class CanvasView(QGraphicsView):
         self.zoom_changed.emit(self.zoom())
 
     # ---- progress and candidates ----------------------------------------------------------------------
-    def show_progress(self, frame: QRect, step: int, total: int, preview: QImage) -> None:
-        self.preview_item.show_image(frame, preview, (step, total))
+    def show_progress(self, frame: QRect, step: int, total: int, preview: QImage, clip: QImage | None = None) -> None:
+        """The running job's preview over ``frame`` (only where ``clip`` says it will paint, for inpainting)."""
+        self.preview_item.show_image(frame, preview, (step, total), clip=clip)
 
     def show_candidate(self, frame: QRect, image: QImage, caption: str) -> None:
         self.preview_item.show_image(frame, image, None, caption)

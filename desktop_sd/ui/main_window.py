@@ -38,7 +38,7 @@ from desktop_sd.app.tokens import TokenCounter
 from desktop_sd.core.backend import BackendStatus
 from desktop_sd.core.document import Document
 from desktop_sd.core.errors import InputError
-from desktop_sd.core.request import GenerationRequest, GenerationResult
+from desktop_sd.core.request import GenerationRequest, GenerationResult, Mode
 from desktop_sd.core.settings import Settings
 from desktop_sd.core.validation import check_request
 from desktop_sd.ui.actions import WindowActions
@@ -92,6 +92,7 @@ class MainWindow(QMainWindow):
         self.actions_ = WindowActions(self)
         self.files = WindowFiles(self)
         self._job_frames: dict[int, QRect] = {}
+        self._job_clips: dict[int, QImage] = {}  # inpaint jobs: where the result will show
         self._loaded_model = False
 
         self._build_central()
@@ -360,6 +361,8 @@ class MainWindow(QMainWindow):
             self.show_message(notice, Level.INFO)
         job_id = self.queue.submit(request)
         self._job_frames[job_id] = self.canvas.frame
+        if request.mode is Mode.INPAINT:
+            self._job_clips[job_id] = self.canvas.feathered_mask(self.canvas.frame, request.mask_feather)
         return job_id
 
     def cancel(self) -> None:
@@ -389,7 +392,8 @@ class MainWindow(QMainWindow):
 
     def _on_progress(self, job_id: int, step: int, total: int, preview: QImage) -> None:
         self._loaded_model = True
-        self.view.show_progress(self._job_frames.get(job_id, self.canvas.frame), step, total, preview)
+        frame = self._job_frames.get(job_id, self.canvas.frame)
+        self.view.show_progress(frame, step, total, preview, self._job_clips.get(job_id))
         self.status.set_progress(step, total)
 
     def _on_job_finished(self, job_id: int, result: GenerationResult) -> None:
@@ -416,6 +420,8 @@ class MainWindow(QMainWindow):
         self._job_ended()
 
     def _job_ended(self) -> None:
+        live = {job.id for job in self.queue.jobs()}
+        self._job_clips = {k: v for k, v in self._job_clips.items() if k in live}
         if self.queue.running() is None:
             self.actions_.cancel.setEnabled(False)
             self.status.clear_progress()

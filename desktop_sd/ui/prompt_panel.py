@@ -104,6 +104,8 @@ class PromptPanel(QWidget):
         for spin in (self.width_spin, self.height_spin):
             spin.setKeyboardTracking(False)
         self.aspect_combo = QComboBox(toolTip="Sizes this model family was trained at")
+        self.aspect_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.aspect_combo.setMinimumContentsLength(10)
         self.swap_button = QToolButton(text="⇄", toolTip="Swap width and height")
         self.strength_spin = QDoubleSpinBox(minimum=0.01, maximum=1.0, singleStep=0.05, decimals=2)
         self.strength_spin.setToolTip("How much of the image under the frame changes (1 = all of it)")
@@ -169,6 +171,8 @@ class PromptPanel(QWidget):
         scroll = QScrollArea(widgetResizable=True, frameShape=QScrollArea.Shape.NoFrame)
         scroll.setWidget(inner)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # Never narrower than the form: a narrow dock would clip the fields instead of scrolling.
+        scroll.setMinimumWidth(inner.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width())
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.generate_button, 3)

@@ -20,10 +20,12 @@ class QueuePanel(QWidget):
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.list.setUniformItemSizes(True)
         self.list.setAlternatingRowColors(True)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.remove_button = QPushButton("Remove")
         self.remove_button.setToolTip("Remove the selected jobs from the queue (a running one is cancelled)")
         self.remove_button.clicked.connect(self.remove_selected)
-        self.clear_button = QPushButton("Clear queue")
+        self.clear_button = QPushButton("Clear")
         self.clear_button.setToolTip("Remove every waiting job; the running one carries on")
         self.clear_button.clicked.connect(self._clear_waiting)
         QShortcut(

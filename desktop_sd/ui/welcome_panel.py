@@ -12,7 +12,7 @@ class WelcomePanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        title = QLabel("<h2>Welcome to Desktop SD</h2>")
+        title = QLabel("<h2>Welcome to Desktop SD</h2>", wordWrap=True)
         text = QLabel(
             "To make images you need a Stable Diffusion model. Download one from the model manager "
             "(it works offline afterwards), or use a model file you already have "

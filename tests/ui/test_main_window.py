@@ -192,12 +192,13 @@ def test_a_corrupt_settings_file_is_moved_aside_and_the_user_told(
 def test_window_layout_and_prompt_settings_persist(make_window: WindowFactory) -> None:
     first = make_window()
     first.show()
-    first.resize(700, 520)
+    first.resize(700, 520)  # the offscreen screen is 800x800: stay inside it
+    saved_size = first.size()
     first.prompt.update(prompt="kept", steps=33, width=640, height=448)
     first.queue_dock.hide()
     first.save_settings()
     second = make_window()
-    assert second.size().width() == 700 and second.size().height() == 520
+    assert second.size() == saved_size and saved_size.height() == 520
     assert (second.prompt.values.prompt, second.prompt.values.steps) == ("kept", 33)
     assert second.prompt_panel.steps_spin.value() == 33
     assert (second.canvas.frame.width(), second.canvas.frame.height()) == (640, 448)
