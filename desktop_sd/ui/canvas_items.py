@@ -218,10 +218,11 @@ class FrameItem(QGraphicsObject):
         image_rect = QRectF(self._document.rect)
         if self._document.image is not None and not image_rect.contains(self._rect):
             # The part past the image will be generated: hatch it.
-            painter.save()
-            painter.setClipRect(self._rect)
-            painter.fillRect(self._rect, QBrush(QColor(80, 170, 255, 90), Qt.BrushStyle.BDiagPattern))
-            painter.restore()
+            outside = QPainterPath()
+            outside.addRect(self._rect)
+            inside = QPainterPath()
+            inside.addRect(image_rect)
+            painter.fillPath(outside.subtracted(inside), QBrush(QColor(80, 170, 255, 110), Qt.BrushStyle.BDiagPattern))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.setPen(QPen(QColor(0, 0, 0, 160), 3 / scale))
         painter.drawRect(self._rect)
