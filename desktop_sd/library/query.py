@@ -72,11 +72,19 @@ def build_where(text: str, filters: Filters | None) -> tuple[str, str | None, li
 
 
 def page_sql(
-    text: str, filters: Filters | None, before_id: int | None, limit: int, offset: int = 0, columns: str = "images.id"
+    text: str,
+    filters: Filters | None,
+    before_id: int | None,
+    limit: int,
+    offset: int = 0,
+    columns: str = "images.id",
+    only_ids: list[int] | None = None,
 ) -> tuple[str, list[Any]]:
-    """A query for one page of matching images, newest first."""
+    """A query for one page of matching images, newest first (among ``only_ids`` when given)."""
     where, match, params = build_where(text, filters)
     conditions = [where] if where else []
+    if only_ids is not None:
+        conditions.append(f"images.id IN ({','.join(str(int(i)) for i in only_ids) or 'NULL'})")
     args: list[Any] = []
     if match is not None:
         source = "images_fts CROSS JOIN images ON images.id = images_fts.rowid"

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from desktop_sd.core.request import GenerationRequest, Mode
 from desktop_sd.core.schedulers import SCHEDULER_IDS
@@ -83,6 +83,14 @@ class ImageRecord:
             scheduler=self.scheduler if self.scheduler in SCHEDULER_IDS else "default",
             strength=self.strength if self.strength is not None else defaults.strength,
         )
+
+
+class Brief(NamedTuple):
+    """The little a gallery tile needs: cheaper to read than a whole record."""
+
+    file_name: str
+    missing: bool
+    favourite: bool
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from desktop_sd.library.library_files import LibraryFilesMixin
 from desktop_sd.library.metadata import png_info
 from desktop_sd.library.query import count_sql, page_sql
 from desktop_sd.library.reconcile import reconcile
-from desktop_sd.library.records import Filters, ImageRecord, LibraryEvent, ReconcileReport
+from desktop_sd.library.records import Brief, Filters, ImageRecord, LibraryEvent, ReconcileReport
 from desktop_sd.library.rows import COLUMNS, insert_row, join_tags, record_from_row, row_for_request
 from desktop_sd.library.schema import migrate
 
@@ -248,6 +248,21 @@ class Library(LibraryFilesMixin):
         self._notify("added", (image_id,))
         return record
 
+    def bulk_insert(self, rows: Iterable[dict[str, object]]) -> int:
+        """Record many files already in the library folder, in one transaction; returns how many.
+
+        For importers and benchmarks that place files themselves. Each row
+        holds the ``images`` columns (see ``rows.row_for_parsed``); listeners
+        get one "reset".
+        """
+        count = 0
+        with self._transaction():
+            for row in rows:
+                insert_row(self.conn, row)
+                count += 1
+        self._notify("reset")
+        return count
+
     # ---- reading ----------------------------------------------------------------------
 
     def get(self, image_id: int) -> ImageRecord | None:
@@ -263,6 +278,17 @@ class Library(LibraryFilesMixin):
             for row in self._read(f"SELECT {COLUMNS} FROM images WHERE id IN ({marks})", chunk):
                 found[row[0]] = record_from_row(row, self.folder)
         return [found[i] for i in ids if i in found]
+
+    def brief(self, ids: Sequence[int]) -> dict[int, Brief]:
+        """File name, missing and favourite flags: what painting a tile needs, much cheaper than records."""
+        found: dict[int, Brief] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = [int(i) for i in ids[start : start + _CHUNK]]
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT id, file_name, missing, favourite FROM images WHERE id IN ({marks})"
+            for image_id, file_name, missing, favourite in self._read(sql, chunk):
+                found[image_id] = Brief(file_name, bool(missing), bool(favourite))
+        return found
 
     def search(
         self, text: str = "", filters: Filters | None = None, offset: int = 0, limit: int = 100
@@ -282,6 +308,15 @@ class Library(LibraryFilesMixin):
         sql, params = page_sql(text, filters, before_id, limit)
         return [row[0] for row in self._read(sql, params)]
 
+    def matching_ids(self, ids: Sequence[int], text: str = "", filters: Filters | None = None) -> set[int]:
+        """Those of ``ids`` that match a search (to tell whether a new or changed image belongs in a view)."""
+        found: set[int] = set()
+        for start in range(0, len(ids), _CHUNK):
+            chunk = [int(i) for i in ids[start : start + _CHUNK]]
+            sql, params = page_sql(text, filters, None, len(chunk), only_ids=chunk)
+            found.update(row[0] for row in self._read(sql, params))
+        return found
+
     def count(self, text: str = "", filters: Filters | None = None) -> int:
         sql, params = count_sql(text, filters)
         return int(self._read(sql, params)[0][0])
@@ -294,8 +329,13 @@ class Library(LibraryFilesMixin):
         rows = self._read("SELECT DISTINCT width, height FROM images WHERE width > 0 ORDER BY width, height")
         return [(int(w), int(h)) for w, h in rows]
 
-    def thumbnail_path(self, record: ImageRecord) -> Path:
-        return thumbnails.thumbnail_path(self.folder, record.file_name)
+    def thumbnail_path(self, record: ImageRecord | str) -> Path:
+        """Where the cached thumbnail of a record (or of a ``file_name``) lives."""
+        file_name = record if isinstance(record, str) else record.file_name
+        return thumbnails.thumbnail_path(self.folder, file_name)
+
+    def path_of(self, file_name: str) -> Path:
+        return self.folder.joinpath(*file_name.split("/"))
 
     # ---- changing ---------------------------------------------------------------------
 

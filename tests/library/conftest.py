@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from desktop_sd.library.store import Library
-
-
-class FolderTrash:
-    """Stands in for the system trash: moves files into a folder and remembers them."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.trashed: list[Path] = []
-
-    def __call__(self, path: Path) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        shutil.move(path, self.folder / f"{len(self.trashed)}-{path.name}")
-        self.trashed.append(path)
+from tests.library.helpers import FolderTrash
 
 
 @pytest.fixture

@@ -1,6 +1,9 @@
-"""Requests and images for the history store's tests."""
+"""Requests, images and a stand-in trash for the history store's tests (the gallery's tests use them too)."""
 
 from __future__ import annotations
+
+import shutil
+from pathlib import Path
 
 from PIL import Image
 
@@ -25,3 +28,16 @@ def make_request(**changes: object) -> GenerationRequest:
 
 def make_image(color: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (64, 64)) -> Image.Image:
     return Image.new("RGB", size, color)
+
+
+class FolderTrash:
+    """Stands in for the system trash: moves files into a folder and remembers them."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.trashed: list[Path] = []
+
+    def __call__(self, path: Path) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        shutil.move(path, self.folder / f"{len(self.trashed)}-{path.name}")
+        self.trashed.append(path)

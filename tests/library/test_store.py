@@ -16,8 +16,7 @@ from desktop_sd.library.metadata import read_parameters
 from desktop_sd.library.records import Filters, LibraryEvent
 from desktop_sd.library.store import Library, default_trash
 from tests.library import samples
-from tests.library.conftest import FolderTrash
-from tests.library.helpers import make_image, make_request
+from tests.library.helpers import FolderTrash, make_image, make_request
 
 
 def test_add_saves_a_png_with_metadata_and_a_record(library: Library) -> None:
