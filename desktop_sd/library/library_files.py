@@ -45,6 +45,7 @@ class LibraryFilesMixin:
 
     folder: Path
     _conn: sqlite3.Connection | None
+    _reader: sqlite3.Connection | None
     _lock: threading.RLock
     _trash: Callable[[Path], None]
 
@@ -122,14 +123,16 @@ class LibraryFilesMixin:
         """
         files: list[Path] = []
         root = self.folder.resolve()
+        added: list[ImageRecord] = []
+        skipped: list[tuple[Path, str]] = []
         for item in paths:
             path = Path(item)
-            if path.is_dir():
+            if path.resolve().is_relative_to(root):
+                skipped.append((path, "it is already in the library"))
+            elif path.is_dir():
                 files += _walk_images(path, root)
             else:
                 files.append(path)
-        added: list[ImageRecord] = []
-        skipped: list[tuple[Path, str]] = []
         for path in files:
             try:
                 image_id = self._import_one(path)
@@ -204,6 +207,7 @@ class LibraryFilesMixin:
 
         again = Library.open(self.folder, reconcile=False)
         self._conn, again._conn = again._conn, None
+        self._reader, again._reader = again._reader, None
 
 
 def _move_tree(source: Path, target: Path) -> None:

@@ -7,8 +7,11 @@ crash at any point leaves either nothing, or a whole file that the next start
 re-indexes from its metadata; never a record without its file, never half a
 file. No Qt here: the gallery model wraps this for the GUI.
 
-One ``Library`` may be used from several threads (calls are serialised);
-listeners are called on the thread that made the change.
+One ``Library`` may be used from several threads. Writes are serialised on
+one connection; reads use a second one, so the GUI reading the gallery never
+waits for a save's fsync on another thread (WAL lets readers run beside a
+writer). Image files are written outside any lock. Listeners are called on
+the thread that made the change.
 """
 
 from __future__ import annotations
@@ -84,14 +87,18 @@ def _sqlite_error(exc: sqlite3.Error, db_path: Path, busy_timeout: float) -> Lib
 class Library(LibraryFilesMixin):
     """The image history in ``folder``. Use ``Library.open``; ``close`` when done."""
 
-    def __init__(self, folder: Path, conn: sqlite3.Connection, busy_timeout: float, trash: Trash) -> None:
+    def __init__(
+        self, folder: Path, conn: sqlite3.Connection, reader: sqlite3.Connection, busy_timeout: float, trash: Trash
+    ) -> None:
         self.folder = folder
         self.db_path = folder / DB_NAME
         self.busy_timeout = busy_timeout
         self.last_reconcile = ReconcileReport()
         self._conn: sqlite3.Connection | None = conn
+        self._reader: sqlite3.Connection | None = reader
         self._trash = trash
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the writing connection
+        self._read_lock = threading.Lock()  # the reading connection
         self._listeners: list[Listener] = []
 
     # ---- opening and closing ----------------------------------------------------------
@@ -116,21 +123,25 @@ class Library(LibraryFilesMixin):
         except OSError as exc:
             raise describe_os_error(exc, "create the library folder", root) from exc
         db_path = root / DB_NAME
+        connections: list[sqlite3.Connection] = []
         try:
             conn = sqlite3.connect(db_path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise _sqlite_error(exc, db_path, busy_timeout) from exc
-        try:
+            connections.append(conn)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             migrate(conn, db_path)
+            reader = sqlite3.connect(db_path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+            connections.append(reader)
+            reader.execute("PRAGMA query_only=ON")
         except sqlite3.Error as exc:
-            conn.close()
+            for connection in connections:
+                connection.close()
             raise _sqlite_error(exc, db_path, busy_timeout) from exc
         except BaseException:
-            conn.close()
+            for connection in connections:
+                connection.close()
             raise
-        library = cls(root, conn, busy_timeout, trash or default_trash)
+        library = cls(root, conn, reader, busy_timeout, trash or default_trash)
         if reconcile:
             library.reconcile()
         return library
@@ -142,9 +153,12 @@ class Library(LibraryFilesMixin):
 
     def close(self) -> None:
         """Checkpoint the write-ahead log and close. Safe to call twice."""
-        with self._lock:
+        with self._lock, self._read_lock:
             if self._conn is None:
                 return
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
             with contextlib.suppress(sqlite3.Error):
                 self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._conn.close()
@@ -186,9 +200,11 @@ class Library(LibraryFilesMixin):
                 raise
 
     def _read(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
-        with self._lock:
+        with self._read_lock:
+            if self._reader is None:
+                raise LibraryError("The library is closed.")
             try:
-                return self.conn.execute(sql, params).fetchall()
+                return self._reader.execute(sql, params).fetchall()
             except sqlite3.Error as exc:
                 raise _sqlite_error(exc, self.db_path, self.busy_timeout) from exc
 
@@ -224,26 +240,27 @@ class Library(LibraryFilesMixin):
         image.save(buffer, "PNG", pnginfo=info, compress_level=PNG_COMPRESS_LEVEL)
         folder = self.folder / day
         seed = request.seed if request.seed is not None else "x"
-        with self._lock:
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-                name = unique_name(folder, f"{time.strftime('%H%M%S', local)}-{seed}", ".png")
-                path = folder / name
-                write_atomic(path, buffer.getvalue())
-            except OSError as exc:
-                raise describe_os_error(exc, "save the image", folder) from exc
-            row = row_for_request(request, f"{day}/{name}", created, model_id, parent_id, image.size)
-            try:
-                with self._transaction():
-                    image_id = insert_row(self.conn, row)
-                    fault_point("record_inserted")
-                fault_point("committed")
-            except BaseException:
-                # The record did not commit: take the file back so the two stay in step.
-                with contextlib.suppress(OSError):
-                    path.unlink()
-                raise
-            record = self.get(image_id)
+        if self.closed:
+            raise LibraryError("The library is closed.")
+        try:  # no lock held: the fsync must not hold up readers or other savers
+            folder.mkdir(parents=True, exist_ok=True)
+            name = unique_name(folder, f"{time.strftime('%H%M%S', local)}-{seed}", ".png")
+            path = folder / name
+            write_atomic(path, buffer.getvalue())
+        except OSError as exc:
+            raise describe_os_error(exc, "save the image", folder) from exc
+        row = row_for_request(request, f"{day}/{name}", created, model_id, parent_id, image.size)
+        try:
+            with self._transaction():
+                image_id = insert_row(self.conn, row)
+                fault_point("record_inserted")
+            fault_point("committed")
+        except BaseException:
+            # The record did not commit: take the file back so the two stay in step.
+            with contextlib.suppress(OSError):
+                path.unlink()
+            raise
+        record = self.get(image_id)
         assert record is not None
         self._notify("added", (image_id,))
         return record

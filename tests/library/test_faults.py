@@ -8,6 +8,8 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -125,3 +127,30 @@ def test_killed_at_each_write_point_nothing_is_lost_or_half_written(library_dir:
             crashed = next(r for r in records if r.prompt == "saved during a crash")
             assert (crashed.seed, crashed.model, crashed.source) == (5, "tiny-sd", "Desktop SD")
         assert library.get(before.id) is not None
+
+
+def test_reading_never_waits_for_a_save_in_progress(library: Library, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gallery reads on the GUI thread while results are saved on another: a slow disk must not stall it."""
+    library.add(make_image(), make_request(prompt="already here"), "m")
+    writing, release = threading.Event(), threading.Event()
+    real_fsync = os.fsync
+
+    def slow_fsync(fd: int) -> None:
+        writing.set()
+        release.wait(10)
+        real_fsync(fd)
+
+    monkeypatch.setattr(files.os, "fsync", slow_fsync)
+    saver = threading.Thread(target=lambda: library.add(make_image(), make_request(prompt="slow"), "m"))
+    saver.start()
+    try:
+        assert writing.wait(10)
+        started = time.perf_counter()
+        assert [r.prompt for r in library.search()] == ["already here"]
+        assert library.count("here") == 1 and library.page_ids() != []
+        elapsed = time.perf_counter() - started
+    finally:
+        release.set()
+        saver.join()
+    assert elapsed < 1.0  # it would be 10 s if reads waited for the save
+    assert library.count() == 2

@@ -219,6 +219,13 @@ def test_import_explicit_non_image_and_bomb(library: Library, tmp_path: Path) ->
     assert "not a file" in reasons["absent.png"]
 
 
+def test_importing_the_library_itself_is_refused(library: Library) -> None:
+    record = library.add(make_image(), make_request(), "m")
+    report = library.import_files([library.folder, record.path])
+    assert report.added == () and [why for _p, why in report.skipped] == ["it is already in the library"] * 2
+    assert library.count() == 1
+
+
 def test_huge_seeds_from_other_tools_are_kept_in_the_parameters(library: Library, tmp_path: Path) -> None:
     graph = json.loads(json.dumps(samples.COMFY_PROMPT))
     graph["3"]["inputs"]["seed"] = 2**64 - 1
