@@ -38,7 +38,8 @@ from .gallery_thumbs import MISSING, READY, ThumbnailLoader, placeholder
 
 Index = QModelIndex | QPersistentModelIndex
 _BLOCK = 128  # rows whose file names are read per database round trip when first shown
-MAX_PAGE = 4096  # ids per fetch at most: a few milliseconds of query
+MAX_PAGE = 8192  # ids per fetch at most: about 10 ms of query and insert
+INSERT_CHUNK = 2048
 REPAINT_MS = 30  # thumbnails that arrive together are painted together
 
 
@@ -155,8 +156,12 @@ class GalleryModel(QStringListModel):
     # ---- Qt model interface -------------------------------------------------------------
 
     def _insert(self, row: int, ids: Sequence[int]) -> None:
-        self._incoming = array("q", ids)
-        self.insertRows(row, len(ids))
+        # QStringListModel inserts row by row at the same place, which costs the square of the count:
+        # chunks keep a large page cheap.
+        for start in range(0, len(ids), INSERT_CHUNK):
+            chunk = ids[start : start + INSERT_CHUNK]
+            self._incoming = array("q", chunk)
+            self.insertRows(row + start, len(chunk))
 
     def _apply_insert(self, _parent: Index, first: int, _last: int) -> None:
         self._ids[first:first] = self._incoming
