@@ -60,17 +60,27 @@ fi
 
 pip_install() { "$PY" -m pip install --disable-pip-version-check -q "$@"; }
 
+# An extra index that cannot be reached costs minutes of retries per package: check it once.
+reachable() {
+    [ -n "$1" ] && "$PY" -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=10)" "$1" \
+        >/dev/null 2>&1 && return 0
+    [ -n "$1" ] && echo "   ($1 cannot be reached: using the configured package indexes only)"
+    return 1
+}
+
 if ! "$PY" -c "import torch" >/dev/null 2>&1; then
     echo "== installing torch $TORCH_VERSION ($VARIANT)"
     if [ "$OS" = Darwin ]; then
         pip_install "torch==$TORCH_VERSION"
     elif [ "$VARIANT" = cpu ]; then
         # The "+cpu" local version exists only on the CPU index; it never pulls the CUDA libraries.
+        reachable "$TORCH_CPU_INDEX" || TORCH_CPU_INDEX=""
         pip_install "torch==$TORCH_VERSION+cpu" ${TORCH_CPU_INDEX:+--extra-index-url "$TORCH_CPU_INDEX"}
     elif [ "$OS" = Linux ]; then
         # On Linux the default index's torch is the CUDA build.
         pip_install "torch==$TORCH_VERSION"
     else
+        reachable "$TORCH_CUDA_INDEX" || TORCH_CUDA_INDEX=""
         pip_install "torch==$TORCH_VERSION" ${TORCH_CUDA_INDEX:+--extra-index-url "$TORCH_CUDA_INDEX"}
     fi
 fi

@@ -99,8 +99,6 @@ EXCLUDES = (
     "PyInstaller",
     "tensorboard",
     "torch.utils.tensorboard",
-    "torch.testing._internal",
-    "torch.utils.benchmark",
     "tensorflow",
     "jax",
     "flax",
