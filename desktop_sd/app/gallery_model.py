@@ -1,17 +1,20 @@
-"""The history as a Qt list model: lazy pages of ids, records and thumbnails fetched as shown.
+"""The history as a Qt list model: every match a row from the start, ids, records and thumbnails read as shown.
 
-What stays in memory is bounded whatever the library's size: the ids fetched
-so far (8 bytes each), an LRU of records, and an LRU of thumbnails. Pages come
-from the library by key (``id < last``), so each costs the same; records are
-read in small blocks when a row is first shown; thumbnails are made on a
-thread pool (``gallery_thumbs``) and a placeholder shows until they arrive.
-Library changes (from any thread) arrive as queued signals and become row
-inserts, removals and updates.
+The row count comes from one ``COUNT`` query, so the scroll bar spans the
+whole history at once (dragging it to last year works) and the view lays out
+all rows once per search, never again while scrolling. Which image sits in a
+row is read when the row is first shown, a page of ids at a time: by key from
+the row above when it is known (``id < last``), else by offset.
+
+What stays in memory is bounded whatever the library's size: 8 bytes per row
+for its id, an LRU of records, and an LRU of thumbnails. Thumbnails are made
+on a thread pool (``gallery_thumbs``) and a placeholder shows until they
+arrive. Library changes (from any thread) arrive as queued signals and become
+row inserts, removals and updates.
 """
 
 from __future__ import annotations
 
-import bisect
 from array import array
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -38,8 +41,7 @@ from .gallery_thumbs import MISSING, READY, ThumbnailLoader, placeholder
 
 Index = QModelIndex | QPersistentModelIndex
 _BLOCK = 128  # rows whose file names are read per database round trip when first shown
-MAX_PAGE = 8192  # ids per fetch at most: about 10 ms of query and insert
-INSERT_CHUNK = 2048
+PAGE = 512  # ids read per query when rows are first shown
 REPAINT_MS = 30  # thumbnails that arrive together are painted together
 
 
@@ -74,11 +76,11 @@ class GalleryModel(QStringListModel):
         self,
         library: Library,
         *,
-        page_size: int = 512,
+        page_size: int = PAGE,
         thumb_size: int = 160,
         cache_items: int = 400,
         record_cache: int = 4096,
-        threads: int = 2,
+        threads: int | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -88,11 +90,10 @@ class GalleryModel(QStringListModel):
         self.library = library
         self.page_size = page_size
         self.thumb_size = thumb_size
-        self._ids = array("q")
-        self._exhausted = False
+        self._ids = array("q")  # the image id of each row, newest first; 0 where not read yet
+        self._rows: dict[int, int] | None = {}  # id -> row of the ids read; None when rows have moved
         self._text = ""
         self._filters = Filters()
-        self._total: int | None = None
         self._brief: OrderedDict[int, Brief] = OrderedDict()
         self._records: OrderedDict[int, ImageRecord] = OrderedDict()
         self._record_cache = record_cache
@@ -115,6 +116,7 @@ class GalleryModel(QStringListModel):
         self._listener = self._bridge.event.emit
         library.add_listener(self._listener)
         self._closed = False
+        self.refresh()
 
     # ---- searching ---------------------------------------------------------------------
 
@@ -136,67 +138,79 @@ class GalleryModel(QStringListModel):
         self.filter_changed.emit()
 
     def refresh(self) -> None:
-        """Forget what was fetched and start again from the newest image."""
+        """Count the matches again and start over: every row known, no id read yet but the first page's."""
         self._ids = array("q")
-        self._exhausted = False
-        self._total = None
+        self._rows = {}
         self.setStringList([])  # a model reset
-        self.fetchMore(QModelIndex())
+        try:
+            total = self.library.count(self._text, self._filters)
+        except LibraryError as exc:
+            self.error.emit(str(exc))
+            return
+        if total:
+            self._insert(bytes(8 * total))  # rows whose ids are not read yet (0)
+            self._ensure(0)
 
     def total(self) -> int:
-        """How many images match the current search (counted once per search)."""
-        if self._total is None:
-            try:
-                self._total = self.library.count(self._text, self._filters)
-            except LibraryError as exc:
-                self.error.emit(str(exc))
-                return len(self._ids)
-        return self._total
+        """How many images match the current search."""
+        return len(self._ids)
 
-    # ---- Qt model interface -------------------------------------------------------------
+    @property
+    def ids_read(self) -> int:
+        """How many rows' ids have been read from the library so far."""
+        return len(self._ids) - self._ids.count(0)
 
-    def _insert(self, row: int, ids: Sequence[int]) -> None:
-        # QStringListModel inserts row by row at the same place, which costs the square of the count:
-        # chunks keep a large page cheap.
-        for start in range(0, len(ids), INSERT_CHUNK):
-            chunk = ids[start : start + INSERT_CHUNK]
-            self._incoming = array("q", chunk)
-            self.insertRows(row + start, len(chunk))
+    # ---- rows ---------------------------------------------------------------------------
+
+    def _insert(self, ids: Sequence[int] | bytes) -> None:
+        """Insert rows at the top holding ``ids`` (``bytes`` of zeros: rows whose ids are not read yet).
+
+        Only ever at the top: Qt's string list inserts row by row, which is
+        cheap at the front and costs the square of the count anywhere else.
+        """
+        self._incoming = array("q", ids)
+        self.insertRows(0, len(self._incoming))
 
     def _apply_insert(self, _parent: Index, first: int, _last: int) -> None:
         self._ids[first:first] = self._incoming
         self._incoming = array("q")
+        self._rows = None
 
     def _apply_remove(self, _parent: Index, first: int, last: int) -> None:
         del self._ids[first : last + 1]
+        self._rows = None
 
     def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
         return False  # tiles are not editable
 
-    def canFetchMore(self, parent: Index) -> bool:
-        return not parent.isValid() and not self._exhausted and not self._closed
-
-    def fetchMore(self, parent: Index) -> None:
-        if parent.isValid() or self._exhausted or self._closed:
+    def _ensure(self, row: int) -> None:
+        """Read the ids of ``row`` and the rows after it (a page) if they are not known yet."""
+        ids = self._ids
+        if ids[row]:
             return
-        before = self._ids[-1] if self._ids else None
+        anchor = row - 1
+        page_size = self.page_size
+        lowest = max(0, row - page_size)
+        while anchor >= lowest and not ids[anchor]:
+            anchor -= 1
         try:
-            limit = self._next_page_size()
-            page = self.library.page_ids(self._text, self._filters, before, limit)
+            if anchor >= lowest:  # a known id above: page on from it by key
+                first = anchor + 1
+                page = self.library.page_ids(self._text, self._filters, ids[anchor], page_size)
+            else:
+                first = row - row % page_size
+                page = self.library.page_ids(self._text, self._filters, None, page_size, offset=first)
         except LibraryError as exc:
-            self._exhausted = True
             self.error.emit(str(exc))
             return
-        if len(page) < limit:
-            self._exhausted = True
-        if not page:
-            return
-        self._insert(len(self._ids), page)
-
-    def _next_page_size(self) -> int:
-        """Pages grow with what is loaded (up to ``MAX_PAGE``): every page makes the view lay out all its
-        rows again, so growing pages keep scrolling to the end of 100,000 images to a handful of layouts."""
-        return max(self.page_size, min(MAX_PAGE, len(self._ids) // 2))
+        rows = self._rows
+        for offset, image_id in enumerate(page):
+            at = first + offset
+            if at >= len(ids) or ids[at]:
+                break  # the end, or rows already known
+            ids[at] = image_id
+            if rows is not None:
+                rows[image_id] = at
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         if not index.isValid():
@@ -205,9 +219,9 @@ class GalleryModel(QStringListModel):
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         row = index.row()
-        if not index.isValid() or not 0 <= row < len(self._ids):
+        image_id = self.image_id(row) if index.isValid() else None
+        if image_id is None:
             return None
-        image_id = self._ids[row]
         if role == Qt.ItemDataRole.DecorationRole:
             return self._decoration(row, image_id)
         if role == self.IdRole:
@@ -248,13 +262,30 @@ class GalleryModel(QStringListModel):
     # ---- records ------------------------------------------------------------------------
 
     def image_id(self, row: int) -> int | None:
-        return self._ids[row] if 0 <= row < len(self._ids) else None
+        """The image in ``row`` (its page of ids is read on first use); None past the end."""
+        if not 0 <= row < len(self._ids):
+            return None
+        if not self._ids[row]:
+            self._ensure(row)
+        return self._ids[row] or None
 
     def row_of(self, image_id: int) -> int | None:
-        """Row of an image among those fetched (ids are kept newest first), or None."""
-        ids = self._ids
-        row = bisect.bisect_left(ids, -image_id, key=lambda v: -v)
-        return row if row < len(ids) and ids[row] == image_id else None
+        """Row of an image among the rows whose ids have been read, or None."""
+        if self._rows is None:
+            self._rows = {i: r for r, i in enumerate(self._ids) if i}
+        return self._rows.get(image_id)
+
+    def find_row(self, image_id: int) -> int | None:
+        """Row of any matching image, read or not: its place is the number of newer matches."""
+        row = self.row_of(image_id)
+        if row is not None:
+            return row
+        try:
+            row = self.library.count(self._text, self._filters, newer_than=image_id)
+        except LibraryError as exc:
+            self.error.emit(str(exc))
+            return None
+        return row if self.image_id(row) == image_id else None
 
     def index_of(self, image_id: int) -> QModelIndex:
         row = self.row_of(image_id)
@@ -280,13 +311,15 @@ class GalleryModel(QStringListModel):
 
     def brief(self, row: int) -> Brief | None:
         """File name and flags at ``row``, read in a block with its neighbours on first use."""
-        image_id = self._ids[row]
+        image_id = self.image_id(row)
+        if image_id is None:
+            return None
         brief = self._brief.get(image_id)
         if brief is not None:
             return brief
         start = row - row % _BLOCK
         try:
-            found = self.library.brief(list(self._ids[start : start + _BLOCK]))
+            found = self.library.brief([i for i in self._ids[start : start + _BLOCK] if i])
         except LibraryError as exc:
             self.error.emit(str(exc))
             return None
@@ -399,7 +432,6 @@ class GalleryModel(QStringListModel):
     def _library_changed(self, event: LibraryEvent) -> None:
         if self._closed:
             return
-        self._total = None
         if event.kind == "reset":
             self._records.clear()
             self._brief.clear()
@@ -422,13 +454,11 @@ class GalleryModel(QStringListModel):
             return set()
 
     def _added(self, ids: Sequence[int]) -> None:
-        newest_shown = self._ids[0] if self._ids else None
-        fresh = sorted((i for i in self._matching(ids) if newest_shown is None or i > newest_shown), reverse=True)
-        if not fresh:
-            return
-        if not self._ids and not self._exhausted:
-            return  # nothing fetched yet: they come with the first page
-        self._insert(0, fresh)
+        newest = self.image_id(0)
+        fresh = sorted((i for i in self._matching(ids) if newest is None or i > newest), reverse=True)
+        if fresh:
+            self._insert(fresh)
+        self._check_count()
 
     def _changed(self, ids: Sequence[int]) -> None:
         shown = [i for i in ids if self.row_of(i) is not None]
@@ -452,6 +482,8 @@ class GalleryModel(QStringListModel):
             index = self.index_of(image_id)
             if index.isValid():
                 self.dataChanged.emit(index, index)
+        if len(shown) < len(ids):
+            self._check_count()  # changes to rows not read yet may add or drop matches
 
     def _remove_rows(self, ids: Sequence[int]) -> None:
         rows = sorted((r for r in (self.row_of(i) for i in ids) if r is not None), reverse=True)
@@ -465,6 +497,19 @@ class GalleryModel(QStringListModel):
             while rows and rows[0] == first - 1:
                 first = rows.pop(0)
             self.removeRows(first, last - first + 1)
+        self._check_count()
+
+    def _check_count(self) -> None:
+        """Start over if the rows no longer add up (a change among rows whose ids were not read yet)."""
+        if 0 not in self._ids:
+            return
+        try:
+            total = self.library.count(self._text, self._filters)
+        except LibraryError as exc:
+            self.error.emit(str(exc))
+            return
+        if total != len(self._ids):
+            self.refresh()
 
     def close(self) -> None:
         """Stop following the library and wait for thumbnail jobs; the library itself stays open."""

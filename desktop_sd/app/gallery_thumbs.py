@@ -9,13 +9,14 @@ queued, and the cost of queueing, stay small however fast the user scrolls.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections import deque
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QImageReader, QPainter, QPen
 
 from desktop_sd.library.thumbnails import THUMB_FOLDER, THUMB_SIZE, load_thumbnail
@@ -30,18 +31,23 @@ def pil_to_qimage(image: Image.Image) -> QImage:
     return QImage(data, rgb.width, rgb.height, 3 * rgb.width, QImage.Format.Format_RGB888).copy()
 
 
-def _read_scaled(path: Path, size: int) -> QImage:
-    """Read an image with Qt, scaled to fit ``size`` (null when Qt cannot read it).
+def _decode_scaled(data: bytes, size: int) -> QImage:
+    """Decode image bytes with Qt, scaled to fit ``size`` (null when Qt cannot read them).
 
-    Qt decodes in C++ without holding Python's lock, so thumbnail work on the
-    pool does not slow the GUI thread's Python down while it paints.
+    Files are read with Python (which lets go of its lock while the disk
+    works) and decoded from memory, so no Qt call here waits on the disk
+    while holding the lock the GUI thread needs; Qt decodes in C++.
     """
-    reader = QImageReader(str(path))
+    buffer = QBuffer()
+    buffer.setData(data)
+    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+    reader = QImageReader(buffer)
     reader.setAutoTransform(True)
     original = reader.size()
     if original.isValid() and max(original.width(), original.height()) > size:
         reader.setScaledSize(original.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio))
     image = reader.read()
+    buffer.close()
     return image if image.isNull() else image.convertToFormat(QImage.Format.Format_RGB32)
 
 
@@ -51,12 +57,12 @@ def make_thumbnail(source: Path, cache: Path, size: int) -> QImage:
     source_time = source.stat().st_mtime_ns  # FileNotFoundError: the file has gone
     try:
         if cache.stat().st_mtime_ns >= source_time:
-            cached = _read_scaled(cache, size)
+            cached = _decode_scaled(cache.read_bytes(), size)
             if not cached.isNull():
                 return cached
     except OSError:
         pass  # no cache entry yet
-    image = _read_scaled(source, THUMB_SIZE)
+    image = _decode_scaled(source.read_bytes(), THUMB_SIZE)
     if image.isNull():
         image = pil_to_qimage(load_thumbnail(source, cache))
     else:
@@ -68,15 +74,21 @@ def make_thumbnail(source: Path, cache: Path, size: int) -> QImage:
 
 def _store(image: QImage, cache: Path) -> None:
     """Write a cache entry (temp name, then rename); a failure only costs remaking it next time."""
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    saved = image.save(buffer, "JPG", 85)
+    buffer.close()
+    if not saved:
+        return
+    temp = cache.with_name(f".{cache.name}.{threading.get_ident()}")
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        temp = cache.with_name(f".{cache.name}.{threading.get_ident()}")
-        if image.save(str(temp), "JPG", 85):
-            os.replace(temp, cache)
-        else:
-            temp.unlink(missing_ok=True)
+        temp.write_bytes(data.data())
+        os.replace(temp, cache)
     except OSError:
-        pass
+        with contextlib.suppress(OSError):
+            temp.unlink()
 
 
 class _Worker(QRunnable):
@@ -100,6 +112,11 @@ class _Worker(QRunnable):
                 loader.finished.emit(image_id, QImage(), BROKEN)
 
 
+def default_threads() -> int:
+    """One thumbnail thread per two cores, at most two: the GUI thread must keep a core to itself."""
+    return max(1, min(2, (os.cpu_count() or 2) // 2))
+
+
 class ThumbnailLoader(QObject):
     """Makes thumbnails of files in ``root`` on its own pool; ``finished(id, image, status)`` arrives on
     the GUI thread.
@@ -113,13 +130,18 @@ class ThumbnailLoader(QObject):
     IDLE_S = 2.0
 
     def __init__(
-        self, root: Path, size: int, threads: int = 2, max_queued: int = 256, parent: QObject | None = None
+        self,
+        root: Path,
+        size: int,
+        threads: int | None = None,
+        max_queued: int = 128,
+        parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.root = root
         self.size = size
         self.max_queued = max_queued
-        self._threads = max(1, threads)
+        self._threads = max(1, threads if threads is not None else default_threads())
         self._stack: deque[tuple[int, str]] = deque()
         self._ready = threading.Condition()
         self._workers = 0

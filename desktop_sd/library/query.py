@@ -103,8 +103,11 @@ def page_sql(
     return sql, [*args, int(limit), int(offset)]
 
 
-def count_sql(text: str, filters: Filters | None) -> tuple[str, list[Any]]:
+def count_sql(text: str, filters: Filters | None, newer_than: int | None = None) -> tuple[str, list[Any]]:
+    """Count the matches (those newer than an image, when given: that image's row in the gallery)."""
     where, match, params = build_where(text, filters)
+    if newer_than is not None:
+        where = " AND ".join(w for w in (where, f"images.id > {int(newer_than)}") if w)
     if match is None:
         clause = f" WHERE {where}" if where else ""
         return f"SELECT count(*) FROM images{clause}", params

@@ -319,10 +319,16 @@ class Library(LibraryFilesMixin):
         return self.search("", filters, offset, limit)
 
     def page_ids(
-        self, text: str = "", filters: Filters | None = None, before_id: int | None = None, limit: int = 256
+        self,
+        text: str = "",
+        filters: Filters | None = None,
+        before_id: int | None = None,
+        limit: int = 256,
+        offset: int = 0,
     ) -> list[int]:
-        """Ids of the next page of matches older than ``before_id`` (keyset paging: every page is as fast)."""
-        sql, params = page_sql(text, filters, before_id, limit)
+        """Ids of a page of matches, newest first: older than ``before_id`` (by key: every such page is as
+        fast as the first), or from ``offset`` (to jump into the middle)."""
+        sql, params = page_sql(text, filters, before_id, limit, offset)
         return [row[0] for row in self._read(sql, params)]
 
     def matching_ids(self, ids: Sequence[int], text: str = "", filters: Filters | None = None) -> set[int]:
@@ -334,8 +340,9 @@ class Library(LibraryFilesMixin):
             found.update(row[0] for row in self._read(sql, params))
         return found
 
-    def count(self, text: str = "", filters: Filters | None = None) -> int:
-        sql, params = count_sql(text, filters)
+    def count(self, text: str = "", filters: Filters | None = None, newer_than: int | None = None) -> int:
+        """How many images match; with ``newer_than``, how many of them are newer than that image."""
+        sql, params = count_sql(text, filters, newer_than)
         return int(self._read(sql, params)[0][0])
 
     def models(self) -> list[str]:

@@ -3,9 +3,9 @@
 The list is a virtualised ``QListView`` (icon mode, static layout, uniform
 item sizes), so it paints only what is on screen however many images the
 library holds. Layout is single-pass on purpose: the model keeps its rows in
-C++ so laying out 100,000 of them takes about 20 ms, while batched layout
-redoes every batch after each appended page and, while it does, shrinks the
-scroll bar and throws the user back up the list. The dock never generates anything itself: it emits
+C++, so laying out 100,000 of them takes about 20 ms, once per search;
+batched layout would lay them out over many event-loop turns, with the
+scroll bar shrunk (and the user thrown up the list) until it is done. The dock never generates anything itself: it emits
 ``reuse_parameters``, ``reuse_seed`` and ``send_to_canvas`` for the window.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QItemSelectionModel, QMimeData, QModelIndex, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QItemSelectionModel, QMimeData, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -192,14 +192,12 @@ class GalleryDock(QDockWidget):
         return records[0] if records else None
 
     def select_id(self, image_id: int) -> bool:
-        """Make an image current and selected (fetching pages until it is found); False if it is not shown."""
-        while self.model.row_of(image_id) is None and self.model.canFetchMore(QModelIndex()):
-            self.model.fetchMore(QModelIndex())
-        index = self.model.index_of(image_id)
-        if not index.isValid():
+        """Make an image current and selected, scrolled into view; False if it is not among the matches."""
+        row = self.model.find_row(image_id)
+        if row is None:
             return False
-        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect
-        self.view.selectionModel().setCurrentIndex(index, flags)
+        index = self.model.index(row, 0)
+        self.view.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
         self.view.scrollTo(index)
         return True
 

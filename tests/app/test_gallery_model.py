@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from PySide6.QtCore import QModelIndex, Qt, QThread
+from PySide6.QtCore import Qt, QThread
 from PySide6.QtGui import QImage
 from pytestqt.qtbot import QtBot
 
@@ -47,9 +47,9 @@ def model(library: Library, qtbot: QtBot) -> Iterator[GalleryModel]:
     gallery.close()
 
 
-def _fetch_all(model: GalleryModel) -> None:
-    while model.canFetchMore(QModelIndex()):
-        model.fetchMore(QModelIndex())
+def _read_all(model: GalleryModel) -> None:
+    for row in range(model.rowCount()):
+        model.image_id(row)
 
 
 def _ids(model: GalleryModel) -> list[int]:
@@ -63,18 +63,36 @@ def _thumbnail(model: GalleryModel, qtbot: QtBot, row: int) -> QImage:
     return model.data(model.index(row, 0), Qt.ItemDataRole.DecorationRole)
 
 
-def test_pages_are_fetched_lazily_newest_first(model: GalleryModel, filled: list[int]) -> None:
-    assert model.rowCount() == 0 and model.canFetchMore(QModelIndex())
-    model.fetchMore(QModelIndex())
-    assert _ids(model) == filled[::-1][:8]
-    _fetch_all(model)
-    assert _ids(model) == filled[::-1] and not model.canFetchMore(QModelIndex())
-    assert model.total() == 30
-    record = model.data(model.index(0, 0), GalleryModel.RecordRole)
-    assert record.id == filled[-1] and record.seed == 29
-    assert "fox number 29" in model.data(model.index(0, 0), Qt.ItemDataRole.ToolTipRole)
-    assert model.data(model.index(0, 0), GalleryModel.PathRole) == str(record.path)
-    assert model.data(model.index(99, 0), GalleryModel.RecordRole) is None
+def test_every_match_is_a_row_at_once_and_ids_are_read_by_page(
+    library: Library, filled: list[int], qtbot: QtBot
+) -> None:
+    model = GalleryModel(library, page_size=8)
+    try:
+        assert model.rowCount() == 30 and model.total() == 30
+        assert model.ids_read == 8  # the first page only
+        assert model.image_id(20) == filled[9]  # a jump: its page is read by offset
+        assert model.ids_read == 16
+        assert model.image_id(9) == filled[20]  # just below known rows: read on by key
+        assert model.ids_read == 24
+        _read_all(model)
+        assert _ids(model) == filled[::-1] and model.ids_read == 30
+        record = model.data(model.index(0, 0), GalleryModel.RecordRole)
+        assert record.id == filled[-1] and record.seed == 29
+        assert "fox number 29" in model.data(model.index(0, 0), Qt.ItemDataRole.ToolTipRole)
+        assert model.data(model.index(0, 0), GalleryModel.PathRole) == str(record.path)
+        assert model.data(model.index(99, 0), GalleryModel.RecordRole) is None
+    finally:
+        model.close()
+
+
+def test_find_row_of_an_image_not_read_yet(library: Library, filled: list[int], qtbot: QtBot) -> None:
+    model = GalleryModel(library, page_size=4)
+    try:
+        assert model.find_row(filled[2]) == 27 and model.image_id(27) == filled[2]
+        model.set_filter("cat")
+        assert model.find_row(filled[0]) == 2 and model.find_row(filled[1]) is None
+    finally:
+        model.close()
 
 
 def test_thumbnails_are_made_off_the_gui_thread_and_cached_on_disk(
@@ -88,7 +106,6 @@ def test_thumbnails_are_made_off_the_gui_thread_and_cached_on_disk(
         return real(source, cache, size)
 
     monkeypatch.setattr(gallery_thumbs, "make_thumbnail", spy)
-    model.fetchMore(QModelIndex())
     placeholder = model.data(model.index(0, 0), Qt.ItemDataRole.DecorationRole)
     assert isinstance(placeholder, QImage) and placeholder.pixelColor(5, 5).red() == 58  # grey "loading" tile
     with qtbot.waitSignal(model.thumbnails_ready, timeout=10_000):
@@ -103,7 +120,7 @@ def test_thumbnails_are_made_off_the_gui_thread_and_cached_on_disk(
 
 
 def test_thumbnail_cache_in_memory_is_bounded(model: GalleryModel, filled: list[int], qtbot: QtBot) -> None:
-    _fetch_all(model)
+    _read_all(model)
     for row in range(12):
         _thumbnail(model, qtbot, row)
     assert model.thumbnails_in_memory == 5
@@ -113,7 +130,6 @@ def test_thumbnail_cache_in_memory_is_bounded(model: GalleryModel, filled: list[
 def test_missing_and_damaged_files_get_placeholders(
     model: GalleryModel, library: Library, filled: list[int], qtbot: QtBot
 ) -> None:
-    model.fetchMore(QModelIndex())
     gone, damaged = model.record(0), model.record(1)
     gone.path.unlink()
     damaged.path.write_bytes(b"\x89PNG\r\n\x1a\n but not really")
@@ -130,25 +146,26 @@ def test_search_and_filters(model: GalleryModel, filled: list[int], qtbot: QtBot
         model.set_filter("cat")
     assert _ids(model) == [filled[20], filled[10], filled[0]] and model.total() == 3
     model.set_filter("", Filters(model="model-1"))
-    _fetch_all(model)
+    _read_all(model)
     assert len(_ids(model)) == 15 and all(model.record(r).model == "model-1" for r in range(15))
     model.set_filter("cat", Filters(model="model-0", mode=Mode.TXT2IMG))
     assert model.total() == 3
     model.set_filter("no such words")
     assert model.rowCount() == 0 and model.total() == 0
+    model.set_filter("")
+    assert model.rowCount() == 30
 
 
 def test_images_saved_on_another_thread_appear_at_the_top(
     model: GalleryModel, library: Library, filled: list[int], qtbot: QtBot
 ) -> None:
-    model.fetchMore(QModelIndex())
     saved: list[int] = []
     worker = threading.Thread(
         target=lambda: saved.append(library.add(make_image(), make_request(prompt="a new owl"), "m").id)
     )
     worker.start()
     worker.join()
-    qtbot.waitUntil(lambda: model.rowCount() == 9, timeout=5_000)
+    qtbot.waitUntil(lambda: model.rowCount() == 31, timeout=5_000)
     assert model.image_id(0) == saved[0]
 
     model.set_filter("cat")
@@ -161,7 +178,7 @@ def test_images_saved_on_another_thread_appear_at_the_top(
 def test_deletes_and_changes_follow_the_library(
     model: GalleryModel, library: Library, filled: list[int], qtbot: QtBot
 ) -> None:
-    _fetch_all(model)
+    _read_all(model)
     library.delete([filled[29], filled[5], filled[4]])
     qtbot.waitUntil(lambda: model.rowCount() == 27, timeout=5_000)
     assert filled[29] not in _ids(model) and filled[5] not in _ids(model)
@@ -178,7 +195,6 @@ def test_deletes_and_changes_follow_the_library(
 
 
 def test_drag_carries_file_urls(model: GalleryModel, filled: list[int]) -> None:
-    model.fetchMore(QModelIndex())
     mime = model.mimeData([model.index(0, 0), model.index(2, 0)])
     assert [u.toLocalFile() for u in mime.urls()] == [str(model.record(0).path), str(model.record(2).path)]
     assert model.mimeTypes() == ["text/uri-list"]
@@ -189,17 +205,17 @@ def test_drag_carries_file_urls(model: GalleryModel, filled: list[int]) -> None:
 def test_library_failures_become_messages(model: GalleryModel, library: Library, qtbot: QtBot) -> None:
     library.close()
     with qtbot.waitSignal(model.error) as signal:
-        model.fetchMore(QModelIndex())
+        model.set_filter("anything")
     assert "closed" in signal.args[0]
-    assert not model.canFetchMore(QModelIndex())
+    assert model.rowCount() == 0
 
 
 def test_a_reconcile_resets_the_view(model: GalleryModel, library: Library, filled: list[int], qtbot: QtBot) -> None:
-    _fetch_all(model)
+    _read_all(model)
     model.record(0).path.unlink()
     with qtbot.waitSignal(model.modelReset, timeout=5_000):
         library.reconcile(full=True)
-    assert model.rowCount() == 8  # the first page again
+    assert model.rowCount() == 30 and model.ids_read == 8  # counted again, the first page read again
     assert model.record(0).missing
 
 
@@ -208,3 +224,15 @@ def test_mode_filter_and_strength(model: GalleryModel, library: Library, qtbot: 
     img2img = library.add(make_image(), make_request(mode=Mode.IMG2IMG, strength=0.3), "m")
     model.set_filter("", Filters(mode=Mode.IMG2IMG))
     assert _ids(model) == [img2img.id] and model.record(0).strength == 0.3
+
+
+def test_changes_among_rows_not_read_yet_keep_the_rows_right(library: Library, filled: list[int], qtbot: QtBot) -> None:
+    model = GalleryModel(library, page_size=4)
+    try:
+        assert model.ids_read == 4
+        library.delete([filled[3], filled[2]])  # rows 26 and 27: not read yet
+        qtbot.waitUntil(lambda: model.rowCount() == 28, timeout=5_000)
+        _read_all(model)
+        assert _ids(model) == [i for i in filled[::-1] if i not in (filled[3], filled[2])]
+    finally:
+        model.close()

@@ -271,3 +271,18 @@ def test_library_errors_are_shown_not_raised(dock: GalleryDock, dialogs: FakeDia
     library.close()
     dock.act_favourite.trigger()
     assert dialogs.errors and "closed" in dialogs.errors[-1]
+
+
+def test_select_an_image_far_down_the_list(library: Library, qtbot: QtBot) -> None:
+    for n in range(40):
+        library.add(make_image(), make_request(prompt=f"filler {n}"), "m")
+    model = GalleryModel(library, page_size=8)
+    dock = GalleryDock(model, dialogs=FakeDialogs())
+    qtbot.addWidget(dock)
+    try:
+        oldest = library.search("lighthouse")[0]
+        assert dock.select_id(oldest.id)
+        assert dock.current_record() == oldest and "a lighthouse at dusk" in dock.details.toPlainText()
+        assert not dock.select_id(10_000)
+    finally:
+        model.close()
