@@ -106,6 +106,35 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
 )
 
+# Migration 4: sampler (scheduler id) and mode become searchable too ("euler", "inpaint").
+_FTS4_COLUMNS = f"{_FTS_COLUMNS}, scheduler, mode"
+_FTS4_NEW = f"{_FTS_NEW}, new.scheduler, new.mode"
+_FTS4_OLD = f"{_FTS_OLD}, old.scheduler, old.mode"
+
+MIGRATIONS = (
+    *MIGRATIONS,
+    Migration(
+        4,
+        "sampler and mode in the full-text index",
+        (
+            "DROP TRIGGER images_fts_insert",
+            "DROP TRIGGER images_fts_delete",
+            "DROP TRIGGER images_fts_update",
+            "DROP TABLE images_fts",
+            f"CREATE VIRTUAL TABLE images_fts USING fts5({_FTS4_COLUMNS}, content='images', content_rowid='id', "
+            "tokenize='unicode61 remove_diacritics 2')",
+            f"CREATE TRIGGER images_fts_insert AFTER INSERT ON images BEGIN "
+            f"INSERT INTO images_fts(rowid, {_FTS4_COLUMNS}) VALUES (new.id, {_FTS4_NEW}); END",
+            f"CREATE TRIGGER images_fts_delete AFTER DELETE ON images BEGIN "
+            f"INSERT INTO images_fts(images_fts, rowid, {_FTS4_COLUMNS}) VALUES ('delete', old.id, {_FTS4_OLD}); END",
+            f"CREATE TRIGGER images_fts_update AFTER UPDATE OF {_FTS4_COLUMNS} ON images BEGIN "
+            f"INSERT INTO images_fts(images_fts, rowid, {_FTS4_COLUMNS}) VALUES ('delete', old.id, {_FTS4_OLD}); "
+            f"INSERT INTO images_fts(rowid, {_FTS4_COLUMNS}) VALUES (new.id, {_FTS4_NEW}); END",
+            "INSERT INTO images_fts(images_fts) VALUES ('rebuild')",
+        ),
+    ),
+)
+
 LATEST = MIGRATIONS[-1].version
 
 

@@ -151,6 +151,11 @@ class GalleryDock(QDockWidget):
         for stars in range(6):
             label = "No rating" if stars == 0 else "★" * stars
             self.act_rate.append(self._action(label, lambda s=stars: self._rate(s), str(stars)))
+        self.act_refresh = QAction("Look for changes in the library folder", self)
+        self.act_refresh.setShortcut(QKeySequence.StandardKey.Refresh)
+        self.act_refresh.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.act_refresh.triggered.connect(lambda _checked=False: self._run(self.model.library.reconcile))
+        self.addAction(self.act_refresh)
         self.act_search = QAction("Search history", self)
         self.act_search.setShortcut(QKeySequence.StandardKey.Find)
         self.act_search.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -171,6 +176,8 @@ class GalleryDock(QDockWidget):
         menu.addSeparator()
         menu.addAction(self.act_export)
         menu.addAction(self.act_delete)
+        menu.addSeparator()
+        menu.addAction(self.act_refresh)
         menu.popup(self.view.viewport().mapToGlobal(pos))
 
     # ---- selection ----------------------------------------------------------------------

@@ -71,6 +71,24 @@ def test_migration_3_filters_use_their_indexes(tmp_path: Path) -> None:
         assert index in plan and "TEMP B-TREE" not in plan, plan
 
 
+def test_migration_4_makes_sampler_and_mode_searchable(tmp_path: Path) -> None:
+    conn = _connect(tmp_path / "db")
+    migrate(conn, tmp_path / "db", MIGRATIONS[:3])
+    conn.execute(
+        "INSERT INTO images (file_name, created, prompt, scheduler, mode) "
+        "VALUES ('a.png', 1, 'x', 'euler_a', 'inpaint')"
+    )
+    assert conn.execute("SELECT count(*) FROM images_fts WHERE images_fts MATCH 'inpaint'").fetchone() == (0,)
+    migrate(conn, tmp_path / "db", MIGRATIONS[:4])
+    assert schema_version(conn) == 4
+    for word in ("inpaint", "euler_a", "x"):
+        assert conn.execute("SELECT rowid FROM images_fts WHERE images_fts MATCH ?", (f'"{word}"',)).fetchall() == [
+            (1,)
+        ]
+    conn.execute("UPDATE images SET mode = 'img2img' WHERE id = 1")
+    assert conn.execute("SELECT count(*) FROM images_fts WHERE images_fts MATCH 'inpaint'").fetchone() == (0,)
+
+
 def test_open_brings_a_new_library_to_the_latest_version(tmp_path: Path) -> None:
     with Library.open(tmp_path / "lib") as library:
         assert schema_version(library.conn) == LATEST == MIGRATIONS[-1].version

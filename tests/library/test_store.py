@@ -54,6 +54,8 @@ def test_search_prompts_newest_first_and_filters(library: Library) -> None:
     assert [r.id for r in library.search("99")] == [cat.id]  # seeds are searchable
     assert [r.id for r in library.search("blurry")] == [owl.id, cat.id, fox.id]  # negative prompt
     assert library.search("giraffe") == []
+    assert [r.id for r in library.search("img2img")] == [owl.id]  # mode and sampler are words too
+    assert len(library.search("euler")) == 3
     assert [r.id for r in library.search("", Filters(model="model-a"))] == [owl.id, fox.id]
     assert [r.id for r in library.search("", Filters(mode=Mode.IMG2IMG))] == [owl.id]
     assert [r.id for r in library.search("", Filters(size=(64, 96)))] == [cat.id]

@@ -16,6 +16,7 @@ from desktop_sd.core.request import GenerationRequest, Mode
 from desktop_sd.library.store import Library
 from desktop_sd.ui.gallery import GalleryDock
 from desktop_sd.ui.gallery_dialogs import GalleryDialogs
+from tests.library import samples
 from tests.library.helpers import FolderTrash, make_image, make_request
 
 
@@ -286,3 +287,14 @@ def test_select_an_image_far_down_the_list(library: Library, qtbot: QtBot) -> No
         assert not dock.select_id(10_000)
     finally:
         model.close()
+
+
+def test_refresh_finds_files_added_behind_the_apps_back(dock: GalleryDock, library: Library, qtbot: QtBot) -> None:
+    samples.png(library.folder / "dropped.png", {"parameters": samples.A1111_TEXT})
+    record = dock.model.record(0)
+    record.path.unlink()
+    with qtbot.waitSignal(dock.model.modelReset, timeout=5_000):
+        dock.act_refresh.trigger()
+    assert dock.model.rowCount() == 7
+    assert dock.model.record(0).seed == 3141592653  # indexed from its metadata, newest in the list
+    assert dock.model.data(dock.model.index(dock.model.find_row(record.id), 0), GalleryModel.MissingRole)
