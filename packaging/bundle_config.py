@@ -10,6 +10,7 @@ Run it to print a value for the shell scripts: ``python packaging/bundle_config.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import sys
 import tomllib
@@ -110,6 +111,28 @@ EXCLUDES = (
     "transformers.commands",
     "accelerate.commands.launch",
 )
+
+# Files PyInstaller's torch hook collects that the app never runs: torch's C++ test
+# programs and test libraries (about 130 MB). Matched against paths inside the bundle.
+DROP_FILES = (
+    "torch/test/*",
+    "torch/bin/*test*",
+    "torch/bin/*Test",
+    "torch/bin/protoc*",
+    "torch/bin/*.pt",
+    "torch/bin/*.ptl",
+    "torch/bin/upgrader_models/*",
+    "torch/lib/*_test.so",
+    "torch/lib/libjitbackend_test.so",
+    "torch/lib/libbackend_with_compiler.so",
+    "torch/lib/libaoti_custom_ops.so",
+)
+
+
+def drop_file(dest: str) -> bool:
+    """Whether a collected file (its path inside the bundle) is left out; see ``DROP_FILES``."""
+    path = dest.replace("\\", "/")
+    return any(fnmatch.fnmatchcase(path, pattern) for pattern in DROP_FILES)
 
 
 def project_version(pyproject: Path = ROOT / "pyproject.toml") -> str:

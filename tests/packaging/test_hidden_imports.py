@@ -49,3 +49,13 @@ def test_filter_leaves_out_unused_pipeline_families(cfg: ModuleType) -> None:
     assert not cfg.keep_module("diffusers.pipelines.wan.pipeline_wan")
     assert not cfg.keep_module("transformers.models.llama.modeling_llama")
     assert not cfg.keep_module("diffusers.commands.env")
+
+
+def test_torch_test_programs_are_dropped_and_its_libraries_kept(cfg: ModuleType) -> None:
+    assert cfg.drop_file("torch/test/Dict_test")
+    assert cfg.drop_file("torch/bin/test_api")
+    assert cfg.drop_file("torch/lib/libtorchbind_test.so")
+    assert not cfg.drop_file("torch/lib/libtorch_cpu.so")
+    assert not cfg.drop_file("torch/lib/libtorch_cuda.so")
+    assert not cfg.drop_file("torch/bin/torch_shm_manager")
+    assert not cfg.drop_file("nvidia/cudnn/lib/libcudnn.so.9")
