@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QEventLoop, QObject, QThread, QTimer, Signal, Slot
 
 from desktop_sd.core.errors import DesktopSDError
 from desktop_sd.core.request import GenerationRequest, GenerationResult
@@ -59,6 +59,7 @@ class ResultSaver(QObject):
     save_failed = Signal(int, str)  # job id, message for the user
 
     _save = Signal(int, object, int, object)
+    _idle = Signal()  # nothing handed to the thread is still being saved
 
     def __init__(self, store: ResultStore | None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -101,6 +102,16 @@ class ResultSaver(QObject):
             for i in range(u.next_index, len(u.result.images))
         ]
 
+    def wait_for_saves(self, timeout_ms: int = 10_000) -> bool:
+        """Let saves already handed to the thread finish (before quitting). False if some are still going."""
+        if self._in_flight:
+            loop = QEventLoop()
+            self._idle.connect(loop.quit)
+            QTimer.singleShot(timeout_ms, loop.quit)
+            loop.exec()
+            self._idle.disconnect(loop.quit)
+        return not self._in_flight
+
     def shutdown(self) -> None:
         """Let saves already handed over finish, then join the thread."""
         if self._closed:
@@ -121,6 +132,8 @@ class ResultSaver(QObject):
 
     def _on_done(self, job_id: int, next_index: int, records: tuple, error: str) -> None:
         self._in_flight.discard(job_id)
+        if not self._in_flight:
+            self._idle.emit()
         entry = self._unsaved.get(job_id)
         if entry is not None:
             entry.next_index = max(entry.next_index, next_index)

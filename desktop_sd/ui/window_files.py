@@ -235,6 +235,8 @@ class WindowFiles:
         """Before quitting: offer to save images the history could not take, then the canvas."""
         w = self.window
         saver = w.services.saver
+        if saver is not None:
+            saver.wait_for_saves()  # a result that finished a moment ago is usually being written now
         count = saver.unsaved_count() if saver is not None else 0
         if count and saver is not None:
             answer = QMessageBox.warning(

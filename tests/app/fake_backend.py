@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from PIL import Image
 
@@ -43,8 +44,8 @@ class FakeBackend:
             raise error
         size = (request.width, request.height)
         for step in range(1, request.steps + 1):
-            if self.gated and not self.permits.acquire(timeout=30):
-                raise RuntimeError("test never allowed the step")
+            if self.gated:
+                self._wait_for_permit(cancelled)
             if cancelled.is_set():
                 raise Cancelled("cancelled")
             preview = Image.new("RGB", (max(8, size[0] // 8), max(8, size[1] // 8)), (step * 10 % 255, 0, 0))
@@ -55,6 +56,15 @@ class FakeBackend:
         return GenerationResult(
             images, request.replace(seed=seed), seeds, request.model or "fake", "cpu", MemoryTier.GPU, elapsed_s=0.01
         )
+
+    def _wait_for_permit(self, cancelled: threading.Event) -> None:
+        """Block until the test allows a step; a cancel ends the wait, as a real step would end soon."""
+        deadline = time.monotonic() + 30
+        while not self.permits.acquire(timeout=0.01):
+            if cancelled.is_set():
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError("the test never allowed the step")
 
     def status(self) -> BackendStatus:
         return BackendStatus("cpu", "Fake CPU", MemoryTier.GPU, "fake", None)

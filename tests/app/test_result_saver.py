@@ -109,3 +109,20 @@ def test_results_land_in_the_real_history_library(qtbot: QtBot, make_saver: Any,
     finally:
         saver.shutdown()
         library.close()
+
+
+def test_waiting_for_saves_lets_a_save_in_progress_finish(make_saver: Any) -> None:
+    release = threading.Event()
+
+    class SlowStore(FlakyStore):
+        def add(self, *args: Any, **kwargs: Any) -> int:
+            release.wait(10)
+            return super().add(*args, **kwargs)
+
+    store = SlowStore(ok=10)
+    saver = make_saver(store)
+    saver.save(1, _result(2))
+    assert saver.unsaved_count() == 2
+    threading.Timer(0.05, release.set).start()
+    assert saver.wait_for_saves(10_000)
+    assert saver.unsaved_count() == 0 and len(store.saved) == 2

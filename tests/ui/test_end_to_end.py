@@ -23,7 +23,9 @@ def window(qtbot: QtBot, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch) 
     _app, win = build_window(["--model", str(tiny_model_dir)])
     win.show()
     yield win
-    monkeypatch.setattr(QMessageBox, "question", lambda *_a, **_k: QMessageBox.StandardButton.Discard)
+    discard = QMessageBox.StandardButton.Discard
+    monkeypatch.setattr(QMessageBox, "question", lambda *_a, **_k: discard)
+    monkeypatch.setattr(QMessageBox, "warning", lambda *_a, **_k: discard)
     win.close()
     win.shutdown()
     win.deleteLater()
