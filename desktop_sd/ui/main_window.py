@@ -382,12 +382,10 @@ class MainWindow(QMainWindow):
         self.prompt.update(seed=int(seed), random_seed=False)
 
     def _on_job_started(self, job_id: int) -> None:
-        frame = self._job_frames.get(job_id, self.canvas.frame)
-        self.view.show_progress(frame, 0, self.queue.running().request.steps if self.queue.running() else 0, QImage())
-        if self._loaded_model:
-            self.status.set_busy("Starting…")
-        else:
-            self.status.set_busy("Loading the model…")
+        job = self.queue.job(job_id)
+        total = job.request.steps if job is not None else 0
+        self.view.show_progress(self._job_frames.get(job_id, self.canvas.frame), 0, total, QImage())
+        self.status.set_busy("Starting…" if self._loaded_model else "Loading the model…")
         self.actions_.cancel.setEnabled(True)
 
     def _on_progress(self, job_id: int, step: int, total: int, preview: QImage) -> None:

@@ -162,8 +162,11 @@ def test_shutdown_while_a_job_runs_cancels_it_and_joins_the_thread(
         queue.submit(_request())
 
 
-def test_status_of_the_backend_is_reported_after_a_job(qtbot: QtBot, queue: JobQueue) -> None:
-    with qtbot.waitSignal(queue.backend_status, timeout=10_000) as status:
+def test_status_of_the_backend_is_reported_once_the_model_is_loaded(qtbot: QtBot, queue: JobQueue) -> None:
+    statuses: list[object] = []
+    queue.backend_status.connect(statuses.append)
+    with qtbot.waitSignal(queue.job_finished, timeout=10_000):
         queue.submit(_request())
-    assert status.args[0].device_name == "Fake CPU"
-    assert queue.last_status is status.args[0]
+    qtbot.waitUntil(lambda: len(statuses) == 2)  # at the first step, and after the job
+    assert statuses[0].device_name == "Fake CPU"  # type: ignore[attr-defined]
+    assert queue.last_status == statuses[-1]
