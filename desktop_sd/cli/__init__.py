@@ -44,6 +44,10 @@ def _opens_the_window(argv: list[str]) -> bool:
 
 
 def main(argv: list[str]) -> int:
+    from desktop_sd.models import network
+
+    # Before diffusers/transformers/huggingface_hub are imported: they read these once.
+    network.apply_environment(network.is_offline())
     if _opens_the_window(argv):
         from desktop_sd.cli.gui import run_gui
 
