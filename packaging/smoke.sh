@@ -3,9 +3,10 @@
 # unpack the .deb into a throwaway root, run the installed app's --selftest there, then
 # start the GUI under Xvfb and wait for its window. Prints timings and sizes.
 #
-#   packaging/smoke.sh [--variant cpu|cuda] [--venv DIR] [--skip-build]
+#   packaging/smoke.sh [--variant cpu|cuda] [--venv DIR] [--skip-build] [--skip-package]
 #
-# --skip-build reuses dist/desktop-sd and only repackages and tests it.
+# --skip-build reuses dist/desktop-sd and only repackages and tests it;
+# --skip-package also reuses the .deb and .tar.gz already in dist/.
 # Needs dpkg-deb, Xvfb and xdotool (apt-get install xvfb xdotool) and the Qt xcb
 # libraries the .deb depends on. When run as root, the installed app runs as the
 # unprivileged user "nobody", to whom its folder is read-only, so an app that
@@ -16,12 +17,14 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_ARGS=()
 SKIP_BUILD=0
+SKIP_PACKAGE=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --skip-build) SKIP_BUILD=1; shift ;;
+        --skip-package) SKIP_BUILD=1; SKIP_PACKAGE=1; shift ;;
         --variant|--venv) BUILD_ARGS+=("$1" "${2:?$1 needs a value}"); shift 2 ;;
         --variant=*|--venv=*) BUILD_ARGS+=("$1"); shift ;;
-        -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "smoke.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -32,7 +35,8 @@ done
 PY=${PYTHON:-python3}
 VERSION=$("$PY" "$ROOT/packaging/bundle_config.py" version)
 declare -a REPORT=()
-elapsed() { echo $(( $(date +%s) - $1 )); }
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 note() { REPORT+=("$1"); echo "== $1"; }
 
 WORK=$(mktemp -d /tmp/desktop-sd-smoke.XXXXXX)
@@ -46,7 +50,7 @@ cleanup() {
 trap cleanup EXIT
 
 if [ "$SKIP_BUILD" = 0 ]; then
-    t=$(date +%s)
+    t=$(now)
     "$ROOT/packaging/build.sh" "${BUILD_ARGS[@]}"
     note "bundle built in $(elapsed "$t") s"
 fi
@@ -54,9 +58,11 @@ BUNDLE="$ROOT/dist/desktop-sd"
 VARIANT=$(cat "$BUNDLE.variant" 2>/dev/null || echo cpu)
 note "bundle: $(du -sh "$BUNDLE" | cut -f1) ($VARIANT), $(find "$BUNDLE" -type f | wc -l) files"
 
-t=$(date +%s)
-"$ROOT/installer/linux/build-deb.sh" "$BUNDLE"
-note ".deb and .tar.gz built in $(elapsed "$t") s"
+if [ "$SKIP_PACKAGE" = 0 ]; then
+    t=$(now)
+    "$ROOT/installer/linux/build-deb.sh" "$BUNDLE"
+    note ".deb and .tar.gz built in $(elapsed "$t") s"
+fi
 PACKAGE=desktop-sd
 [ "$VARIANT" = cuda ] && PACKAGE=desktop-sd-cuda
 DEB="$ROOT/dist/${PACKAGE}_${VERSION}_amd64.deb"
@@ -76,6 +82,7 @@ AS_USER=(env)
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
     chown 65534:65534 "$USER_HOME"
     AS_USER=(setpriv --reuid=65534 --regid=65534 --clear-groups env)
+    note "the installed app runs as user nobody: its own folder is read-only to it"
 fi
 run_app() {
     "${AS_USER[@]}" HOME="$USER_HOME" XDG_RUNTIME_DIR="$USER_HOME" DESKTOP_SD_HOME= "$APP" "$@"
@@ -86,17 +93,17 @@ Xvfb :97 -screen 0 1280x800x24 -nolisten tcp >"$WORK/xvfb.log" 2>&1 &
 XVFB_PID=$!
 for _ in $(seq 50); do DISPLAY=:97 xdotool getdisplaygeometry >/dev/null 2>&1 && break; sleep 0.1; done
 
-t=$(date +%s)
+t=$(now)
 run_app --selftest </dev/null | tee "$WORK/selftest-offscreen.txt"
 note "installed --selftest without a display passed in $(elapsed "$t") s"
 
-t=$(date +%s)
+t=$(now)
 DISPLAY=:97 run_app --selftest </dev/null | tee "$WORK/selftest-x11.txt"
 grep -q "Qt platform 'xcb'" "$WORK/selftest-x11.txt" \
     || { echo "smoke.sh: the self-test under Xvfb did not use the xcb platform" >&2; exit 1; }
 note "installed --selftest on X11 (xcb) passed in $(elapsed "$t") s"
 
-t=$(date +%s)
+t=$(now)
 DISPLAY=:97 run_app </dev/null >"$WORK/gui.log" 2>&1 &
 APP_PID=$!
 window=""
@@ -112,10 +119,27 @@ if [ -z "$window" ]; then
     exit 1
 fi
 note "GUI window '$(DISPLAY=:97 xdotool getwindowname "$window")' appeared in $(elapsed "$t") s"
-DISPLAY=:97 xdotool windowclose "$window" 2>/dev/null || kill "$APP_PID"
-for _ in $(seq 100); do kill -0 "$APP_PID" 2>/dev/null || break; sleep 0.1; done
-kill "$APP_PID" 2>/dev/null || true
-APP_PID=""
+# Quit as a user would (Ctrl+Q); the app must close by itself and exit 0.
+t=$(now)
+DISPLAY=:97 xdotool windowfocus "$window" 2>/dev/null || true
+sleep 0.3
+DISPLAY=:97 xdotool key ctrl+q 2>/dev/null || true
+for _ in $(seq 150); do kill -0 "$APP_PID" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$APP_PID" 2>/dev/null; then
+    kill "$APP_PID" 2>/dev/null || true
+    APP_PID=""
+    note "WARNING: the GUI did not quit on Ctrl+Q within 15 s; it was killed"
+else
+    status=0
+    wait "$APP_PID" || status=$?
+    APP_PID=""
+    if [ "$status" != 0 ]; then
+        echo "smoke.sh: the GUI exited with status $status on Ctrl+Q; it said:" >&2
+        cat "$WORK/gui.log" >&2
+        exit 1
+    fi
+    note "GUI quit cleanly on Ctrl+Q in $(elapsed "$t") s"
+fi
 
 written=$(find "$INSTALL" -newer "$WORK/before" -not -type d | head -n5)
 if [ -n "$written" ]; then
