@@ -238,11 +238,15 @@ class Autosave(QObject):
 
     def _adopt(self, session: str, lock: QLockFile, snapshot: Path) -> None:
         """Move a crashed session's snapshot into ours, unless we already have one of our own."""
-        own = self._ensure_session() / SNAPSHOT_NAME
-        if own.exists():
-            lock.unlock()  # left for the next start to offer
+        try:
+            own = self._ensure_session() / SNAPSHOT_NAME
+            if own.exists():
+                raise FileExistsError(own)
+            os.replace(snapshot, own)
+        except OSError as exc:  # left where it is; the next start offers it again
+            log.warning("Recovery snapshot %s stays in place: %s", snapshot, exc)
+            lock.unlock()
             return
-        os.replace(snapshot, own)
         _remove_folder(self._folder / session, only_temp_files=True)
         lock.unlock()
 
