@@ -42,6 +42,7 @@ app.exec()
 
 
 def child(code: str, *args: str, cwd: Path = ROOT) -> subprocess.Popen[str]:
+    """Run ``code`` in a fresh interpreter with this checkout importable (also used by other test modules)."""
     return subprocess.Popen(
         [sys.executable, "-c", code, *args],
         cwd=cwd,
@@ -53,12 +54,18 @@ def child(code: str, *args: str, cwd: Path = ROOT) -> subprocess.Popen[str]:
 
 
 def first_line(proc: subprocess.Popen[str], qtbot: QtBot, timeout_s: float = 60) -> str:
-    """The child's first line, while this process's event loop keeps turning (the primary must answer)."""
+    """The one line the child prints, while this process's event loop keeps turning (a primary must answer).
+
+    Children print a single line: a second one could sit in the pipe's read buffer, unseen by the selector.
+    """
     assert proc.stdout is not None
     selector = selectors.DefaultSelector()
     selector.register(proc.stdout, selectors.EVENT_READ)
-    qtbot.waitUntil(lambda: bool(selector.select(timeout=0)), timeout=int(timeout_s * 1000))
-    return proc.stdout.readline().strip()
+    qtbot.waitUntil(lambda: bool(selector.select(timeout=0)) or proc.poll() is not None, timeout=int(timeout_s * 1000))
+    line = proc.stdout.readline().strip()
+    if not line:
+        raise AssertionError(f"the child ended without a word: {proc.communicate(timeout=30)[1]}")
+    return line
 
 
 def finish(proc: subprocess.Popen[str]) -> None:

@@ -9,12 +9,8 @@
 
 from __future__ import annotations
 
-import os
 import random
-import selectors
 import signal
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -33,8 +29,7 @@ from desktop_sd.core.document import Document
 from desktop_sd.core.document_io import load_document, save_document
 from desktop_sd.ui.crash_dialog import CrashDialog
 from desktop_sd.ui.main_window import MainWindow
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.app.test_single_instance import child, finish, first_line
 
 
 def no_backend() -> Backend:
@@ -81,34 +76,6 @@ app.exec()
 """
 
 
-def wait_for_line(proc: subprocess.Popen[str], qtbot: QtBot, timeout_ms: int = 120_000) -> str:
-    assert proc.stdout is not None
-    selector = selectors.DefaultSelector()
-    selector.register(proc.stdout, selectors.EVENT_READ)
-    qtbot.waitUntil(lambda: bool(selector.select(timeout=0)) or proc.poll() is not None, timeout=timeout_ms)
-    line = proc.stdout.readline().strip()
-    if not line:
-        raise AssertionError(f"the app process ended early: {proc.communicate(timeout=30)[1]}")
-    return line
-
-
-def child(code: str, *args: str, cwd: Path = ROOT) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-c", code, *args],
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)},
-    )
-
-
-def finish(proc: subprocess.Popen[str]) -> None:
-    if proc.poll() is None:
-        proc.kill()
-    proc.communicate(timeout=30)
-
-
 def same(a: Image.Image | None, b: Image.Image | None) -> bool:
     assert a is not None and b is not None
     return a.mode == b.mode and a.size == b.size and ImageChops.difference(a, b).getbbox() is None
@@ -148,7 +115,7 @@ def test_killed_app_is_recovered_pixel_for_pixel_on_the_next_start(
     seen = tmp_path / "seen.sdproj"
     proc = child(EDIT_AND_WAIT, str(photo), str(seen))
     try:
-        assert wait_for_line(proc, qtbot) == "written"
+        assert first_line(proc, qtbot, timeout_s=120) == "written"
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
@@ -253,7 +220,7 @@ def test_a_second_launch_opens_its_image_in_the_running_window(
 
         proc = child(SECOND_LAUNCH, "second.png", cwd=tmp_path)
         try:
-            assert wait_for_line(proc, qtbot) == "False True"
+            assert first_line(proc, qtbot, timeout_s=120) == "False True"
         finally:
             finish(proc)
 
