@@ -152,9 +152,13 @@ def _folders() -> list[tuple[str, str]]:
 
 
 def _bundle_dir() -> Path | None:
+    """The frozen app's own folder: the one-folder root beside the executable, or the macOS ``.app``."""
     if not getattr(sys, "frozen", False):
         return None
-    return Path(getattr(sys, "_MEIPASS", Path(sys.executable).parent)).resolve()
+    folder = Path(sys.executable).resolve().parent
+    if folder.name == "MacOS" and folder.parent.name == "Contents":
+        return folder.parent.parent
+    return folder
 
 
 def _resources() -> list[tuple[str, str]]:

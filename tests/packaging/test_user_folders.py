@@ -43,8 +43,11 @@ def test_no_user_path_falls_inside_the_bundle(frozen_bundle: Path, tmp_path: Pat
     assert paths.resources_dir() == frozen_bundle / "_internal" / "resources"  # read-only data does live there
 
 
-def test_selftest_refuses_user_folders_inside_the_bundle(frozen_bundle: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DESKTOP_SD_HOME", str(frozen_bundle / "_internal" / "home"))
+@pytest.mark.parametrize("inside", ["_internal/home", "home"])
+def test_selftest_refuses_user_folders_inside_the_bundle(
+    frozen_bundle: Path, monkeypatch: pytest.MonkeyPatch, inside: str
+) -> None:
+    monkeypatch.setenv("DESKTOP_SD_HOME", str(frozen_bundle / inside))
     with pytest.raises(RuntimeError, match="inside the app's own folder"):
         selftest._folders()
 
