@@ -1,35 +1,40 @@
 """Start-up wiring of the GUI: the one place that builds the services and hands the engine to the worker.
 
 Torch is not imported here: the worker thread calls the backend factory on its
-first job, so the window appears first. Optional parts (history gallery,
-model manager, autosave, crash reporting, single instance) are wired when
-their modules are present.
+first job, so the window appears first.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
+from desktop_sd.app import crash
+from desktop_sd.app.autosave import Autosave, default_folder
+from desktop_sd.app.gallery_model import GalleryModel
 from desktop_sd.app.jobs import JobQueue
 from desktop_sd.app.model_choices import ModelChoices
+from desktop_sd.app.model_manager import ModelManager
 from desktop_sd.app.result_saver import ResultSaver
+from desktop_sd.app.single_instance import SingleInstance
 from desktop_sd.app.tokens import TokenCounter
 from desktop_sd.core import paths
 from desktop_sd.core.backend import Backend
 from desktop_sd.core.errors import DesktopSDError
 from desktop_sd.core.settings import Settings
+from desktop_sd.library.store import Library
+from desktop_sd.ui.crash_dialog import show_crash_dialog
+from desktop_sd.ui.gallery import GalleryDock
 from desktop_sd.ui.main_window import MainWindow, WindowServices
 from desktop_sd.ui.message_area import Level
+from desktop_sd.ui.models_dialog import ModelsDialog
 
 log = logging.getLogger(__name__)
 
@@ -49,16 +54,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--model", action="append", default=[], help="a model folder or .safetensors file to offer")
     parser.add_argument("--library", help="history folder (default: the user's library folder)")
     return parser.parse_args(argv)
-
-
-def _optional(module: str) -> Any | None:
-    """A module another part of the app provides, or None while it is not installed."""
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        return None
 
 
 def build_window(
@@ -108,12 +103,9 @@ def build_window(
     return app, window
 
 
-def _open_library(folder: str | None, closers: list[Callable[[], None]]) -> tuple[Any | None, str]:
-    store = _optional("desktop_sd.library.store")
-    if store is None:
-        return None, ""
+def _open_library(folder: str | None, closers: list[Callable[[], None]]) -> tuple[Library | None, str]:
     try:
-        library = store.Library.open(Path(folder) if folder else None, reconcile=False)
+        library = Library.open(Path(folder) if folder else None, reconcile=False)
     except DesktopSDError as exc:
         return None, str(exc)
     closers.append(library.close)
@@ -121,11 +113,8 @@ def _open_library(folder: str | None, closers: list[Callable[[], None]]) -> tupl
 
 
 def _switch_library(folder: Path, saver: ResultSaver, closers: list[Callable[[], None]]) -> str | None:
-    store = _optional("desktop_sd.library.store")
-    if store is None:
-        return "The history store is not available in this build."
     try:
-        library = store.Library.open(folder, reconcile=False)
+        library = Library.open(folder, reconcile=False)
     except DesktopSDError as exc:
         return str(exc)
     closers.append(library.close)
@@ -133,34 +122,22 @@ def _switch_library(folder: Path, saver: ResultSaver, closers: list[Callable[[],
     return None
 
 
-def _history_dock(library: Any | None, closers: list[Callable[[], None]]) -> QWidget | None:
-    gallery_model = _optional("desktop_sd.app.gallery_model")
-    gallery = _optional("desktop_sd.ui.gallery")
-    if library is None or gallery_model is None or gallery is None:
+def _history_dock(library: Library | None, closers: list[Callable[[], None]]) -> QWidget | None:
+    if library is None:
         return None
-    model = gallery_model.GalleryModel(library)
+    model = GalleryModel(library)
     closers.append(model.close)  # closers run last first: the gallery lets go before the library closes
-    return gallery.GalleryDock(model)
+    return GalleryDock(model)
 
 
-def _model_manager(settings: Settings, closers: list[Callable[[], None]]) -> Any | None:
-    module = _optional("desktop_sd.app.model_manager")
-    if module is None:
-        return None
-    manager = module.ModelManager(settings=settings)  # one Settings object, so neither overwrites the other
-    shutdown = getattr(manager, "shutdown", None)
-    if callable(shutdown):
-        closers.append(shutdown)
+def _model_manager(settings: Settings, closers: list[Callable[[], None]]) -> ModelManager:
+    manager = ModelManager(settings=settings)  # one Settings object, so neither overwrites the other
+    closers.append(manager.shutdown)
     return manager
 
 
-def _models_dialog_opener(manager: Any | None) -> Callable[[QWidget], None] | None:
-    if manager is None or _optional("desktop_sd.ui.models_dialog") is None:
-        return None
-
+def _models_dialog_opener(manager: ModelManager) -> Callable[[QWidget], None]:
     def open_dialog(parent: QWidget) -> None:
-        from desktop_sd.ui.models_dialog import ModelsDialog
-
         dialog = parent.findChild(ModelsDialog)
         if dialog is None:
             dialog = ModelsDialog(manager, parent)
@@ -174,34 +151,33 @@ def _models_dialog_opener(manager: Any | None) -> Callable[[QWidget], None] | No
 def run_gui(argv: list[str]) -> int:
     """``desktop-sd`` with no command: show the window and run until it closes."""
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "desktop-sd"])
-    crash = _optional("desktop_sd.app.crash")
-    reporter = crash.install(paths.log_dir()) if crash is not None else None
-    single = _optional("desktop_sd.app.single_instance")
-    instance = None
-    if single is not None:
-        instance = single.SingleInstance()
-        if not instance.try_become_primary():
-            return 0 if instance.send_to_primary(argv) else 1
+    reporter = crash.install(paths.log_dir())
+    instance = SingleInstance()
+    if not instance.try_become_primary():
+        # Only the files travel: the running window opens them; its other options stay as they are.
+        return 0 if instance.send_to_primary(parse_args(argv).files) else 1
 
     app, window = build_window(argv)
-    if instance is not None:
-        instance.message_received.connect(window.handle_second_launch)
+    instance.message_received.connect(window.handle_second_launch)
     autosave = _start_autosave(window)
-    if reporter is not None:
-        reporter.crashed.connect(lambda summary, log_file: _on_crash(window, autosave, summary, log_file))
+    reporter.crashed.connect(
+        lambda summary, log_file: _on_crash(window, autosave, summary, log_file, reporter.last_details())
+    )
     window.show()
+    if reporter.previous_native_crash is not None:
+        window.show_message(
+            f"Desktop SD crashed last time. What it was doing is in {reporter.previous_native_crash}.",
+            Level.WARNING,
+        )
     window.services.tokens.load_in_background()
     _reconcile_in_background(window)
-    if autosave is not None:
-        _offer_recovery(window, autosave)
+    _offer_recovery(window, autosave)
     try:
         return int(app.exec())
     finally:
         window.shutdown()
-        if autosave is not None:
-            autosave.discard()
-        if instance is not None:
-            instance.release()
+        autosave.discard()
+        instance.release()
 
 
 def _reconcile_in_background(window: MainWindow) -> None:
@@ -220,11 +196,8 @@ def _reconcile_in_background(window: MainWindow) -> None:
     threading.Thread(target=run, name="history-reconcile", daemon=True).start()
 
 
-def _start_autosave(window: MainWindow) -> Any | None:
-    module = _optional("desktop_sd.app.autosave")
-    if module is None:
-        return None
-    autosave = module.Autosave(lambda: window.document() if window.has_work() else None, module.default_folder())
+def _start_autosave(window: MainWindow) -> Autosave:
+    autosave = Autosave(lambda: window.document() if window.has_work() else None, default_folder())
     window.document_changed.connect(autosave.mark_dirty)
     window.result_applied.connect(autosave.snapshot_now)
     autosave.snapshot_failed.connect(lambda message: window.status.showMessage(message, 8000))
@@ -232,7 +205,7 @@ def _start_autosave(window: MainWindow) -> Any | None:
     return autosave
 
 
-def _offer_recovery(window: MainWindow, autosave: Any) -> None:
+def _offer_recovery(window: MainWindow, autosave: Autosave) -> None:
     doc = autosave.pending_recovery()
     if doc is None:
         return
@@ -252,9 +225,7 @@ def _offer_recovery(window: MainWindow, autosave: Any) -> None:
         autosave.start()
 
 
-def _on_crash(window: MainWindow, autosave: Any | None, summary: str, log_file: str) -> None:
+def _on_crash(window: MainWindow, autosave: Autosave | None, summary: str, log_file: str, details: str = "") -> None:
     if autosave is not None:
         autosave.snapshot_now()
-    from desktop_sd.ui.crash_dialog import show_crash_dialog
-
-    show_crash_dialog(window, summary, log_file)
+    show_crash_dialog(window, summary, log_file, details)

@@ -79,6 +79,7 @@ class WindowActions:
         # Help
         self.shortcuts = a(parent, "&Keyboard shortcuts", Key.HelpContents, "List the keyboard shortcuts")
         self.about = a(parent, "&About Desktop SD", None, "Version and credits")
+        self.open_logs = a(parent, "Open &log folder", None, "Show the folder with the app's log and crash reports")
 
     def candidate_actions(self) -> list[QAction]:
         return [self.previous, self.next, self.apply, self.discard]

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import shiboken6
-from PySide6.QtCore import QByteArray, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QImage
+from PySide6.QtCore import QByteArray, QRect, QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QImage
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
@@ -35,6 +35,7 @@ from desktop_sd.app.model_choices import ModelChoices
 from desktop_sd.app.prompt_model import PromptModel, PromptValues
 from desktop_sd.app.result_saver import ResultSaver
 from desktop_sd.app.tokens import TokenCounter
+from desktop_sd.core import paths
 from desktop_sd.core.backend import BackendStatus
 from desktop_sd.core.document import Document
 from desktop_sd.core.errors import InputError
@@ -222,6 +223,7 @@ class MainWindow(QMainWindow):
             models.addAction(item)
         help_menu = menus.addMenu("&Help")
         help_menu.addAction(a.shortcuts)
+        help_menu.addAction(a.open_logs)
         help_menu.addAction(a.about)
         # Shortcuts of actions only in menus work once the actions belong to the window too.
         self.addActions([*a.all(), undo, redo])
@@ -263,6 +265,7 @@ class MainWindow(QMainWindow):
         a.add_model_folder.triggered.connect(lambda: self.files.add_model_dialog(folder=True))
         a.shortcuts.triggered.connect(self.show_shortcuts)
         a.about.triggered.connect(self.show_about)
+        a.open_logs.triggered.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.log_dir()))))
 
         self.view.files_dropped.connect(lambda paths: self.files.open_path(paths[0]) if paths else None)
         self.view.image_dropped.connect(self.files.open_qimage)
