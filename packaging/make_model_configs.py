@@ -32,6 +32,9 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, installed or not
+from desktop_sd.core.clip_bytes import bytes_to_unicode
+
 ROOT = Path(__file__).resolve().parents[1]
 BPE_MEMBER = "open_clip/bpe_simple_vocab_16e6.txt.gz"
 MERGES = 49152 - 256 - 2  # lines of the BPE file that CLIP uses as merges
@@ -283,19 +286,6 @@ def families() -> dict[str, dict[str, Any]]:
 
 
 # ---- tokenizer -------------------------------------------------------------------------
-
-
-def bytes_to_unicode() -> dict[int, str]:
-    """GPT-2's byte to printable-character table, which CLIP's vocabulary starts with."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, (chr(c) for c in cs), strict=True))
 
 
 def read_merges(bpe: Path) -> list[str]:

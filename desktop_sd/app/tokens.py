@@ -19,6 +19,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from desktop_sd.core import paths
+from desktop_sd.core.clip_bytes import bytes_to_unicode
 
 PROMPT_TOKENS = 75  # 77 minus the start and end tokens
 
@@ -29,20 +30,7 @@ _PIECES = re.compile(
 )
 
 
-def _bytes_to_unicode() -> dict[int, str]:
-    """GPT-2's byte to printable-character table, which CLIP's vocabulary is written in."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    extra = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + extra)
-            extra += 1
-    return dict(zip(bs, (chr(c) for c in cs), strict=True))
-
-
-_BYTE_CHARS = _bytes_to_unicode()
+_BYTE_CHARS = bytes_to_unicode()
 
 # One merge in tokenizer.json: ["a","b"] (newer files) or "a b" (older ones).
 _JSON_STRING = r'"((?:[^"\\]|\\.)*)"'

@@ -30,29 +30,16 @@ from diffusers import (
 from safetensors.torch import save_file
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
 
+from desktop_sd.core.clip_bytes import bytes_to_unicode
 from desktop_sd.engine.ldm_layout import clip_to_ldm, unet_to_ldm, vae_to_ldm
 
 Size = Literal["tiny", "sd15"]
 
 
-def _bytes_to_unicode() -> dict[int, str]:
-    """GPT-2's byte to printable-character table, which CLIP's vocabulary uses."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))
-    bs += list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, (chr(c) for c in cs), strict=True))
-
-
 def write_byte_tokenizer(folder: Path) -> CLIPTokenizer:
     """Write a CLIP tokenizer with a byte-level vocabulary (514 tokens, no merges)."""
     folder.mkdir(parents=True, exist_ok=True)
-    chars = list(_bytes_to_unicode().values())
+    chars = list(bytes_to_unicode().values())
     vocab_list = chars + [c + "</w>" for c in chars] + ["<|startoftext|>", "<|endoftext|>"]
     vocab = {token: index for index, token in enumerate(vocab_list)}
     (folder / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
