@@ -153,17 +153,23 @@ class ParsedParameters:
                 return GenerationRequest.from_parameters(dict(self.request))
             except (TypeError, ValueError):
                 pass  # damaged or foreign JSON: fall back to the plain fields below
-        defaults = GenerationRequest(mode=Mode.TXT2IMG, prompt="")
-        return GenerationRequest(
-            mode=self.mode,
-            prompt=self.prompt,
-            negative_prompt=self.negative_prompt,
-            model=self.model,
-            width=self.width or defaults.width,
-            height=self.height or defaults.height,
-            steps=self.steps or defaults.steps,
-            cfg_scale=self.cfg_scale if self.cfg_scale is not None else defaults.cfg_scale,
-            seed=self.seed,
-            scheduler=self.scheduler if self.scheduler in SCHEDULER_IDS else "default",
-            strength=self.strength if self.strength is not None else defaults.strength,
-        )
+        return request_from_fields(self)
+
+
+def request_from_fields(source: Any) -> GenerationRequest:
+    """A request from an object with the plain parameter fields (``ParsedParameters``, ``ImageRecord``),
+    with defaults where they are empty; used when no stored request JSON can be read."""
+    defaults = GenerationRequest(mode=Mode.TXT2IMG, prompt="")
+    return GenerationRequest(
+        mode=source.mode,
+        prompt=source.prompt,
+        negative_prompt=source.negative_prompt,
+        model=source.model,
+        width=source.width or defaults.width,
+        height=source.height or defaults.height,
+        steps=source.steps or defaults.steps,
+        cfg_scale=source.cfg_scale if source.cfg_scale is not None else defaults.cfg_scale,
+        seed=source.seed,
+        scheduler=source.scheduler if source.scheduler in SCHEDULER_IDS else "default",
+        strength=source.strength if source.strength is not None else defaults.strength,
+    )

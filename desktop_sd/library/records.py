@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from desktop_sd.core.request import GenerationRequest, Mode
-from desktop_sd.core.schedulers import SCHEDULER_IDS
+from desktop_sd.library.parsed import request_from_fields
 
 MAX_RATING = 5
 
@@ -69,20 +69,7 @@ class ImageRecord:
                 return GenerationRequest.from_parameters(request)
             except (TypeError, ValueError):
                 pass  # damaged JSON: rebuild from the columns below
-        defaults = GenerationRequest(mode=Mode.TXT2IMG, prompt="")
-        return GenerationRequest(
-            mode=self.mode,
-            prompt=self.prompt,
-            negative_prompt=self.negative_prompt,
-            model=self.model,
-            width=self.width or defaults.width,
-            height=self.height or defaults.height,
-            steps=self.steps or defaults.steps,
-            cfg_scale=self.cfg_scale if self.cfg_scale is not None else defaults.cfg_scale,
-            seed=self.seed,
-            scheduler=self.scheduler if self.scheduler in SCHEDULER_IDS else "default",
-            strength=self.strength if self.strength is not None else defaults.strength,
-        )
+        return request_from_fields(self)
 
 
 class Brief(NamedTuple):
