@@ -90,6 +90,8 @@ def build_window(
         closers=closers,
     )
     window = MainWindow(services)
+    if isinstance(services.history, GalleryDock):
+        services.history.dialogs.notify = window.show_message  # gallery errors: non-blocking, above the canvas
     if library_error:
         window.show_message(
             f"The history is not available: {library_error} New images are kept in memory until it is.",

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
 
 class GalleryDialogs:
-    """Modal dialogs used by ``GalleryDock``; subclass or replace to answer them another way."""
+    """Dialogs used by ``GalleryDock``; subclass or replace to answer them another way.
+
+    Questions are modal. Errors and notices go to ``notify(text, level)`` when the
+    window sets it (its non-blocking message area), else to a message box.
+    """
+
+    def __init__(self, notify: Callable[[str, str], None] | None = None) -> None:
+        self.notify = notify
 
     def confirm_delete(self, parent: QWidget, count: int) -> bool:
         what = "this image" if count == 1 else f"these {count} images"
@@ -30,7 +38,13 @@ class GalleryDialogs:
         return [t.strip() for t in text.split(",") if t.strip()] if ok else None
 
     def error(self, parent: QWidget, message: str) -> None:
-        QMessageBox.warning(parent, "History", message)
+        if self.notify is not None:
+            self.notify(message, "error")
+        else:
+            QMessageBox.warning(parent, "History", message)
 
     def info(self, parent: QWidget, message: str) -> None:
-        QMessageBox.information(parent, "History", message)
+        if self.notify is not None:
+            self.notify(message, "info")
+        else:
+            QMessageBox.information(parent, "History", message)

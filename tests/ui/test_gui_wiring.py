@@ -70,3 +70,16 @@ def test_build_window_wires_the_arguments(qtbot: QtBot, tmp_path: Path, monkeypa
     finally:
         window.shutdown()
         window.deleteLater()
+
+
+def test_history_errors_appear_above_the_canvas_without_blocking(qtbot: QtBot) -> None:
+    _app, window = build_window([], backend_factory=FakeBackend)
+    try:
+        dock = window.services.history
+        assert dock is not None
+        dock.dialogs.error(dock, "The file x.png is missing; its parameters can still be reused.")
+        errors = [m.text for m in window.messages.messages() if m.level is Level.ERROR]
+        assert any("x.png is missing" in e for e in errors)
+    finally:
+        window.shutdown()
+        window.deleteLater()
