@@ -13,17 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import shiboken6
-from PySide6.QtCore import QByteArray, QRect, QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QCloseEvent, QDesktopServices, QImage
+from PySide6.QtCore import QByteArray, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QImage
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
     QMainWindow,
-    QMessageBox,
-    QSlider,
-    QSpinBox,
     QStackedWidget,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -35,7 +31,6 @@ from desktop_sd.app.model_choices import ModelChoices
 from desktop_sd.app.prompt_model import PromptModel, PromptValues
 from desktop_sd.app.result_saver import ResultSaver
 from desktop_sd.app.tokens import TokenCounter
-from desktop_sd.core import paths
 from desktop_sd.core.backend import BackendStatus
 from desktop_sd.core.document import Document
 from desktop_sd.core.errors import InputError
@@ -51,10 +46,17 @@ from desktop_sd.ui.queue_panel import QueuePanel
 from desktop_sd.ui.status_bar import StatusBar
 from desktop_sd.ui.welcome_panel import WelcomePanel
 from desktop_sd.ui.window_files import WindowFiles
+from desktop_sd.ui.window_menus import (
+    APP_TITLE,
+    build_menus,
+    build_toolbar,
+    open_log_folder,
+    show_about,
+    show_shortcuts,
+)
 
 log = logging.getLogger(__name__)
 
-APP_TITLE = "Desktop SD"
 LAYOUT_VERSION = 1
 
 
@@ -104,8 +106,8 @@ class MainWindow(QMainWindow):
         self.queue_dock = self._dock("Queue", "queue-dock", self.queue_panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.status = StatusBar(self)
         self.setStatusBar(self.status)
-        self._build_toolbar()
-        self._build_menus()
+        build_toolbar(self)
+        build_menus(self)
         self.resize(QSize(1280, 820))
         self.resizeDocks([self.prompt_dock, self.history_dock], [330, 360], Qt.Orientation.Horizontal)
         self.resizeDocks([self.history_dock, self.queue_dock], [560, 140], Qt.Orientation.Vertical)
@@ -164,70 +166,6 @@ class MainWindow(QMainWindow):
                 signal.connect(slot)
         return dock
 
-    def _build_toolbar(self) -> None:
-        a = self.actions_
-        bar = QToolBar("Canvas tools", self)
-        bar.setObjectName("canvas-toolbar")
-        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        for action in (a.tool_frame, a.tool_brush, a.tool_eraser):
-            bar.addAction(action)
-        bar.addSeparator()
-        bar.addWidget(QLabel(" Size "))
-        self.brush_size = QSpinBox(minimum=1, maximum=1024, suffix=" px", toolTip="Brush size ([ and ])")
-        self.brush_size.setValue(self.view.brush_size)
-        bar.addWidget(self.brush_size)
-        bar.addWidget(QLabel("  Hardness "))
-        self.hardness = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, toolTip="Brush edge hardness")
-        self.hardness.setValue(round(self.view.hardness * 100))
-        self.hardness.setMaximumWidth(110)
-        bar.addWidget(self.hardness)
-        bar.addSeparator()
-        for action in (a.clear_mask, a.invert_mask, a.fill_mask):
-            bar.addAction(action)
-        bar.addSeparator()
-        for action in (a.zoom_fit, a.zoom_actual):
-            bar.addAction(action)
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
-        self.toolbar = bar
-
-    def _build_menus(self) -> None:
-        a = self.actions_
-        menus = self.menuBar()
-        file_menu = menus.addMenu("&File")
-        for item in (a.new, a.open, None, a.save, a.save_as, a.export, None, a.quit):
-            file_menu.addSeparator() if item is None else file_menu.addAction(item)
-        edit = menus.addMenu("&Edit")
-        undo = self.canvas.undo_stack.createUndoAction(self, "&Undo")
-        undo.setShortcut("Ctrl+Z")
-        redo = self.canvas.undo_stack.createRedoAction(self, "&Redo")
-        redo.setShortcuts(["Ctrl+Shift+Z", "Ctrl+Y"])
-        self.undo_action, self.redo_action = undo, redo
-        for item in (undo, redo, None, a.copy, a.paste, None, a.clear_mask, a.invert_mask, a.fill_mask):
-            edit.addSeparator() if item is None else edit.addAction(item)
-        view = menus.addMenu("&View")
-        for item in (a.zoom_in, a.zoom_out, a.zoom_fit, a.zoom_actual, None):
-            view.addSeparator() if item is None else view.addAction(item)
-        for dock in (self.prompt_dock, self.history_dock, self.queue_dock):
-            view.addAction(dock.toggleViewAction())
-        view.addAction(self.toolbar.toggleViewAction())
-        view.addSeparator()
-        view.addAction(a.reset_layout)
-        tools = view.addMenu("&Tools")
-        for item in (a.tool_frame, a.tool_brush, a.tool_eraser, None, a.brush_smaller, a.brush_larger):
-            tools.addSeparator() if item is None else tools.addAction(item)
-        generate = menus.addMenu("&Generate")
-        for item in (a.generate, a.cancel, None, a.previous, a.next, a.apply, a.discard, None, a.last_seed):
-            generate.addSeparator() if item is None else generate.addAction(item)
-        models = menus.addMenu("&Models")
-        for item in (a.manage_models, a.add_model_file, a.add_model_folder):
-            models.addAction(item)
-        help_menu = menus.addMenu("&Help")
-        help_menu.addAction(a.shortcuts)
-        help_menu.addAction(a.open_logs)
-        help_menu.addAction(a.about)
-        # Shortcuts of actions only in menus work once the actions belong to the window too.
-        self.addActions([*a.all(), undo, redo])
-
     def _connect(self) -> None:
         a, q, c = self.actions_, self.queue, self.canvas
         a.new.triggered.connect(self.files.new_canvas)
@@ -263,9 +201,9 @@ class MainWindow(QMainWindow):
         a.manage_models.triggered.connect(self.open_models)
         a.add_model_file.triggered.connect(lambda: self.files.add_model_dialog(folder=False))
         a.add_model_folder.triggered.connect(lambda: self.files.add_model_dialog(folder=True))
-        a.shortcuts.triggered.connect(self.show_shortcuts)
-        a.about.triggered.connect(self.show_about)
-        a.open_logs.triggered.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.log_dir()))))
+        a.shortcuts.triggered.connect(lambda: show_shortcuts(self))
+        a.about.triggered.connect(lambda: show_about(self))
+        a.open_logs.triggered.connect(open_log_folder)
 
         self.view.files_dropped.connect(lambda paths: self.files.open_path(paths[0]) if paths else None)
         self.view.image_dropped.connect(self.files.open_qimage)
@@ -526,40 +464,6 @@ class MainWindow(QMainWindow):
     ) -> None:
         """A non-blocking message above the canvas."""
         self.messages.show_message(text, level, actions)
-
-    def show_shortcuts(self) -> None:
-        rows = [
-            (action.text().replace("&", ""), action.shortcut().toString())
-            for action in self.actions_.all()
-            if not action.shortcut().isEmpty()
-        ]
-        rows += [
-            ("Undo", "Ctrl+Z"),
-            ("Redo", "Ctrl+Shift+Z"),
-            ("Pan", "Space+drag or middle button"),
-            ("Zoom", "Mouse wheel"),
-        ]
-        table = "".join(f"<tr><td>{name}</td><td><b>{keys}</b></td></tr>" for name, keys in rows)
-        box = QMessageBox(
-            QMessageBox.Icon.NoIcon,
-            "Keyboard shortcuts",
-            f"<table cellpadding=3>{table}</table>",
-            QMessageBox.StandardButton.Close,
-            self,
-        )
-        box.setModal(False)
-        box.show()
-
-    def show_about(self) -> None:
-        import desktop_sd
-
-        QMessageBox.about(
-            self,
-            f"About {APP_TITLE}",
-            f"<h3>{APP_TITLE} {desktop_sd.__version__}</h3>"
-            "<p>Local, offline Stable Diffusion: canvas with inpainting and outpainting, "
-            "history gallery, model manager.</p>",
-        )
 
     # ---- settings and closing ------------------------------------------------------------------------------
     def _restore_settings(self) -> None:
