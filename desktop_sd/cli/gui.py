@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from desktop_sd.app import crash
 from desktop_sd.app.autosave import Autosave, default_folder
+from desktop_sd.app.file_open_events import FileOpenEvents
 from desktop_sd.app.gallery_model import GalleryModel
 from desktop_sd.app.jobs import JobQueue
 from desktop_sd.app.model_choices import ModelChoices
@@ -161,6 +162,9 @@ def run_gui(argv: list[str]) -> int:
 
     app, window = build_window(argv)
     instance.message_received.connect(window.handle_second_launch)
+    file_events = FileOpenEvents(window)
+    file_events.file_opened.connect(lambda path: window.handle_second_launch([path]))
+    app.installEventFilter(file_events)
     autosave = _start_autosave(window)
     reporter.crashed.connect(
         lambda summary, log_file: _on_crash(window, autosave, summary, log_file, reporter.last_details())
