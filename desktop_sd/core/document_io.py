@@ -22,19 +22,17 @@ and what to do.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import io
 import json
-import os
-import uuid
 import warnings
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from PIL import Image, UnidentifiedImageError
 
+from desktop_sd.core.atomic import atomic_write
 from desktop_sd.core.document import Document, Rect
 from desktop_sd.core.errors import InputError
 
@@ -67,17 +65,10 @@ def save_document(doc: Document, path: Path, *, compress_level: int = 6) -> None
     folder = path.parent
     if not folder.is_dir():
         raise DocumentError(f"Could not save {path.name}: the folder {folder} does not exist. Choose another folder.")
-    tmp = folder / f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
     try:
-        with open(tmp, "wb") as fh:
-            _write_archive(fh, payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        atomic_write(path, lambda stream: _write_archive(stream, payload))
     except OSError as exc:
-        _remove_quietly(tmp)
         raise DocumentError(f"Could not save {path}: {_describe_os_error(exc)}") from exc
-    _fsync_folder(folder)
 
 
 def load_document(path: Path) -> Document:
@@ -163,31 +154,11 @@ def _png_bytes(image: Image.Image, compress_level: int) -> bytes:
     return buffer.getvalue()
 
 
-def _write_archive(fh: io.BufferedWriter, members: dict[str, bytes]) -> None:
+def _write_archive(fh: BinaryIO, members: dict[str, bytes]) -> None:
     with zipfile.ZipFile(fh, "w") as archive:
         for name, data in members.items():
             method = zipfile.ZIP_DEFLATED if name.endswith(".json") else zipfile.ZIP_STORED
             archive.writestr(name, data, compress_type=method)
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); Windows cannot open a folder this way."""
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _remove_quietly(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        path.unlink()
 
 
 def _describe_os_error(exc: OSError) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop_sd.core import paths
+from desktop_sd.core.atomic import atomic_write
 
 
 class Settings:
@@ -53,11 +54,7 @@ class Settings:
         return dict(self._data)
 
     def save(self) -> None:
-        """Write atomically: temp file, flush, fsync, rename."""
+        """Write atomically (temp file, flush, fsync, rename)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(self._data, fh, indent=2, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
+        text = json.dumps(self._data, indent=2, sort_keys=True)
+        atomic_write(self.path, lambda stream: stream.write(text.encode("utf-8")))

@@ -17,7 +17,9 @@ import re
 import secrets
 import unicodedata
 from pathlib import Path
+from typing import BinaryIO
 
+from desktop_sd.core.atomic import atomic_write, fsync_folder
 from desktop_sd.core.errors import LibraryError
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp"})
@@ -83,22 +85,6 @@ def describe_os_error(exc: OSError, action: str, where: Path) -> LibraryError:
     return LibraryError(f"Could not {action} in {where}: {reason}. {hint}")
 
 
-def fsync_folder(folder: Path) -> None:
-    """Make a rename in ``folder`` durable (no-op where folders cannot be opened, e.g. Windows)."""
-    if os.name == "nt":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` all or nothing. Raises ``OSError``; no temp file is left behind."""
     folder = path.parent
@@ -128,18 +114,10 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 def copy_atomic(source: Path, target: Path, chunk: int = 1 << 20) -> None:
     """Copy a file's bytes (metadata and all) to ``target`` all or nothing."""
-    temp = target.parent / f"{TEMP_PREFIX}{target.name}"
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    fd = os.open(temp, flags, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+
+    def copy(out: BinaryIO) -> None:
+        with open(source, "rb") as src:
             while block := src.read(chunk):
                 out.write(block)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    fsync_folder(target.parent)
+
+    atomic_write(target, copy, target.parent / f"{TEMP_PREFIX}{target.name}")
