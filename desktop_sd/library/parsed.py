@@ -6,6 +6,7 @@ same ``ParsedParameters``; fields a tool did not write stay ``None`` or empty.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,6 +79,15 @@ def scheduler_for(sampler: str, schedule: str = "") -> str:
     if schedule.strip().lower() == "karras":
         scheduler = _KARRAS_VARIANTS.get(scheduler, scheduler)
     return scheduler if scheduler in SCHEDULER_IDS else "default"
+
+
+def json_object(text: str) -> dict[str, Any] | None:
+    """``text`` parsed as a JSON object, or None for anything else (never raises)."""
+    try:
+        data = json.loads(text)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def to_int(value: Any) -> int | None:

@@ -7,13 +7,12 @@ older two, negative words sit in the prompt in square brackets.
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 from typing import Any
 
 from desktop_sd.core.request import Mode
-from desktop_sd.library.parsed import INVOKEAI, ParsedParameters, scheduler_for, to_float, to_int, to_text
+from desktop_sd.library.parsed import INVOKEAI, ParsedParameters, json_object, scheduler_for, to_float, to_int, to_text
 
 _BRACKETS = re.compile(r"\[([^\[\]]*)\]")
 
@@ -36,17 +35,9 @@ def _mode(generation_mode: Any) -> Mode:
     return Mode.TXT2IMG
 
 
-def _load(text: str) -> dict[str, Any] | None:
-    try:
-        data = json.loads(text)
-    except (TypeError, ValueError, RecursionError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
 def parse_invoke_metadata(text: str) -> ParsedParameters | None:
     """The current ``invokeai_metadata`` chunk."""
-    data = _load(text)
+    data = json_object(text)
     if data is None:
         return None
     model = data.get("model")
@@ -77,7 +68,7 @@ def parse_invoke_metadata(text: str) -> ParsedParameters | None:
 
 def parse_sd_metadata(text: str) -> ParsedParameters | None:
     """InvokeAI 2.x ``sd-metadata``."""
-    data = _load(text)
+    data = json_object(text)
     if data is None:
         return None
     image = data.get("image")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -13,6 +12,7 @@ from desktop_sd.library.parsed import (
     FOOOCUS,
     NOVELAI,
     ParsedParameters,
+    json_object,
     scheduler_for,
     to_float,
     to_int,
@@ -22,17 +22,9 @@ from desktop_sd.library.parsed import (
 _PAIR = re.compile(r"(\d+)\D+(\d+)")
 
 
-def _load(text: str) -> dict[str, Any] | None:
-    try:
-        data = json.loads(text)
-    except (TypeError, ValueError, RecursionError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
 def parse_fooocus(text: str) -> ParsedParameters | None:
     """Fooocus's JSON ``parameters`` (written with ``fooocus_scheme`` = ``fooocus``)."""
-    data = _load(text)
+    data = json_object(text)
     if data is None:
         return None
     width = to_int(data.get("width"))
@@ -62,7 +54,7 @@ def parse_fooocus(text: str) -> ParsedParameters | None:
 
 def parse_novelai(info: Mapping[str, Any], size: tuple[int, int] | None = None) -> ParsedParameters | None:
     """NovelAI: ``Software`` = NovelAI, prompt in ``Description``, settings in ``Comment`` JSON."""
-    comment = _load(str(info.get("Comment", ""))) or {}
+    comment = json_object(str(info.get("Comment", ""))) or {}
     prompt = str(info.get("Description") or comment.get("prompt") or "")
     if not prompt and not comment:
         return None
@@ -93,7 +85,7 @@ def parse_novelai(info: Mapping[str, Any], size: tuple[int, int] | None = None) 
 
 def parse_json_comment(text: str) -> ParsedParameters | None:
     """JSON in an EXIF UserComment: Draw Things (``c``/``uc`` keys) or Fooocus-style keys."""
-    data = _load(text)
+    data = json_object(text)
     if data is None:
         return None
     if "c" in data:
