@@ -129,28 +129,9 @@ def build_request(args: argparse.Namespace) -> tuple[GenerationRequest, list[str
 
 def _open_mask(path: Path) -> Any:
     """A mask file as is (any mode): the engine thresholds and resizes it with notices."""
-    import warnings
+    from desktop_sd.core.images import read_image
 
-    from PIL import Image, UnidentifiedImageError
-
-    if not path.is_file():
-        raise InputError(f"Mask not found: {path}. Check the path and try again.")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
-                img.load()
-                mask = img.copy()
-                mask.info = dict(img.info)
-                return mask
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise InputError(
-            f"{path.name} claims a size so large it looks like a decompression bomb; not opened."
-        ) from None
-    except UnidentifiedImageError:
-        raise InputError(f"{path.name} is not an image Desktop SD can read.") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise InputError(f"{path.name} is damaged or truncated and could not be read ({exc}).") from None
+    return read_image(path, "Mask")
 
 
 def quiet_libraries() -> None:

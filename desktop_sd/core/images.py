@@ -19,9 +19,14 @@ MAX_INPUT_PIXELS = 64_000_000  # ~8000 x 8000: anything larger is refused, not d
 
 def open_image(path: str | Path) -> tuple[Image.Image, list[str]]:
     """Load an image file as RGB; returns the image and notices for the user."""
+    return normalize_image(read_image(path))
+
+
+def read_image(path: str | Path, what: str = "Image") -> Image.Image:
+    """Decode an image file as it is (any mode), refusing missing, huge, damaged or non-image files."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"Image not found: {path}. Check the path and try again.")
+        raise InputError(f"{what} not found: {path}. Check the path and try again.")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -44,7 +49,7 @@ def open_image(path: str | Path) -> tuple[Image.Image, list[str]]:
         raise InputError(f"{path.name} is not an image Desktop SD can read (PNG, JPEG, WebP, BMP, TIFF).") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise InputError(f"{path.name} is damaged or truncated and could not be read ({exc}).") from None
-    return normalize_image(image)
+    return image
 
 
 def normalize_image(image: Image.Image) -> tuple[Image.Image, list[str]]:
