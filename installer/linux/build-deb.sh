@@ -60,7 +60,10 @@ for size in $(config icon-sizes); do
 done
 
 # The bundle carries its own glibc-linked libraries: it needs at least the glibc it was built against.
-GLIBC=$(ldd --version 2>/dev/null | head -n1 | grep -oE '[0-9]+\.[0-9]+$' || echo 2.28)
+# Read the whole output (no head): under pipefail an early-closed pipe makes ldd fail with SIGPIPE, which
+# once appended the fallback to the version found and broke the control file.
+GLIBC=$(ldd --version 2>/dev/null | sed -n '1s/.* \([0-9][0-9]*\.[0-9][0-9]*\)$/\1/p' || true)
+[ -n "$GLIBC" ] || GLIBC=2.28
 INSTALLED_KB=$(du -sk --exclude=DEBIAN "$STAGE" | cut -f1)
 # Qt's xcb platform plugin needs these X libraries, which a bare desktop install may lack;
 # EGL/GL, fontconfig and D-Bus are loaded by Qt itself.
