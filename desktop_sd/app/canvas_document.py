@@ -78,6 +78,10 @@ class CanvasDocument(QObject):
     def has_mask(self) -> bool:
         return mask_ops.is_painted(self.mask, self.mask.rect())
 
+    def has_work(self) -> bool:
+        """Whether the canvas holds anything worth keeping: an image or a painted mask."""
+        return self.image is not None or self.has_mask()
+
     def feathered_mask(self, frame: QRect, feather: int) -> QImage:
         """The blend weights inside ``frame`` (frame-sized, 8-bit): where an inpaint result will show."""
         local = frame.translated(-self.rect.topLeft())

@@ -18,6 +18,7 @@ from __future__ import annotations
 from array import array
 from collections import OrderedDict
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
@@ -109,14 +110,36 @@ class GalleryModel(QStringListModel):
         self._loading = placeholder(thumb_size, "loading")
         self._missing = placeholder(thumb_size, "missing")
         self._broken = placeholder(thumb_size, "broken")
-        self._loader = ThumbnailLoader(library.folder, thumb_size, threads, parent=self)
-        self._loader.finished.connect(self._thumbnail_finished)
+        self._threads = threads
+        self._loader = self._new_loader(library.folder)
         self._bridge = _Bridge(self)
         self._bridge.event.connect(self._library_changed)
         self._listener = self._bridge.event.emit
         library.add_listener(self._listener)
         self._closed = False
         self.refresh()
+
+    def _new_loader(self, folder: Path) -> ThumbnailLoader:
+        loader = ThumbnailLoader(folder, self.thumb_size, self._threads, parent=self)
+        loader.finished.connect(self._thumbnail_finished)
+        return loader
+
+    def set_library(self, library: Library) -> None:
+        """Show ``library`` from now on (the history moved to another folder); the old one stays open."""
+        if library is self.library or self._closed:
+            return
+        self.library.remove_listener(self._listener)
+        self._loader.finished.disconnect(self._thumbnail_finished)
+        self._loader.shutdown()
+        self.library = library
+        self._loader = self._new_loader(library.folder)
+        for cache in (self._brief, self._records, self._thumbs, self._bad):
+            cache.clear()
+        self._pending.clear()
+        self._dirty.clear()
+        library.add_listener(self._listener)
+        self.refresh()
+        self.filter_changed.emit()
 
     # ---- searching ---------------------------------------------------------------------
 

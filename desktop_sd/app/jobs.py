@@ -16,8 +16,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QRect, QThread, Signal, Slot
 from PySide6.QtGui import QImage
 
 from desktop_sd.app.qimages import pil_to_qimage
@@ -33,9 +34,18 @@ PREVIEW_INTERVAL_S = 0.25  # at most four progress signals a second
 
 @dataclass(frozen=True, eq=False)
 class Job:
+    """A request in the queue, with where on the canvas its result belongs.
+
+    ``frame`` is the canvas area the job was made for (its result lands there
+    even if the frame moves meanwhile); ``clip`` is the feathered mask of an
+    inpaint job, so its previews show only where pixels will change.
+    """
+
     id: int
     request: GenerationRequest
     label: str
+    frame: QRect | None = None
+    clip: QImage | None = field(default=None, repr=False)
     cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
 
 
@@ -162,6 +172,7 @@ class JobQueue(QObject):
         self._worker.status.connect(self.backend_status)
         self.last_status: BackendStatus | None = None
         self.backend_status.connect(self._remember_status)
+        self._ending: Job | None = None  # the job whose end signal is being emitted
         self._closed = False
 
     # ---- queries ---------------------------------------------------------------------------------
@@ -176,17 +187,21 @@ class JobQueue(QObject):
         return ([self._running] if self._running else []) + self._pending
 
     def job(self, job_id: int) -> Job | None:
-        return next((j for j in self.jobs() if j.id == job_id), None)
+        """A waiting or running job, or the one whose end is being reported right now."""
+        ending = [self._ending] if self._ending is not None else []
+        return next((j for j in [*self.jobs(), *ending] if j.id == job_id), None)
 
     def is_busy(self) -> bool:
         return self._running is not None or bool(self._pending)
 
     # ---- commands --------------------------------------------------------------------------------
-    def submit(self, request: GenerationRequest, label: str = "") -> int:
+    def submit(
+        self, request: GenerationRequest, label: str = "", frame: QRect | None = None, clip: QImage | None = None
+    ) -> int:
         """Queue a request; it runs when the jobs before it are done. Returns its job id."""
         if self._closed:
             raise RuntimeError("the job queue is shut down")
-        job = Job(next(self._ids), request, label or request.prompt[:60] or "(no prompt)")
+        job = Job(next(self._ids), request, label or request.prompt[:60] or "(no prompt)", frame, clip)
         self._pending.append(job)
         self.job_queued.emit(job.id)
         self.queue_changed.emit()
@@ -204,7 +219,7 @@ class JobQueue(QObject):
             if job.id == job_id:
                 self._pending.remove(job)
                 self.queue_changed.emit()
-                self.job_cancelled.emit(job.id)
+                self._report_end(job, self.job_cancelled, job.id)
                 return True
         return False
 
@@ -240,30 +255,42 @@ class JobQueue(QObject):
         self.queue_changed.emit()
         self._dispatch.emit(self._running)
 
-    def _finish(self, job_id: int) -> bool:
-        if self._running is None or self._running.id != job_id:
-            return False
+    def _finish(self, job_id: int) -> Job | None:
+        job = self._running
+        if job is None or job.id != job_id:
+            return None
         self._running = None
         self.queue_changed.emit()
-        return True
+        return job
+
+    def _report_end(self, job: Job, signal: Any, *args: object) -> None:
+        """Emit ``signal`` with ``job`` still reachable through :meth:`job` for its receivers."""
+        self._ending = job
+        try:
+            signal.emit(*args)
+        finally:
+            self._ending = None
 
     def _on_progress(self, job_id: int, step: int, total: int, preview: QImage) -> None:
         if self._running is not None and self._running.id == job_id and not self._running.cancel_event.is_set():
             self.progress.emit(job_id, step, total, preview)
 
     def _on_finished(self, job_id: int, result: object) -> None:
-        if self._finish(job_id):
-            self.job_finished.emit(job_id, result)
+        job = self._finish(job_id)
+        if job is not None:
+            self._report_end(job, self.job_finished, job_id, result)
         self._start_next()
 
     def _on_failed(self, job_id: int, message: str) -> None:
-        if self._finish(job_id):
-            self.job_failed.emit(job_id, message)
+        job = self._finish(job_id)
+        if job is not None:
+            self._report_end(job, self.job_failed, job_id, message)
         self._start_next()
 
     def _on_cancelled(self, job_id: int) -> None:
-        if self._finish(job_id):
-            self.job_cancelled.emit(job_id)
+        job = self._finish(job_id)
+        if job is not None:
+            self._report_end(job, self.job_cancelled, job_id)
         self._start_next()
 
     def _remember_status(self, status: BackendStatus) -> None:

@@ -51,6 +51,11 @@ class ModelChoices(QObject):
     def find(self, model_id: str) -> ModelChoice | None:
         return next((c for c in self.items() if c.id == model_id), None)
 
+    def name_of(self, model_id: str) -> str:
+        """The name to show for ``model_id`` (the id itself for a model not offered any more)."""
+        choice = self.find(model_id) if model_id else None
+        return choice.name if choice is not None else model_id
+
     def default_id(self) -> str:
         if self._manager is not None:
             default = self._manager.default_model_id()

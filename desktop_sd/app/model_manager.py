@@ -123,8 +123,8 @@ class ModelManager(QObject):
         return network.is_offline(self._settings)
 
     def set_offline(self, offline: bool) -> None:
-        settings = self._settings or Settings()  # a fresh read: never write back stale values of other keys
-        settings.set(network.OFFLINE_SETTING, offline)
+        settings = self._settings or Settings.load()  # a fresh read: never write back stale values of other keys
+        settings.offline = offline
         try:
             settings.save()
         except OSError as exc:

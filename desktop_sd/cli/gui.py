@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,22 +18,18 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from desktop_sd.app import crash
 from desktop_sd.app.autosave import Autosave, default_folder
 from desktop_sd.app.file_open_events import FileOpenEvents
-from desktop_sd.app.gallery_model import GalleryModel
+from desktop_sd.app.history import History
 from desktop_sd.app.jobs import JobQueue
+from desktop_sd.app.messages import Level
 from desktop_sd.app.model_choices import ModelChoices
 from desktop_sd.app.model_manager import ModelManager
-from desktop_sd.app.result_saver import ResultSaver
 from desktop_sd.app.single_instance import SingleInstance
 from desktop_sd.app.tokens import TokenCounter
 from desktop_sd.core import paths
 from desktop_sd.core.backend import Backend
-from desktop_sd.core.errors import DesktopSDError
 from desktop_sd.core.settings import Settings
-from desktop_sd.library.store import Library
 from desktop_sd.ui.crash_dialog import show_crash_dialog
-from desktop_sd.ui.gallery import GalleryDock
 from desktop_sd.ui.main_window import MainWindow, WindowServices
-from desktop_sd.ui.message_area import Level
 from desktop_sd.ui.models_dialog import ModelsDialog
 
 log = logging.getLogger(__name__)
@@ -71,28 +66,19 @@ def build_window(
     if icon.is_file():
         app.setWindowIcon(QIcon(str(icon)))
 
-    closers: list[Callable[[], None]] = []
-    settings = Settings()
-    queue = JobQueue(backend_factory)
-    manager = _model_manager(settings, closers)
-    models = ModelChoices(manager)
-    library, library_error = _open_library(args.library, closers)
-    saver = ResultSaver(library)
+    settings = Settings.load()
+    manager = ModelManager(settings=settings)  # one Settings object, so neither overwrites the other
+    history, library_error = History.open(Path(args.library) if args.library else None)
     services = WindowServices(
         settings=settings,
-        queue=queue,
-        models=models,
+        queue=JobQueue(backend_factory),
+        models=ModelChoices(manager),
         tokens=TokenCounter(),
-        saver=saver,
-        history=_history_dock(library, closers),
+        history=history,
         model_manager=manager,
         open_models_dialog=_models_dialog_opener(manager),
-        switch_library=lambda folder: _switch_library(folder, saver, closers),
-        closers=closers,
     )
     window = MainWindow(services)
-    if isinstance(services.history, GalleryDock):
-        services.history.dialogs.notify = window.show_message  # gallery errors: non-blocking, above the canvas
     if library_error:
         window.show_message(
             f"The history is not available: {library_error} New images are kept in memory until it is.",
@@ -104,39 +90,6 @@ def build_window(
     for path in args.files:
         window.files.open_path(path)
     return app, window
-
-
-def _open_library(folder: str | None, closers: list[Callable[[], None]]) -> tuple[Library | None, str]:
-    try:
-        library = Library.open(Path(folder) if folder else None, reconcile=False)
-    except DesktopSDError as exc:
-        return None, str(exc)
-    closers.append(library.close)
-    return library, ""
-
-
-def _switch_library(folder: Path, saver: ResultSaver, closers: list[Callable[[], None]]) -> str | None:
-    try:
-        library = Library.open(folder, reconcile=False)
-    except DesktopSDError as exc:
-        return str(exc)
-    closers.append(library.close)
-    saver.set_store(library)
-    return None
-
-
-def _history_dock(library: Library | None, closers: list[Callable[[], None]]) -> QWidget | None:
-    if library is None:
-        return None
-    model = GalleryModel(library)
-    closers.append(model.close)  # closers run last first: the gallery lets go before the library closes
-    return GalleryDock(model)
-
-
-def _model_manager(settings: Settings, closers: list[Callable[[], None]]) -> ModelManager:
-    manager = ModelManager(settings=settings)  # one Settings object, so neither overwrites the other
-    closers.append(manager.shutdown)
-    return manager
 
 
 def _models_dialog_opener(manager: ModelManager) -> Callable[[QWidget], None]:
@@ -176,7 +129,8 @@ def run_gui(argv: list[str]) -> int:
             Level.WARNING,
         )
     window.services.tokens.load_in_background()
-    _reconcile_in_background(window)
+    if window.services.history is not None:
+        window.services.history.reconcile_in_background()
     _offer_recovery(window, autosave)
     try:
         return int(app.exec())
@@ -186,24 +140,11 @@ def run_gui(argv: list[str]) -> int:
         instance.release()
 
 
-def _reconcile_in_background(window: MainWindow) -> None:
-    """Bring the history in line with its folder (files added or removed while the app was closed)."""
-    library = window.services.saver.store if window.services.saver is not None else None
-    reconcile = getattr(library, "reconcile", None)
-    if reconcile is None:
-        return
-
-    def run() -> None:
-        try:
-            reconcile()
-        except DesktopSDError as exc:
-            log.warning("The history could not be checked against its folder: %s", exc)
-
-    threading.Thread(target=run, name="history-reconcile", daemon=True).start()
-
 
 def _start_autosave(window: MainWindow) -> Autosave:
-    autosave = Autosave(lambda: window.document() if window.has_work() else None, default_folder())
+    autosave = Autosave(
+        lambda: window.generation.document() if window.canvas.has_work() else None, default_folder()
+    )
     window.document_changed.connect(autosave.mark_dirty)
     window.result_applied.connect(autosave.snapshot_now)
     autosave.snapshot_failed.connect(lambda message: window.status.showMessage(message, 8000))
@@ -215,7 +156,7 @@ def _offer_recovery(window: MainWindow, autosave: Autosave) -> None:
     doc = autosave.pending_recovery()
     if doc is None:
         return
-    when = getattr(autosave, "recovered_at", None)
+    when = autosave.recovered_at
     stamp = f" from {when:%Y-%m-%d %H:%M}" if when is not None else ""
     answer = QMessageBox.question(
         window,

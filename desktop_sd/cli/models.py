@@ -209,9 +209,9 @@ def run_offline(args: argparse.Namespace) -> int:
     from desktop_sd.core.settings import Settings
     from desktop_sd.models import network
 
-    settings = Settings()
+    settings = Settings.load()
     if args.state:
-        settings.set(network.OFFLINE_SETTING, args.state == "on")
+        settings.offline = args.state == "on"
         settings.save()
     print("on" if network.offline_setting(settings) else "off")
     return 0

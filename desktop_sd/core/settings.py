@@ -1,60 +1,134 @@
-"""User settings: one JSON file under the config folder.
+"""User settings: typed fields with defaults and ranges, kept in one JSON file under the config folder.
 
-A file that fails to parse is moved aside (never overwritten) and defaults
-load; the caller shows ``Settings.notice`` to the user.
+Each setting is a field of ``Settings``; ``Settings.load()`` reads the file,
+keeping the default for anything missing, mistyped or out of range, and
+migrating files written by older versions. A file that fails to parse is
+moved aside (never overwritten) and defaults load; the caller shows
+``Settings.notice`` to the user. Keys this version does not know (written by
+a newer one) are kept and written back.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from desktop_sd.core import paths
 from desktop_sd.core.atomic import atomic_write
 
+VERSION = 2
 
+# Version 1 files held dotted keys; each maps to a field of version 2.
+_V1_KEYS = {
+    "offline": "offline",
+    "prompt": "prompt",
+    "window.geometry": "window_geometry",
+    "window.state": "window_state",
+    "models.extra": "extra_models",
+    "canvas.brush_size": "brush_size",
+    "canvas.hardness": "brush_hardness",
+    "files.last_folder": "last_folder",
+}
+
+
+def _limits(lowest: float, highest: float) -> dict[str, tuple[float, float]]:
+    return {"range": (lowest, highest)}
+
+
+@dataclass(eq=False)
 class Settings:
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = path or paths.settings_file()
-        self.notice: str | None = None
-        self._data: dict[str, Any] = {}
-        self._load()
+    offline: bool = False  # make no network calls at all (the model manager's switch)
+    prompt: dict[str, Any] = field(default_factory=dict)  # the prompt panel's values; checked by app.PromptValues
+    window_geometry: str = ""  # Qt's saveGeometry(), base64
+    window_state: str = ""  # Qt's saveState() of docks and toolbars, base64
+    extra_models: list[str] = field(default_factory=list)  # model files and folders the user added by path
+    brush_size: int = field(default=48, metadata=_limits(1, 1024))
+    brush_hardness: float = field(default=0.8, metadata=_limits(0.0, 1.0))
+    last_folder: str = ""  # where file dialogs open
 
-    def _load(self) -> None:
-        if not self.path.exists():
-            return
+    path: Path = field(default_factory=paths.settings_file, repr=False, metadata={"stored": False})
+    notice: str | None = field(default=None, repr=False, metadata={"stored": False})
+    unknown: dict[str, Any] = field(default_factory=dict, repr=False, metadata={"stored": False})
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Settings:
+        """The settings in ``path`` (default: the user's settings file); defaults where there are none."""
+        settings = cls(path=path or paths.settings_file())
+        if not settings.path.exists():
+            return settings
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            data = json.loads(settings.path.read_text(encoding="utf-8"))
             if not isinstance(data, dict):
                 raise ValueError("settings must be a JSON object")
         except (OSError, ValueError, UnicodeDecodeError) as exc:
-            aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
-            try:
-                os.replace(self.path, aside)
-                where = f"it was moved to {aside}"
-            except OSError:
-                where = "it could not be moved aside"
-            self.notice = f"The settings file could not be read ({exc}); defaults loaded, {where}."
-            return
-        self._data = data
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self._data.get(key, default)
-
-    def set(self, key: str, value: Any) -> None:
-        self._data[key] = value
-
-    def update(self, values: dict[str, Any]) -> None:
-        self._data.update(values)
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self._data)
+            moved = _move_aside(settings.path)
+            settings.notice = f"The settings file could not be read ({exc}); defaults loaded, {moved}."
+            return settings
+        settings._apply(_migrate(data))
+        return settings
 
     def save(self) -> None:
         """Write atomically (temp file, flush, fsync, rename)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(self._data, indent=2, sort_keys=True)
+        text = json.dumps(self.to_dict(), indent=2, sort_keys=True)
         atomic_write(self.path, lambda stream: stream.write(text.encode("utf-8")))
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = dict(self.unknown)
+        data.update({f.name: getattr(self, f.name) for f in _stored_fields()})
+        data["version"] = VERSION
+        return data
+
+    def _apply(self, data: dict[str, Any]) -> None:
+        known = {f.name for f in _stored_fields()} | {"version"}
+        self.unknown = {k: v for k, v in data.items() if k not in known}
+        for f in _stored_fields():
+            if f.name in data:
+                value = _checked(f, data[f.name])
+                if value is not None:
+                    setattr(self, f.name, value)
+
+
+def _stored_fields() -> list[dataclasses.Field[Any]]:
+    return [f for f in dataclasses.fields(Settings) if f.metadata.get("stored", True)]
+
+
+def _checked(f: dataclasses.Field[Any], value: Any) -> Any:
+    """``value`` if it fits the field (clamped to its range), else None (the default stays)."""
+    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+    if isinstance(default, bool):
+        return value if isinstance(value, bool) else None
+    if isinstance(default, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            return None
+        lowest, highest = f.metadata.get("range", (float("-inf"), float("inf")))
+        return type(default)(min(highest, max(lowest, value)))
+    if isinstance(default, str):
+        return value if isinstance(value, str) else None
+    if isinstance(default, list):
+        return [v for v in value if isinstance(v, str)] if isinstance(value, list) else None
+    if isinstance(default, dict):
+        return value if isinstance(value, dict) else None
+    return None
+
+
+def _migrate(data: dict[str, Any]) -> dict[str, Any]:
+    """A file of any earlier version, in this version's keys."""
+    version = data.get("version", 1)
+    if version == 1 or not isinstance(version, int):
+        data = {_V1_KEYS.get(key, key): value for key, value in data.items()}
+    return data
+
+
+def _move_aside(path: Path) -> str:
+    aside = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+    try:
+        os.replace(path, aside)
+    except OSError:
+        return "it could not be moved aside"
+    return f"it was moved to {aside}"

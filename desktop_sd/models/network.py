@@ -22,7 +22,6 @@ from desktop_sd.core.errors import DownloadError
 from desktop_sd.core.settings import Settings
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
-OFFLINE_SETTING = "offline"
 PROBE_TIMEOUT_S = 3.0
 
 _unreachable = threading.Event()  # set for the rest of the session once the network was found unreachable
@@ -45,7 +44,7 @@ def apply_environment(offline: bool) -> None:
 
 
 def offline_setting(settings: Settings | None = None) -> bool:
-    return bool((settings or Settings()).get(OFFLINE_SETTING, False))
+    return (settings or Settings.load()).offline
 
 
 def is_offline(settings: Settings | None = None) -> bool:

@@ -81,8 +81,5 @@ class WindowActions:
         self.about = a(parent, "&About Desktop SD", None, "Version and credits")
         self.open_logs = a(parent, "Open &log folder", None, "Show the folder with the app's log and crash reports")
 
-    def candidate_actions(self) -> list[QAction]:
-        return [self.previous, self.next, self.apply, self.discard]
-
     def all(self) -> list[QAction]:
         return [value for value in vars(self).values() if isinstance(value, QAction)]

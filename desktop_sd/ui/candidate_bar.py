@@ -25,6 +25,7 @@ class CandidateBar(QFrame):
             "#candidate-bar QLabel { color: #eee; padding: 0 6px; }"
         )
         self._candidates = candidates
+        self._actions = (previous, next_, apply, discard)
         self.counter = QLabel()
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
@@ -39,6 +40,8 @@ class CandidateBar(QFrame):
 
     def refresh(self) -> None:
         count = len(self._candidates)
+        for action, needed in zip(self._actions, (2, 2, 1, 1), strict=True):
+            action.setEnabled(count >= needed)
         self.counter.setText(f"{self._candidates.index + 1} / {count}" if count else "")
         self.setVisible(count > 0)
         self.adjustSize()

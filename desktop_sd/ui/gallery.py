@@ -59,9 +59,8 @@ class GalleryDock(QDockWidget):
         self.model = model
         self.dialogs = dialogs or GalleryDialogs()
         self._open_url = open_url
-        library = model.library
-
-        self.filters = FilterBar(library.models, library.sizes, self)
+        # Through the model: the history may move to another library while the dock lives.
+        self.filters = FilterBar(lambda: self.model.library.models(), lambda: self.model.library.sizes(), self)
         self.view = QListView(self)
         self.view.setObjectName("GalleryView")
         self.view.setViewMode(QListView.ViewMode.IconMode)

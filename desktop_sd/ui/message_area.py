@@ -7,19 +7,14 @@ message goes away when dismissed (or, for plain notices, after a while).
 from __future__ import annotations
 
 from collections.abc import Callable
-from enum import StrEnum
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
 
+from desktop_sd.app.messages import Level
+
 NOTICE_TIMEOUT_MS = 12_000
 MAX_MESSAGES = 4
-
-
-class Level(StrEnum):
-    INFO = "info"
-    WARNING = "warning"
-    ERROR = "error"
 
 
 _STYLE = {

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
 
+from desktop_sd.app.generation import GenerationController
+from desktop_sd.app.model_choices import ModelChoices
+from desktop_sd.app.model_manager import ModelManager
 from desktop_sd.core.backend import BackendStatus
 from desktop_sd.core.request import MemoryTier
 
@@ -46,6 +49,28 @@ class StatusBar(QStatusBar):
             self.addPermanentWidget(widget)
         self.download_label.hide()
         self.tier_label.hide()
+
+    def follow(self, generation: GenerationController, models: ModelChoices, manager: ModelManager | None) -> None:
+        """Show what the generation controller, its job queue and the model manager report."""
+        g, queue = generation, generation.queue
+        g.job_started.connect(lambda _frame, _total, doing: self.set_busy(doing))
+        g.job_progress.connect(lambda _frame, step, total, *_rest: self.set_progress(step, total))
+        g.job_done.connect(lambda seconds: self.showMessage(f"Done in {seconds:.1f} s", 5000))
+        g.job_cancelled.connect(lambda: self.showMessage("Cancelled", 3000))
+        g.idle.connect(self.clear_progress)
+        g.prompt.changed.connect(lambda values: self.set_model(models.name_of(values.model)))
+        queue.queue_changed.connect(lambda: self.set_queue(len(queue.pending())))
+        queue.backend_status.connect(self.set_backend)
+        if manager is not None:
+            manager.download_progress.connect(
+                lambda model_id, done, total, speed: self.set_download(models.name_of(model_id), done, total, speed)
+            )
+            manager.download_finished.connect(lambda model_id: self._downloaded(models.name_of(model_id)))
+            manager.download_failed.connect(self.clear_download)
+
+    def _downloaded(self, name: str) -> None:
+        self.clear_download()
+        self.showMessage(f"{name} is installed", 5000)
 
     def set_backend(self, status: BackendStatus) -> None:
         device = status.device_name or status.device.upper()

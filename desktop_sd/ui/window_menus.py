@@ -2,23 +2,46 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QLabel, QMessageBox, QSlider, QSpinBox, QToolBar
+from PySide6.QtGui import QAction, QDesktopServices, QUndoStack
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QSlider,
+    QSpinBox,
+    QToolBar,
+    QWidget,
+)
 
 import desktop_sd
 from desktop_sd.core import paths
-
-if TYPE_CHECKING:
-    from desktop_sd.ui.main_window import MainWindow
+from desktop_sd.ui.actions import WindowActions
 
 APP_TITLE = "Desktop SD"  # also the window title's suffix
 
 
-def build_toolbar(window: MainWindow) -> None:
-    a = window.actions_
+@dataclass(frozen=True)
+class CanvasToolbar:
+    bar: QToolBar
+    brush_size: QSpinBox
+    hardness: QSlider  # 0-100
+
+
+@dataclass(frozen=True)
+class WindowMenus:
+    undo: QAction
+    redo: QAction
+    view: QMenu
+
+
+def build_toolbar(window: QMainWindow, actions: WindowActions, brush_size: int, hardness: float) -> CanvasToolbar:
+    """The canvas toolbar (tools, brush size and hardness, mask commands, zoom), added to ``window``."""
+    a = actions
     bar = QToolBar("Canvas tools", window)
     bar.setObjectName("canvas-toolbar")
     bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
@@ -26,14 +49,14 @@ def build_toolbar(window: MainWindow) -> None:
         bar.addAction(action)
     bar.addSeparator()
     bar.addWidget(QLabel(" Size "))
-    window.brush_size = QSpinBox(minimum=1, maximum=1024, suffix=" px", toolTip="Brush size ([ and ])")
-    window.brush_size.setValue(window.view.brush_size)
-    bar.addWidget(window.brush_size)
+    size = QSpinBox(minimum=1, maximum=1024, suffix=" px", toolTip="Brush size ([ and ])")
+    size.setValue(brush_size)
+    bar.addWidget(size)
     bar.addWidget(QLabel("  Hardness "))
-    window.hardness = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, toolTip="Brush edge hardness")
-    window.hardness.setValue(round(window.view.hardness * 100))
-    window.hardness.setMaximumWidth(110)
-    bar.addWidget(window.hardness)
+    slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, toolTip="Brush edge hardness")
+    slider.setValue(round(hardness * 100))
+    slider.setMaximumWidth(110)
+    bar.addWidget(slider)
     bar.addSeparator()
     for action in (a.clear_mask, a.invert_mask, a.fill_mask):
         bar.addAction(action)
@@ -41,29 +64,30 @@ def build_toolbar(window: MainWindow) -> None:
     for action in (a.zoom_fit, a.zoom_actual):
         bar.addAction(action)
     window.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
-    window.toolbar = bar
+    return CanvasToolbar(bar, size, slider)
 
 
-def build_menus(window: MainWindow) -> None:
-    a = window.actions_
+def build_menus(
+    window: QMainWindow, actions: WindowActions, undo_stack: QUndoStack, panels: list[QDockWidget | QToolBar]
+) -> WindowMenus:
+    """The menu bar; ``panels`` get show/hide entries in the View menu."""
+    a = actions
     menus = window.menuBar()
     file_menu = menus.addMenu("&File")
     for item in (a.new, a.open, None, a.save, a.save_as, a.export, None, a.quit):
         file_menu.addSeparator() if item is None else file_menu.addAction(item)
     edit = menus.addMenu("&Edit")
-    undo = window.canvas.undo_stack.createUndoAction(window, "&Undo")
+    undo = undo_stack.createUndoAction(window, "&Undo")
     undo.setShortcut("Ctrl+Z")
-    redo = window.canvas.undo_stack.createRedoAction(window, "&Redo")
+    redo = undo_stack.createRedoAction(window, "&Redo")
     redo.setShortcuts(["Ctrl+Shift+Z", "Ctrl+Y"])
-    window.undo_action, window.redo_action = undo, redo
     for item in (undo, redo, None, a.copy, a.paste, None, a.clear_mask, a.invert_mask, a.fill_mask):
         edit.addSeparator() if item is None else edit.addAction(item)
     view = menus.addMenu("&View")
     for item in (a.zoom_in, a.zoom_out, a.zoom_fit, a.zoom_actual, None):
         view.addSeparator() if item is None else view.addAction(item)
-    for dock in (window.prompt_dock, window.history_dock, window.queue_dock):
-        view.addAction(dock.toggleViewAction())
-    view.addAction(window.toolbar.toggleViewAction())
+    for panel in panels:
+        view.addAction(panel.toggleViewAction())
     view.addSeparator()
     view.addAction(a.reset_layout)
     tools = view.addMenu("&Tools")
@@ -81,12 +105,13 @@ def build_menus(window: MainWindow) -> None:
     help_menu.addAction(a.about)
     # Shortcuts of actions only in menus work once the actions belong to the window too.
     window.addActions([*a.all(), undo, redo])
+    return WindowMenus(undo, redo, view)
 
 
-def show_shortcuts(window: MainWindow) -> None:
+def show_shortcuts(parent: QWidget, actions: WindowActions) -> None:
     rows = [
         (action.text().replace("&", ""), action.shortcut().toString())
-        for action in window.actions_.all()
+        for action in actions.all()
         if not action.shortcut().isEmpty()
     ]
     rows += [
@@ -101,16 +126,15 @@ def show_shortcuts(window: MainWindow) -> None:
         "Keyboard shortcuts",
         f"<table cellpadding=3>{table}</table>",
         QMessageBox.StandardButton.Close,
-        window,
+        parent,
     )
     box.setModal(False)
     box.show()
 
 
-def show_about(window: MainWindow) -> None:
-
+def show_about(parent: QWidget) -> None:
     QMessageBox.about(
-        window,
+        parent,
         f"About {APP_TITLE}",
         f"<h3>{APP_TITLE} {desktop_sd.__version__}</h3>"
         "<p>Local, offline Stable Diffusion: canvas with inpainting and outpainting, "

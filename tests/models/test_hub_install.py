@@ -186,8 +186,8 @@ def test_taesd_entry_is_recorded_as_a_preview_autoencoder(fake_hub: FakeHub) -> 
 
 
 def test_offline_mode_makes_no_request_at_all(fake_hub: FakeHub, tiny_repo: dict[str, bytes]) -> None:
-    settings = Settings()
-    settings.set(network.OFFLINE_SETTING, True)
+    settings = Settings.load()
+    settings.offline = True
     settings.save()
     with pytest.raises(DownloadError, match="offline"):
         run("sd-turbo")
@@ -199,8 +199,8 @@ def test_installed_model_needs_no_network_even_when_downloaded_again(
 ) -> None:
     run("sd-turbo")
     count = len(fake_hub.requests())
-    settings = Settings()
-    settings.set(network.OFFLINE_SETTING, True)
+    settings = Settings.load()
+    settings.offline = True
     settings.save()
     model, _ = run("sd-turbo")
     assert model.id == "sd-turbo"  # type: ignore[attr-defined]

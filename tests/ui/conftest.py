@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
+from desktop_sd.app.history import History
 from desktop_sd.app.jobs import JobQueue
 from desktop_sd.app.model_choices import ModelChoices
 from desktop_sd.app.result_saver import ResultSaver
@@ -45,11 +46,11 @@ def make_window(qtbot: QtBot, fake_model_dir: Path, monkeypatch: pytest.MonkeyPa
             models.add_path(fake_model_dir)
         window = MainWindow(
             WindowServices(
-                settings=Settings(),
+                settings=Settings.load(),
                 queue=JobQueue(lambda: backend, preview_interval_s=0),
                 models=models,
                 tokens=TokenCounter(),
-                saver=ResultSaver(store),
+                history=History(None, ResultSaver(store)),
                 **services,
             )
         )

@@ -55,7 +55,7 @@ def test_generate_apply_inpaint_and_undo_with_the_real_engine(qtbot: QtBot, wind
     after = window.canvas.image
     assert all(after.pixel(x, y) == first.pixel(x, y) for x in range(40, 64) for y in range(64))
     assert any(after.pixel(x, 32) != first.pixel(x, 32) for x in range(8, 21))
-    window.undo_action.trigger()
+    window.menus.undo.trigger()
     assert window.canvas.image.pixel(12, 32) == first.pixel(12, 32)
 
 

@@ -11,8 +11,9 @@ import pytest
 from PIL import Image
 from pytestqt.qtbot import QtBot
 
+from desktop_sd.app.messages import Level
 from desktop_sd.cli.gui import build_window
-from desktop_sd.ui.message_area import Level
+from desktop_sd.ui.gallery import GalleryDock
 from tests.app.fake_backend import FakeBackend
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,11 +76,42 @@ def test_build_window_wires_the_arguments(qtbot: QtBot, tmp_path: Path, monkeypa
 def test_history_errors_appear_above_the_canvas_without_blocking(qtbot: QtBot) -> None:
     _app, window = build_window([], backend_factory=FakeBackend)
     try:
-        dock = window.services.history
-        assert dock is not None
+        dock = window.history_dock
+        assert isinstance(dock, GalleryDock)
         dock.dialogs.error(dock, "The file x.png is missing; its parameters can still be reused.")
         errors = [m.text for m in window.messages.messages() if m.level is Level.ERROR]
         assert any("x.png is missing" in e for e in errors)
     finally:
         window.shutdown()
         window.deleteLater()
+
+
+def test_switching_the_library_moves_saving_and_the_gallery_and_closes_the_old_one(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    _app, window = build_window(["--model", str(_model_folder(tmp_path)), "--library", str(first)], FakeBackend)
+    history = window.services.history
+    try:
+        assert history is not None and history.gallery is not None
+        old = history.library
+        assert old is not None and old.folder == first
+        assert history.switch_to(second) is None
+        assert old.closed
+        window.prompt.update(prompt="a lighthouse", steps=1, width=64, height=64)
+        with qtbot.waitSignal(history.saver.saved, timeout=10_000):
+            window.generate()
+        qtbot.waitUntil(lambda: history.gallery is not None and history.gallery.total() == 1, timeout=10_000)
+        assert window.history_dock.model is history.gallery  # type: ignore[attr-defined]
+        assert history.gallery.library.folder == second
+        assert list(second.rglob("*.png")) and not list(first.rglob("*.png"))
+    finally:
+        window.shutdown()
+        window.deleteLater()
+
+
+def _model_folder(tmp_path: Path) -> Path:
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model_index.json").write_text("{}", encoding="utf-8")
+    return model

@@ -11,11 +11,11 @@ from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QDockWidget
 from pytestqt.qtbot import QtBot
 
+from desktop_sd.app.messages import Level
 from desktop_sd.core.errors import OutOfMemoryError
 from desktop_sd.core.request import Borders, Mode
 from desktop_sd.core.settings import Settings
 from desktop_sd.ui.main_window import MainWindow
-from desktop_sd.ui.message_area import Level
 from tests.app.fake_backend import COLOURS, FakeBackend
 from tests.app.test_result_saver import FlakyStore
 from tests.ui.conftest import WindowFactory
@@ -73,9 +73,9 @@ def test_generate_from_the_panel_puts_a_candidate_on_the_canvas_and_apply_is_und
     assert len(window.candidates) == 0 and not window.view.preview_item.isVisible()
     assert window.canvas.image.pixelColor(10, 10).getRgb()[:3] == COLOURS[0]
     assert window.isWindowModified() and window.canvas.mode is Mode.IMG2IMG
-    window.undo_action.trigger()
+    window.menus.undo.trigger()
     assert window.canvas.image is None and window.canvas.mode is Mode.TXT2IMG
-    window.redo_action.trigger()
+    window.menus.redo.trigger()
     assert window.canvas.image is not None
 
 
@@ -180,7 +180,7 @@ def test_with_no_model_installed_the_window_leads_to_getting_one(
 def test_a_corrupt_settings_file_is_moved_aside_and_the_user_told(
     make_window: WindowFactory, isolated_home: Path
 ) -> None:
-    settings = Settings()
+    settings = Settings.load()
     settings.path.parent.mkdir(parents=True, exist_ok=True)
     settings.path.write_text("{ not json", encoding="utf-8")
     window = make_window()
@@ -203,7 +203,7 @@ def test_window_layout_and_prompt_settings_persist(make_window: WindowFactory) -
     assert second.prompt_panel.steps_spin.value() == 33
     assert (second.canvas.frame.width(), second.canvas.frame.height()) == (640, 448)
     assert second.queue_dock.isHidden()
-    assert second.canvas.undo_stack.count() == 0 and not second.modified
+    assert second.canvas.undo_stack.count() == 0 and second.canvas.undo_stack.isClean()
 
 
 def test_mode_is_shown_in_the_panel_and_follows_the_canvas(make_window: WindowFactory, tmp_path: Path) -> None:
@@ -232,7 +232,7 @@ def test_outpainting_past_the_image_grows_the_canvas(qtbot: QtBot, make_window: 
     assert request.init_image.size == (256, 192)
     window.actions_.apply.trigger()
     assert window.canvas.rect == QRect(-64, -32, 320, 224)
-    window.undo_action.trigger()
+    window.menus.undo.trigger()
     assert window.canvas.rect == QRect(0, 0, 256, 192)
 
 
@@ -251,12 +251,12 @@ def test_document_round_trip_and_modified_state(make_window: WindowFactory, tmp_
     window.files.open_path(_photo(tmp_path / "p.png"))
     window.prompt.update(prompt="saved prompt")
     assert changes and window.isWindowModified()
-    doc = window.document()
+    doc = window.generation.document()
     assert doc.image.size == (256, 192) and doc.prompt["prompt"] == "saved prompt"
 
     other = make_window()
     other.load_document(doc)
-    assert not other.modified and other.canvas.title == "p.png"
+    assert other.canvas.undo_stack.isClean() and other.canvas.title == "p.png"
     assert other.prompt.values.prompt == "saved prompt"
     assert other.canvas.rect == window.canvas.rect and other.canvas.mode is Mode.IMG2IMG
 
@@ -266,8 +266,8 @@ def test_save_project_then_open_it_again(make_window: WindowFactory, tmp_path: P
     window.files.open_path(_photo(tmp_path / "p.png"))
     window.canvas.fill_mask()
     project = tmp_path / "work.sdproj"
-    assert window.files._save_to(project)
-    assert not window.modified and window.windowTitle() == "work[*] — Desktop SD"
+    assert window.files.save_to(project)
+    assert window.canvas.undo_stack.isClean() and window.windowTitle() == "work[*] — Desktop SD"
     other = make_window()
     assert other.files.open_path(project)
     assert other.canvas.mode is Mode.INPAINT and other.canvas.title == "work"
@@ -318,24 +318,24 @@ def test_a_failed_history_save_keeps_the_images_and_retry_saves_them(qtbot: QtBo
     _generate(qtbot, window)
     qtbot.waitUntil(lambda: bool(_messages(window, Level.ERROR)), timeout=10_000)
     banner = next(m for m in window.messages.messages() if m.level is Level.ERROR)
-    assert "kept in memory" in banner.text and window.services.saver.unsaved_count() == 1
+    assert "kept in memory" in banner.text and window.generation.saver.unsaved_count() == 1
     store.ok = 10
     retry = next(b for b in banner.buttons if b.text() == "Retry")
-    with qtbot.waitSignal(window.services.saver.saved, timeout=10_000):
+    with qtbot.waitSignal(window.generation.saver.saved, timeout=10_000):
         retry.click()
-    assert len(store.saved) == 1 and window.services.saver.unsaved_count() == 0
+    assert len(store.saved) == 1 and window.generation.saver.unsaved_count() == 0
 
 
 def test_reuse_parameters_and_seed_fill_the_panel(make_window: WindowFactory) -> None:
     window = make_window()
     from desktop_sd.core.request import GenerationRequest
 
-    window.reuse_parameters(GenerationRequest(Mode.TXT2IMG, "from history", steps=9, seed=3, width=512, height=768))
+    window.reuse(GenerationRequest(Mode.TXT2IMG, "from history", steps=9, seed=3, width=512, height=768))
     panel = window.prompt_panel
     assert panel.prompt_edit.toPlainText() == "from history" and panel.steps_spin.value() == 9
     assert panel.seed_spin.value() == 3 and not panel.random_check.isChecked()
     assert window.canvas.frame.height() == 768
-    window.reuse_seed(11)
+    window.generation.reuse_seed(11)
     assert panel.seed_spin.value() == 11
 
 

@@ -67,7 +67,7 @@ def edit():
     window.prompt.update(prompt="a lighthouse at dusk", steps=7, seed=1234, random_seed=False)
 
 def written(path):
-    save_document(window.document(), Path(sys.argv[2]))  # what the user saw, to compare with
+    save_document(window.generation.document(), Path(sys.argv[2]))  # what the user saw, to compare with
     print("written", flush=True)
 
 autosave.snapshot_written.connect(written)
@@ -134,7 +134,7 @@ def test_killed_app_is_recovered_pixel_for_pixel_on_the_next_start(
     gui._offer_recovery(window, autosave)
 
     assert len(asked) == 1 and "Recover the canvas" in asked[0]
-    recovered: Document = window.document()
+    recovered: Document = window.generation.document()
     assert same(recovered.image, expected.image)
     assert same(recovered.mask, expected.mask)
     assert recovered.frame == expected.frame and recovered.frame is not None and recovered.frame.x == -16
@@ -143,7 +143,7 @@ def test_killed_app_is_recovered_pixel_for_pixel_on_the_next_start(
     assert recovered.mask is not None and recovered.mask.getbbox() is not None
     with Image.open(photo) as original:
         assert same(recovered.image, original.convert("RGB"))
-    assert window.modified  # recovered work is not in any project file yet
+    assert not window.canvas.undo_stack.isClean()  # recovered work is not in any project file yet
 
 
 def test_declining_recovery_removes_the_snapshot(
@@ -192,7 +192,7 @@ def test_an_exception_in_a_slot_snapshots_the_canvas_and_shows_the_dialog(
     assert "ZeroDivisionError: a bug in a slot" in dialog.summary_label.text()
     assert "buggy_slot" in reporter.log_path().read_text(encoding="utf-8")
     snapshot = load_document(Path(written.args[0]))
-    assert same(snapshot.image, window.document().image)
+    assert same(snapshot.image, window.generation.document().image)
     # The window goes on working.
     window.canvas.fill_mask()
     assert window.canvas.has_mask()

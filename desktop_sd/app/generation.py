@@ -1,0 +1,160 @@
+"""The life of a generation job, from the prompt panel and canvas to candidates over the canvas.
+
+``GenerationController`` owns every step, on the GUI thread: it builds the
+request from the prompt model and the canvas, checks it, queues it with the
+canvas area it was made for (kept on the job itself), follows its progress,
+hands the result to the result saver the moment it arrives and offers its
+images as candidates. The window only shows what the controller reports.
+
+    prompt + canvas --generate()--> JobQueue --worker thread--> Backend.generate
+                                       |  job_started / progress / job_finished (GUI thread)
+    view, status bar <--signals-- GenerationController --> ResultSaver (own thread) --> Library
+                                       '--> Candidates --apply_candidate()--> CanvasDocument
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QRect, Signal
+from PySide6.QtGui import QImage
+
+from desktop_sd.app.candidates import Candidates
+from desktop_sd.app.canvas_document import CanvasDocument
+from desktop_sd.app.jobs import JobQueue
+from desktop_sd.app.messages import Level
+from desktop_sd.app.prompt_model import PromptModel, PromptValues
+from desktop_sd.app.result_saver import ResultSaver
+from desktop_sd.core.document import Document
+from desktop_sd.core.errors import InputError
+from desktop_sd.core.request import GenerationRequest, GenerationResult, Mode
+from desktop_sd.core.validation import check_request
+
+
+class GenerationController(QObject):
+    message = Signal(str, str)  # text, Level: a notice or error for the user
+    model_missing = Signal()  # Generate was asked for with no model chosen
+    job_started = Signal(QRect, int, str)  # the job's frame, its steps, what it is doing first
+    job_progress = Signal(QRect, int, int, QImage, object)  # frame, step, total, preview, clip (QImage | None)
+    job_done = Signal(float)  # seconds the job took; its images are candidates now
+    job_cancelled = Signal()
+    idle = Signal()  # no job runs any more
+    result_applied = Signal()  # a candidate became part of the canvas
+
+    def __init__(
+        self,
+        queue: JobQueue,
+        canvas: CanvasDocument,
+        prompt: PromptModel,
+        saver: ResultSaver | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.queue = queue
+        self.canvas = canvas
+        self.prompt = prompt
+        self.saver = saver
+        self.candidates = Candidates(self)
+        self._model_loaded = False
+        canvas.frame_changed.connect(lambda frame: prompt.update(width=frame.width(), height=frame.height()))
+        prompt.changed.connect(self._size_to_canvas)
+        queue.job_started.connect(self._on_started)
+        queue.progress.connect(self._on_progress)
+        queue.job_finished.connect(self._on_finished)
+        queue.job_failed.connect(self._on_failed)
+        queue.job_cancelled.connect(self._on_cancelled)
+
+    # ---- commands ---------------------------------------------------------------------------------
+    def generate(self) -> int | None:
+        """Queue a job from the prompt and the canvas; returns its id (None when refused, with a message)."""
+        values = self.prompt.values
+        if not values.model:
+            self.model_missing.emit()
+            return None
+        request = self.canvas.request_for(values.to_request())
+        try:
+            request, notices = check_request(request)
+        except InputError as exc:
+            self.message.emit(str(exc), Level.ERROR)
+            return None
+        for notice in notices:
+            self.message.emit(notice, Level.INFO)
+        frame = self.canvas.frame
+        clip = self.canvas.feathered_mask(frame, request.mask_feather) if request.mode is Mode.INPAINT else None
+        return self.queue.submit(request, frame=frame, clip=clip)
+
+    def cancel(self) -> None:
+        self.queue.cancel()
+
+    def is_running(self) -> bool:
+        return self.queue.running() is not None
+
+    def apply_candidate(self) -> bool:
+        """Make the candidate on show part of the canvas (undoable)."""
+        if self.candidates.current() is None or not self.candidates.apply(self.canvas):
+            return False
+        self.result_applied.emit()
+        return True
+
+    def reuse_parameters(self, request: GenerationRequest) -> None:
+        self.prompt.set_values(PromptValues.from_request(request, self.prompt.values))
+
+    def reuse_seed(self, seed: int) -> None:
+        self.prompt.update(seed=int(seed), random_seed=False)
+
+    # ---- the document: canvas and prompt settings together ------------------------------------------
+    def document(self) -> Document:
+        """The canvas and prompt settings as plain data (autosave, projects)."""
+        return self.canvas.to_document(self.prompt.values.to_dict())
+
+    def load_document(self, doc: Document) -> None:
+        """Show ``doc``: canvas, mask, frame and prompt settings; pending candidates go."""
+        self.candidates.clear()
+        self.canvas.load_document(doc)
+        if doc.prompt:
+            self.prompt.set_values(PromptValues.from_dict({**self.prompt.values.to_dict(), **doc.prompt}))
+        frame = self.canvas.frame
+        self.prompt.update(width=frame.width(), height=frame.height())
+
+    # ---- following the queue ---------------------------------------------------------------------------
+    def _frame(self, job_id: int) -> QRect:
+        job = self.queue.job(job_id)
+        return job.frame if job is not None and job.frame is not None else self.canvas.frame
+
+    def _on_started(self, job_id: int) -> None:
+        job = self.queue.job(job_id)
+        total = job.request.steps if job is not None else 0
+        self.job_started.emit(self._frame(job_id), total, "Starting…" if self._model_loaded else "Loading the model…")
+
+    def _on_progress(self, job_id: int, step: int, total: int, preview: QImage) -> None:
+        self._model_loaded = True
+        job = self.queue.job(job_id)
+        self.job_progress.emit(self._frame(job_id), step, total, preview, job.clip if job is not None else None)
+
+    def _on_finished(self, job_id: int, result: GenerationResult) -> None:
+        self._model_loaded = True
+        frame = self._frame(job_id)
+        if self.saver is not None:
+            self.saver.save(job_id, result)
+        if result.seeds:
+            self.prompt.set_last_seed(result.seeds[0])
+        for notice in result.notices:
+            self.message.emit(notice, Level.INFO)
+        self.candidates.add_result(result, frame)
+        self.job_done.emit(result.elapsed_s)
+        self._ended()
+
+    def _on_failed(self, _job_id: int, message: str) -> None:
+        self.message.emit(message, Level.ERROR)
+        self._ended()
+
+    def _on_cancelled(self, _job_id: int) -> None:
+        self.job_cancelled.emit()
+        self._ended()
+
+    def _ended(self) -> None:
+        if not self.is_running():
+            self.idle.emit()
+
+    def _size_to_canvas(self, values: PromptValues) -> None:
+        frame = self.canvas.frame
+        if (values.width, values.height) != (frame.width(), frame.height()):
+            self.canvas.set_frame_size(values.width, values.height)

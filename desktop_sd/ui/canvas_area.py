@@ -1,0 +1,79 @@
+"""The window's centre: messages over the canvas view (or the welcome panel), and the candidate bar.
+
+It follows the generation controller: a running job's progress and preview
+over its frame, then the candidates when no job runs.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QStackedWidget, QVBoxLayout, QWidget
+
+from desktop_sd.app.generation import GenerationController
+from desktop_sd.ui.actions import WindowActions
+from desktop_sd.ui.candidate_bar import CandidateBar
+from desktop_sd.ui.canvas_view import CanvasView, Tool
+from desktop_sd.ui.message_area import MessageArea
+from desktop_sd.ui.welcome_panel import WelcomePanel
+from desktop_sd.ui.window_menus import CanvasToolbar
+
+
+class CanvasArea(QWidget):
+    def __init__(self, generation: GenerationController, actions: WindowActions, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._generation = generation
+        candidates = generation.candidates
+        self.view = CanvasView(generation.canvas)
+        a = actions
+        self.candidate_bar = CandidateBar(candidates, a.previous, a.next, a.apply, a.discard, self.view)
+        self.welcome = WelcomePanel()
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.view)
+        self.stack.addWidget(self.welcome)
+        self.messages = MessageArea()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.messages)
+        layout.addWidget(self.stack, 1)
+
+        generation.job_started.connect(lambda frame, total, _doing: self.view.show_progress(frame, 0, total, QImage()))
+        generation.job_progress.connect(self.view.show_progress)
+        generation.idle.connect(self.show_candidate)
+        candidates.changed.connect(self.show_candidate)
+
+    def bind_tools(self, actions: WindowActions, tools: CanvasToolbar) -> None:
+        """The view follows the zoom and tool actions and the toolbar's brush controls."""
+        a, v, size, hardness = actions, self.view, tools.brush_size, tools.hardness
+        for action, slot in (
+            (a.zoom_in, lambda: v.zoom_by(1.25)),
+            (a.zoom_out, lambda: v.zoom_by(0.8)),
+            (a.zoom_fit, v.zoom_fit),
+            (a.zoom_actual, v.zoom_actual),
+            (a.tool_frame, lambda: v.set_tool(Tool.FRAME)),
+            (a.tool_brush, lambda: v.set_tool(Tool.BRUSH)),
+            (a.tool_eraser, lambda: v.set_tool(Tool.ERASER)),
+            (a.brush_smaller, lambda: size.setValue(round(size.value() / 1.25))),
+            (a.brush_larger, lambda: size.setValue(round(size.value() * 1.25 + 1))),
+        ):
+            action.triggered.connect(lambda _checked=False, slot=slot: slot())
+        size.valueChanged.connect(v.set_brush_size)
+        hardness.valueChanged.connect(lambda value: v.set_hardness(value / 100))
+        v.set_brush_size(size.value())
+        v.set_hardness(hardness.value() / 100)
+
+    def show_welcome(self, welcome: bool) -> None:
+        self.stack.setCurrentWidget(self.welcome if welcome else self.view)
+
+    def show_candidate(self) -> None:
+        """The current candidate over its frame, once no job runs."""
+        if self._generation.is_running():
+            return
+        candidates = self._generation.candidates
+        current = candidates.current()
+        if current is None:
+            self.view.clear_preview()
+            return
+        seed = current.request.seed if current.request is not None else None
+        caption = f"Candidate {candidates.index + 1} of {len(candidates)}  ·  seed {seed}"
+        self.view.show_candidate(current.frame, current.image, caption)
