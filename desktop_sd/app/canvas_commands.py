@@ -7,16 +7,13 @@ until the image really changes. Brush strokes store only the patch they touched.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPoint, QRect
 from PySide6.QtGui import QImage, QPainter, QUndoCommand
 
 from desktop_sd.core.request import GenerationRequest
-
-if TYPE_CHECKING:
-    from desktop_sd.app.canvas_document import CanvasDocument
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,24 +31,32 @@ class CanvasState:
 
 
 class StateCommand(QUndoCommand):
-    """Replace the canvas state; consecutive commands with the same ``merge_key`` fold into one step."""
+    """Replace the canvas state; consecutive commands with the same ``merge_key`` fold into one step.
+
+    ``restore`` puts a state on the canvas (the document's own setter).
+    """
 
     MERGE_ID = 1
 
     def __init__(
-        self, document: CanvasDocument, text: str, before: CanvasState, after: CanvasState, merge_key: str | None = None
+        self,
+        restore: Callable[[CanvasState], None],
+        text: str,
+        before: CanvasState,
+        after: CanvasState,
+        merge_key: str | None = None,
     ) -> None:
         super().__init__(text)
-        self._document = document
+        self._restore = restore
         self.before = before
         self.after = after
         self.merge_key = merge_key
 
     def redo(self) -> None:
-        self._document._restore(self.after)
+        self._restore(self.after)
 
     def undo(self) -> None:
-        self._document._restore(self.before)
+        self._restore(self.before)
 
     def id(self) -> int:
         return self.MERGE_ID if self.merge_key is not None else -1
@@ -64,20 +69,22 @@ class StateCommand(QUndoCommand):
 
 
 class MaskPatchCommand(QUndoCommand):
-    """One brush stroke: the mask pixels of ``rect`` before and after it."""
+    """One brush stroke: the mask pixels of ``rect`` before and after it; ``patch`` writes them back."""
 
-    def __init__(self, document: CanvasDocument, text: str, rect: QRect, before: QImage, after: QImage) -> None:
+    def __init__(
+        self, patch: Callable[[QRect, QImage], None], text: str, rect: QRect, before: QImage, after: QImage
+    ) -> None:
         super().__init__(text)
-        self._document = document
+        self._patch = patch
         self._rect = rect
         self._before = before
         self._after = after
 
     def redo(self) -> None:
-        self._document._patch_mask(self._rect, self._after)
+        self._patch(self._rect, self._after)
 
     def undo(self) -> None:
-        self._document._patch_mask(self._rect, self._before)
+        self._patch(self._rect, self._before)
 
 
 def paste(target: QImage, at: QPoint, patch: QImage) -> None:

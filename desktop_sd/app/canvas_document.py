@@ -186,7 +186,7 @@ class CanvasDocument(QObject):
         if before is None or dirty.isEmpty():
             return
         command = MaskPatchCommand(
-            self, "Erase mask" if erase else "Paint mask", dirty, before.copy(dirty), self.mask.copy(dirty)
+            self._patch_mask, "Erase mask" if erase else "Paint mask", dirty, before.copy(dirty), self.mask.copy(dirty)
         )
         self.undo_stack.push(command)
 
@@ -255,7 +255,7 @@ class CanvasDocument(QObject):
         return (self.frame.width(), self.frame.height())
 
     def _push(self, text: str, after: CanvasState, merge_key: str | None = None) -> None:
-        self.undo_stack.push(StateCommand(self, text, self._state, after, merge_key))
+        self.undo_stack.push(StateCommand(self._restore, text, self._state, after, merge_key))
 
     def _restore(self, state: CanvasState) -> None:
         old, self._state = self._state, state

@@ -50,7 +50,8 @@ def test_a_version_1_file_with_dotted_keys_is_migrated(tmp_path: Path) -> None:
 
 def test_mistyped_and_out_of_range_values_fall_back_or_are_clamped(tmp_path: Path) -> None:
     path = tmp_path / "s.json"
-    data = {"version": VERSION, "brush_size": 99999, "brush_hardness": "hard", "offline": "yes", "extra_models": [3, "/a"]}
+    data = {"version": VERSION, "brush_size": 99999, "brush_hardness": "hard", "offline": "yes"}
+    data["extra_models"] = [3, "/a"]
     path.write_text(json.dumps(data), encoding="utf-8")
     s = Settings.load(path)
     defaults = Settings()
