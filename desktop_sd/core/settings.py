@@ -16,7 +16,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from desktop_sd.core import paths
 from desktop_sd.core.atomic import atomic_write
@@ -75,8 +75,12 @@ class Settings:
     def save(self) -> None:
         """Write atomically (temp file, flush, fsync, rename)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(self.to_dict(), indent=2, sort_keys=True)
-        atomic_write(self.path, lambda stream: stream.write(text.encode("utf-8")))
+        data = json.dumps(self.to_dict(), indent=2, sort_keys=True).encode("utf-8")
+
+        def write(stream: BinaryIO) -> None:
+            stream.write(data)
+
+        atomic_write(self.path, write)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = dict(self.unknown)
@@ -100,7 +104,7 @@ def _stored_fields() -> list[dataclasses.Field[Any]]:
 
 def _checked(f: dataclasses.Field[Any], value: Any) -> Any:
     """``value`` if it fits the field (clamped to its range), else None (the default stays)."""
-    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+    default = f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
     if isinstance(default, bool):
         return value if isinstance(value, bool) else None
     if isinstance(default, (int, float)):

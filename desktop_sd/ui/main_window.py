@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QToolBar, QWidget
 
 from desktop_sd.app.canvas_document import CanvasDocument
 from desktop_sd.app.generation import GenerationController
@@ -99,7 +99,7 @@ class MainWindow(QMainWindow):
         self.queue_panel = QueuePanel(self.queue)
         self.queue_dock = self._dock("Queue", "queue-dock", self.queue_panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tools = build_toolbar(self, a, self.settings.brush_size, self.settings.brush_hardness)
-        panels = [self.prompt_dock, self.history_dock, self.queue_dock, self.tools.bar]
+        panels: list[QDockWidget | QToolBar] = [self.prompt_dock, self.history_dock, self.queue_dock, self.tools.bar]
         self.menus = build_menus(self, a, self.canvas.undo_stack, panels)
         self.history.view_menu = self.menus.view
         self.resize(QSize(1280, 820))

@@ -54,12 +54,15 @@ class WindowHistory:
             dock.setWidget(placeholder)
         else:
             dock = GalleryDock(self._history.gallery, self._window)
-            dock.dialogs.notify = self._messages.show_message  # gallery errors: non-blocking, above the canvas
+            dock.dialogs.notify = self._notify  # gallery errors: non-blocking, above the canvas
             dock.reuse_parameters.connect(self._on_reuse)
             dock.reuse_seed.connect(self._generation.reuse_seed)
             dock.send_to_canvas.connect(self._files.send_to_canvas)
         self._window.addDockWidget(area, dock)
         return dock
+
+    def _notify(self, text: str, level: str) -> None:
+        self._messages.show_message(text, level)
 
     def _on_library_changed(self, folder: str) -> None:
         self._window.statusBar().showMessage(f"The history is now kept in {folder}", 5000)

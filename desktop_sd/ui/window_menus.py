@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QAction, QDesktopServices, QUndoStack
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
@@ -49,11 +49,16 @@ def build_toolbar(window: QMainWindow, actions: WindowActions, brush_size: int, 
         bar.addAction(action)
     bar.addSeparator()
     bar.addWidget(QLabel(" Size "))
-    size = QSpinBox(minimum=1, maximum=1024, suffix=" px", toolTip="Brush size ([ and ])")
+    size = QSpinBox()
+    size.setRange(1, 1024)
+    size.setSuffix(" px")
+    size.setToolTip("Brush size ([ and ])")
     size.setValue(brush_size)
     bar.addWidget(size)
     bar.addWidget(QLabel("  Hardness "))
-    slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, toolTip="Brush edge hardness")
+    slider = QSlider(Qt.Orientation.Horizontal)
+    slider.setRange(0, 100)
+    slider.setToolTip("Brush edge hardness")
     slider.setValue(round(hardness * 100))
     slider.setMaximumWidth(110)
     bar.addWidget(slider)
@@ -80,7 +85,7 @@ def build_menus(
     undo = undo_stack.createUndoAction(window, "&Undo")
     undo.setShortcut("Ctrl+Z")
     redo = undo_stack.createRedoAction(window, "&Redo")
-    redo.setShortcuts(["Ctrl+Shift+Z", "Ctrl+Y"])
+    redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
     for item in (undo, redo, None, a.copy, a.paste, None, a.clear_mask, a.invert_mask, a.fill_mask):
         edit.addSeparator() if item is None else edit.addAction(item)
     view = menus.addMenu("&View")
