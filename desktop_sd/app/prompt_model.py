@@ -33,7 +33,7 @@ from desktop_sd.core.request import GenerationRequest, Mode
 
 @dataclass(frozen=True)
 class PromptValues:
-    """Defaults and ranges come from the parameter table (``core.params``)."""
+    """The panel's settings; defaults, and the ranges ``from_dict`` clamps to, come from ``core.params``."""
 
     prompt: str = PROMPT.default
     negative_prompt: str = NEGATIVE_PROMPT.default

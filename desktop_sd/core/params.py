@@ -35,7 +35,7 @@ class NumberParam(Generic[N]):
     default: N
     minimum: N
     maximum: N
-    step: N  # a spin box's arrow step; sides must also be multiples of it
+    step: N  # a spin box's arrow step (width and height must also be multiples of it)
     flag: str  # the command-line option
     help: str  # command-line help and tooltip, starting in lower case
     decimals: int = 0  # digits a spin box shows after the point
@@ -56,10 +56,6 @@ class NumberParam(Generic[N]):
     def clamp(self, value: float) -> N:
         """``value`` moved into the range, as this parameter's type (int or float)."""
         return type(self.default)(min(self.maximum, max(self.minimum, value)))
-
-    def range_text(self) -> str:
-        """``0 and 30``-style bounds for messages (whole floats written without ``.0``)."""
-        return f"{number_text(self.minimum)} and {number_text(self.maximum)}"
 
 
 @dataclass(frozen=True)

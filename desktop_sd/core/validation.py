@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from desktop_sd.core.errors import InputError
-from desktop_sd.core.params import HEIGHT, NUMBER_PARAMS, SCHEDULER, SEED, STRENGTH, WIDTH, NumberParam
+from desktop_sd.core.params import HEIGHT, NUMBER_PARAMS, SCHEDULER, SEED, STRENGTH, WIDTH, NumberParam, number_text
 from desktop_sd.core.request import GenerationRequest, Mode
 
 
@@ -15,7 +15,8 @@ def snap_to_step(value: int, step: int) -> int:
 def range_error(spec: NumberParam[int] | NumberParam[float], value: object) -> InputError:
     """``Steps must be between 1 and 500, got 0.``"""
     unit = f" {spec.unit}" if spec.unit else ""
-    return InputError(f"{spec.label} must be between {spec.range_text()}{unit}, got {value}.")
+    bounds = f"{number_text(spec.minimum)} and {number_text(spec.maximum)}"
+    return InputError(f"{spec.label} must be between {bounds}{unit}, got {value}.")
 
 
 def check_request(request: GenerationRequest) -> tuple[GenerationRequest, list[str]]:
