@@ -11,10 +11,13 @@ import math
 
 from PySide6.QtCore import QRect
 
+from desktop_sd.core.params import HEIGHT, WIDTH
 from desktop_sd.core.request import Borders, Mode
-from desktop_sd.core.validation import MAX_SIDE, MIN_SIDE
 
 GRID = 8
+# The sides a frame may have: what both width and height accept.
+MIN_SIDE = max(WIDTH.minimum, HEIGHT.minimum)
+MAX_SIDE = min(WIDTH.maximum, HEIGHT.maximum)
 
 
 def _round8(value: float) -> int:
@@ -45,7 +48,7 @@ def _snap_axis(start: int, length: int, lo: int, hi: int) -> int:
     return lo + _round8(start - lo)
 
 
-def default_frame(image_rect: QRect, preferred: tuple[int, int] = (512, 512)) -> QRect:
+def default_frame(image_rect: QRect, preferred: tuple[int, int] = (WIDTH.default, HEIGHT.default)) -> QRect:
     """The frame a freshly opened image or blank canvas gets.
 
     The whole image when it is small enough to generate at once, else a frame

@@ -8,46 +8,46 @@ changes, so widgets, the canvas frame and the settings file stay in step.
 from __future__ import annotations
 
 import dataclasses
-import random
 from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from desktop_sd.core.request import DEFAULT_FEATHER, MAX_FEATHER, GenerationRequest, Mode
-from desktop_sd.core.schedulers import SCHEDULER_IDS
-from desktop_sd.core.validation import MAX_BATCH, MAX_SIDE, MAX_STEPS, MIN_SIDE
-
-MAX_SEED = 2**32 - 1
-
-# field -> (lowest, highest) for numbers read back from settings or projects
-_RANGES: dict[str, tuple[float, float]] = {
-    "steps": (1, MAX_STEPS),
-    "cfg_scale": (0.0, 30.0),
-    "seed": (0, MAX_SEED),
-    "width": (MIN_SIDE, MAX_SIDE),
-    "height": (MIN_SIDE, MAX_SIDE),
-    "strength": (0.01, 1.0),
-    "mask_feather": (0, MAX_FEATHER),
-    "batch_size": (1, MAX_BATCH),
-}
+from desktop_sd.core.params import (
+    BATCH_SIZE,
+    CFG_SCALE,
+    HEIGHT,
+    MASK_FEATHER,
+    NEGATIVE_PROMPT,
+    NUMBER_PARAMS,
+    PROMPT,
+    SCHEDULER,
+    SEED,
+    STEPS,
+    STRENGTH,
+    WIDTH,
+    draw_seed,
+)
+from desktop_sd.core.request import GenerationRequest, Mode
 
 
 @dataclass(frozen=True)
 class PromptValues:
-    prompt: str = ""
-    negative_prompt: str = ""
+    """The panel's settings; defaults, and the ranges ``from_dict`` clamps to, come from ``core.params``."""
+
+    prompt: str = PROMPT.default
+    negative_prompt: str = NEGATIVE_PROMPT.default
     model: str = ""
-    scheduler: str = "default"
-    steps: int = 20
-    cfg_scale: float = 7.0
-    seed: int = 0
+    scheduler: str = SCHEDULER.default
+    steps: int = STEPS.default
+    cfg_scale: float = CFG_SCALE.default
+    seed: int = SEED.default
     random_seed: bool = True
-    width: int = 512
-    height: int = 512
-    strength: float = 0.75
-    mask_feather: int = DEFAULT_FEATHER
-    batch_size: int = 1
+    width: int = WIDTH.default
+    height: int = HEIGHT.default
+    strength: float = STRENGTH.default
+    mask_feather: int = MASK_FEATHER.default
+    batch_size: int = BATCH_SIZE.default
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -65,14 +65,13 @@ class PromptValues:
                 ok = isinstance(value, bool)
             elif isinstance(default, (int, float)):
                 ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-                if ok and f.name in _RANGES:
-                    lo, hi = _RANGES[f.name]
-                    value = type(default)(min(hi, max(lo, value)))
+                if ok and f.name in NUMBER_PARAMS:
+                    value = NUMBER_PARAMS[f.name].clamp(value)
             else:
                 ok = isinstance(value, str)
             if ok:
                 kwargs[f.name] = value
-        if kwargs.get("scheduler") not in SCHEDULER_IDS:
+        if kwargs.get("scheduler") not in SCHEDULER.choices:
             kwargs.pop("scheduler", None)
         return cls(**kwargs)
 
@@ -81,7 +80,7 @@ class PromptValues:
 
         A random seed is drawn here, so the job's seed is known when it is queued.
         """
-        seed = random.randint(0, MAX_SEED) if self.random_seed else self.seed
+        seed = draw_seed() if self.random_seed else self.seed
         return GenerationRequest(
             mode=Mode.TXT2IMG,
             prompt=self.prompt,
@@ -107,7 +106,7 @@ class PromptValues:
             prompt=request.prompt,
             negative_prompt=request.negative_prompt,
             model=request.model or base.model,
-            scheduler=request.scheduler if request.scheduler in SCHEDULER_IDS else base.scheduler,
+            scheduler=request.scheduler if request.scheduler in SCHEDULER.choices else base.scheduler,
             steps=request.steps,
             cfg_scale=request.cfg_scale,
             seed=seed,

@@ -26,6 +26,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from desktop_sd.core.params import SEED
+
 GOALS = {"first_page_ms": 500.0, "search_ms": 200.0, "stall_max_ms": 50.0, "peak_rss_mb": 300.0}
 WORDS = (
     "cat",
@@ -141,7 +143,7 @@ def _rows(folder: Path, count: int) -> Iterator[dict[str, Any]]:
             "scheduler": "euler_a",
             "steps": 20,
             "cfg_scale": 7.0,
-            "seed": rnd.randrange(2**32),
+            "seed": rnd.randint(SEED.minimum, SEED.maximum),
             "width": 96,
             "height": 96,
             "mode": "txt2img",

@@ -18,8 +18,23 @@ from pathlib import Path
 from typing import Any
 
 from desktop_sd.core.errors import DesktopSDError, InputError
-from desktop_sd.core.request import DEFAULT_FEATHER, Borders, GenerationRequest, Mode
-from desktop_sd.core.schedulers import SCHEDULER_IDS
+from desktop_sd.core.params import (
+    BATCH_SIZE,
+    CFG_SCALE,
+    HEIGHT,
+    MASK_FEATHER,
+    NEGATIVE_PROMPT,
+    PROMPT,
+    SCHEDULER,
+    SEED,
+    STEPS,
+    STRENGTH,
+    WIDTH,
+    Kind,
+    NumberParam,
+    number_text,
+)
+from desktop_sd.core.request import Borders, GenerationRequest, Mode, strength_for
 from desktop_sd.core.validation import check_request
 
 EXIT_FAILURE = 1
@@ -33,23 +48,47 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Generate images with a local model and save them as PNG with their parameters.",
     )
     parser.add_argument("--model", required=True, help="diffusers folder, .safetensors file or installed repo id")
-    parser.add_argument("--prompt", required=True)
-    parser.add_argument("--negative", default="", help="negative prompt")
+    parser.add_argument(PROMPT.flag, required=True, help=PROMPT.help)
+    parser.add_argument(NEGATIVE_PROMPT.flag, default=NEGATIVE_PROMPT.default, help=NEGATIVE_PROMPT.help)
     parser.add_argument("--init-image", type=Path, help="start from this image (img2img)")
     parser.add_argument("--mask", type=Path, help="repaint where this mask is white (inpaint; needs --init-image)")
-    parser.add_argument("--strength", type=float, help="how much to change the init image, 0-1 (default 0.75)")
+    _number_argument(
+        parser, STRENGTH, f"{number_text(STRENGTH.default)}, or {number_text(STRENGTH.maximum)} for outpainting"
+    )
     parser.add_argument("--outpaint", metavar="L,T,R,B", help="extend the init image by these borders in pixels")
-    parser.add_argument("--width", type=int, help="default 512, or the init image's size")
-    parser.add_argument("--height", type=int, help="default 512, or the init image's size")
-    parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--cfg", type=float, default=7.0, help="guidance scale (default 7)")
-    parser.add_argument("--seed", type=int, help="default: a random seed (printed)")
-    parser.add_argument("--scheduler", default="default", help=f"one of: {', '.join(SCHEDULER_IDS)}")
-    parser.add_argument("--batch", type=int, default=1, help="images to make (seeds seed, seed+1, ...)")
-    parser.add_argument("--feather", type=int, default=DEFAULT_FEATHER, help="soft mask edge in pixels (0-8)")
+    _number_argument(parser, WIDTH, f"{WIDTH.default}, or the init image's size")
+    _number_argument(parser, HEIGHT, f"{HEIGHT.default}, or the init image's size")
+    _number_argument(parser, STEPS)
+    _number_argument(parser, CFG_SCALE)
+    _number_argument(parser, SEED, "a random seed, printed")
+    parser.add_argument(
+        SCHEDULER.flag,
+        default=SCHEDULER.default,
+        help=f"{SCHEDULER.help}; one of: {', '.join(SCHEDULER.choices)} (default: {SCHEDULER.default})",
+    )
+    _number_argument(parser, BATCH_SIZE)
+    _number_argument(parser, MASK_FEATHER)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     parser.add_argument("--out", type=Path, help="output PNG (a batch adds -1, -2, ...); default: ./<time>-<seed>.png")
     parser.set_defaults(func=run)
+
+
+def _number_argument(
+    parser: argparse.ArgumentParser, spec: NumberParam[int] | NumberParam[float], derived: str = ""
+) -> None:
+    """The option for a numeric parameter: its type, default and range from the parameter table.
+
+    ``derived`` says what the option means when left out, for one whose default depends on the
+    other arguments (the init image's size, the mode, a random seed); its value is then None.
+    """
+    unit = f" {spec.unit}" if spec.unit else ""
+    parser.add_argument(
+        spec.flag,
+        type=int if spec.kind is Kind.INT else float,
+        default=None if derived else spec.default,
+        help=f"{spec.help}; {number_text(spec.minimum)}-{number_text(spec.maximum)}{unit}"
+        f" (default: {derived or number_text(spec.default)})",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -93,18 +132,13 @@ def build_request(args: argparse.Namespace) -> tuple[GenerationRequest, list[str
 
     if init is None:
         mode = Mode.TXT2IMG
-        size = (512, 512)
+        size = (WIDTH.default, HEIGHT.default)
     elif args.outpaint is not None:
         mode = Mode.OUTPAINT
         size = (init.width + borders.left + borders.right, init.height + borders.top + borders.bottom)
     else:
         mode = Mode.INPAINT if mask is not None else Mode.IMG2IMG
         size = init.size
-    changes: dict[str, Any] = {}
-    if args.strength is not None:
-        changes["strength"] = args.strength
-    elif mode is Mode.OUTPAINT:
-        changes["strength"] = 1.0  # the new area has nothing worth keeping
     request = GenerationRequest(
         mode=mode,
         prompt=args.prompt,
@@ -116,13 +150,13 @@ def build_request(args: argparse.Namespace) -> tuple[GenerationRequest, list[str
         cfg_scale=args.cfg,
         seed=args.seed,
         scheduler=args.scheduler,
+        strength=strength_for(mode, args.strength),
         init_image=init,
         mask=mask,
         outpaint=borders,
         batch_size=args.batch,
         mask_feather=args.feather,
         device=args.device,
-        **changes,
     )
     return request, notices
 

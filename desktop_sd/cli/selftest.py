@@ -241,9 +241,9 @@ def _changed_outside(before: Any, after: Any, mask: Any) -> int:
     """How many pixels differ between two images farther from the mask than its soft edge can reach."""
     from PIL import ImageFilter
 
-    from desktop_sd.core.request import MAX_FEATHER
+    from desktop_sd.core.params import MASK_FEATHER
 
-    reach = mask.filter(ImageFilter.MaxFilter(2 * MAX_FEATHER + 1))
+    reach = mask.filter(ImageFilter.MaxFilter(2 * MASK_FEATHER.maximum + 1))
     a, b, m = before.convert("RGB").load(), after.convert("RGB").load(), reach.load()
     width, height = before.size
     return sum(1 for y in range(height) for x in range(width) if m[x, y] == 0 and a[x, y] != b[x, y])

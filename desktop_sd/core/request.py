@@ -14,6 +14,18 @@ from typing import Any
 
 from PIL import Image
 
+from desktop_sd.core.params import (
+    BATCH_SIZE,
+    CFG_SCALE,
+    HEIGHT,
+    MASK_FEATHER,
+    NEGATIVE_PROMPT,
+    SCHEDULER,
+    STEPS,
+    STRENGTH,
+    WIDTH,
+)
+
 
 class Mode(StrEnum):
     TXT2IMG = "txt2img"
@@ -95,30 +107,37 @@ class Borders:
         return f"{self.left},{self.top},{self.right},{self.bottom}"
 
 
-DEFAULT_FEATHER = 4  # pixels of soft edge around a painted mask
-MAX_FEATHER = 8  # the blend never reaches further than this outside the mask
+def strength_for(mode: Mode, given: float | None) -> float:
+    """The strength to run at: ``given`` when the user gave one, else full strength for
+    outpainting (the new area holds only a rough fill, nothing worth keeping), else the default."""
+    if given is not None:
+        return given
+    return STRENGTH.maximum if mode is Mode.OUTPAINT else STRENGTH.default
 
 
 @dataclass(frozen=True, eq=False)
 class GenerationRequest:
-    """One generation job. ``seed=None`` means draw a random seed."""
+    """One generation job. ``seed=None`` means draw a random seed.
+
+    Defaults and ranges come from the parameter table (``core.params``).
+    """
 
     mode: Mode
     prompt: str
-    negative_prompt: str = ""
+    negative_prompt: str = NEGATIVE_PROMPT.default
     model: str = ""
-    width: int = 512
-    height: int = 512
-    steps: int = 20
-    cfg_scale: float = 7.0
+    width: int = WIDTH.default
+    height: int = HEIGHT.default
+    steps: int = STEPS.default
+    cfg_scale: float = CFG_SCALE.default
     seed: int | None = None
-    scheduler: str = "default"
-    strength: float = 0.75
+    scheduler: str = SCHEDULER.default
+    strength: float = STRENGTH.default
     init_image: Image.Image | None = field(default=None, repr=False)
     mask: Image.Image | None = field(default=None, repr=False)
     outpaint: Borders = Borders()
-    batch_size: int = 1
-    mask_feather: int = DEFAULT_FEATHER
+    batch_size: int = BATCH_SIZE.default
+    mask_feather: int = MASK_FEATHER.default
     device: str = "auto"
 
     def replace(self, **changes: Any) -> GenerationRequest:

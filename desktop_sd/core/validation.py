@@ -3,49 +3,53 @@
 from __future__ import annotations
 
 from desktop_sd.core.errors import InputError
-from desktop_sd.core.request import MAX_FEATHER, GenerationRequest, Mode
-from desktop_sd.core.schedulers import SCHEDULER_IDS
-
-MIN_SIDE = 64
-MAX_SIDE = 4096  # larger sides need far more memory than any consumer GPU has
-MAX_BATCH = 16
-MAX_STEPS = 500
+from desktop_sd.core.params import HEIGHT, NUMBER_PARAMS, SCHEDULER, SEED, STRENGTH, WIDTH, NumberParam, number_text
+from desktop_sd.core.request import GenerationRequest, Mode
 
 
-def snap_to_8(value: int) -> int:
-    return max(8, round(value / 8) * 8)
+def snap_to_step(value: int, step: int) -> int:
+    """The nearest multiple of ``step`` (never below one step)."""
+    return max(step, round(value / step) * step)
+
+
+def range_error(spec: NumberParam[int] | NumberParam[float], value: object) -> InputError:
+    """``Steps must be between 1 and 500, got 0.``"""
+    unit = f" {spec.unit}" if spec.unit else ""
+    bounds = f"{number_text(spec.minimum)} and {number_text(spec.maximum)}"
+    return InputError(f"{spec.label} must be between {bounds}{unit}, got {value}.")
 
 
 def check_request(request: GenerationRequest) -> tuple[GenerationRequest, list[str]]:
-    """Validate and tidy a request. Returns the request to run and notices.
+    """Validate and tidy a request against the parameter table. Returns the request to run and notices.
 
-    Sizes that are not multiples of 8 are snapped (with a notice); sizes that
-    are zero, negative or absurd are refused before any memory is allocated.
+    Sizes that are not multiples of their step (8) are snapped (with a notice);
+    sizes that are zero, negative or absurd are refused before any memory is
+    allocated.
     """
     notices: list[str] = []
     changes: dict[str, object] = {}
 
-    for name in ("width", "height"):
-        value = getattr(request, name)
-        if not isinstance(value, int) or value < MIN_SIDE or value > MAX_SIDE:
-            raise InputError(f"{name.capitalize()} {value} is out of range: choose {MIN_SIDE} to {MAX_SIDE} pixels.")
-        if value % 8:
-            snapped = snap_to_8(value)
-            notices.append(f"{name.capitalize()} {value} is not a multiple of 8; using {snapped}.")
-            changes[name] = snapped
+    for side in (WIDTH, HEIGHT):
+        value = getattr(request, side.name)
+        if not isinstance(value, int) or not side.accepts(value):
+            raise InputError(
+                f"{side.label} {value} is out of range: choose {side.minimum} to {side.maximum} {side.unit}."
+            )
+        if value % side.step:
+            snapped = snap_to_step(value, side.step)
+            notices.append(f"{side.label} {value} is not a multiple of {side.step}; using {snapped}.")
+            changes[side.name] = snapped
 
-    if not 1 <= request.steps <= MAX_STEPS:
-        raise InputError(f"Steps must be between 1 and {MAX_STEPS}, got {request.steps}.")
-    if not 1 <= request.batch_size <= MAX_BATCH:
-        raise InputError(f"Batch size must be between 1 and {MAX_BATCH}, got {request.batch_size}.")
-    if not 0.0 <= request.cfg_scale <= 30.0:
-        raise InputError(f"CFG scale must be between 0 and 30, got {request.cfg_scale}.")
-    if request.scheduler not in SCHEDULER_IDS:
-        raise InputError(f"Unknown scheduler {request.scheduler!r}; choose one of: {', '.join(SCHEDULER_IDS)}.")
-    if request.seed is not None and not 0 <= request.seed < 2**32:
-        raise InputError(f"Seed must be between 0 and {2**32 - 1}, got {request.seed}.")
-    if not 0 <= request.mask_feather <= MAX_FEATHER:
-        raise InputError(f"Mask feather must be between 0 and {MAX_FEATHER} pixels, got {request.mask_feather}.")
+    for spec in NUMBER_PARAMS.values():
+        if spec in (WIDTH, HEIGHT, STRENGTH):
+            continue  # sizes are checked above; strength only matters with an init image, below
+        value = getattr(request, spec.name)
+        if spec is SEED and value is None:
+            continue  # the engine draws one
+        if not spec.accepts(value):
+            raise range_error(spec, value)
+    if request.scheduler not in SCHEDULER.choices:
+        raise InputError(f"Unknown scheduler {request.scheduler!r}; choose one of: {', '.join(SCHEDULER.choices)}.")
 
     if "\x00" in request.prompt or "\x00" in request.negative_prompt:
         notices.append("NUL characters were removed from the prompt.")
@@ -55,8 +59,8 @@ def check_request(request: GenerationRequest) -> tuple[GenerationRequest, list[s
     mode = request.mode
     if mode is not Mode.TXT2IMG and request.init_image is None:
         raise InputError(f"{mode} needs an init image: open or paint one first.")
-    if mode in (Mode.IMG2IMG, Mode.INPAINT) and not 0.0 < request.strength <= 1.0:
-        raise InputError(f"Strength must be above 0 and at most 1, got {request.strength}.")
+    if mode is not Mode.TXT2IMG and not STRENGTH.accepts(request.strength):
+        raise range_error(STRENGTH, request.strength)
     if mode is Mode.INPAINT and request.mask is None:
         raise InputError("Inpainting needs a mask: paint the area to change.")
     if mode is Mode.OUTPAINT:

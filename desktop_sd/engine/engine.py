@@ -8,7 +8,6 @@ of memory. Construction is cheap: nothing is loaded until the first job.
 
 from __future__ import annotations
 
-import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from diffusers import DiffusionPipeline
 
 from desktop_sd.core.backend import BackendStatus, StepCallback
 from desktop_sd.core.errors import Cancelled, InputError, OutOfMemoryError
+from desktop_sd.core.params import draw_seed
 from desktop_sd.core.request import Family, GenerationRequest, GenerationResult, MemoryTier, ModelRef
 from desktop_sd.core.validation import check_request
 from desktop_sd.engine import device as devices
@@ -80,7 +80,7 @@ class Engine:
         with self._lock:
             started = time.perf_counter()
             request, notices = check_request(request)
-            seed = request.seed if request.seed is not None else secrets.randbelow(2**32)
+            seed = request.seed if request.seed is not None else draw_seed()
             request = request.replace(seed=seed)
             job = prepare_job(request)  # bad images and masks fail here, before any model is loaded
             notices += job.notices

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from desktop_sd.core.params import CFG_SCALE, HEIGHT, SCHEDULER, STEPS, STRENGTH, WIDTH
 from desktop_sd.core.request import GenerationRequest, Mode
 from desktop_sd.core.schedulers import SCHEDULER_IDS, from_a1111
 
@@ -168,18 +169,17 @@ class ParsedParameters:
 
 def request_from_fields(source: Any) -> GenerationRequest:
     """A request from an object with the plain parameter fields (``ParsedParameters``, ``ImageRecord``),
-    with defaults where they are empty; used when no stored request JSON can be read."""
-    defaults = GenerationRequest(mode=Mode.TXT2IMG, prompt="")
+    with the table's defaults where they are empty; used when no stored request JSON can be read."""
     return GenerationRequest(
         mode=source.mode,
         prompt=source.prompt,
         negative_prompt=source.negative_prompt,
         model=source.model,
-        width=source.width or defaults.width,
-        height=source.height or defaults.height,
-        steps=source.steps or defaults.steps,
-        cfg_scale=source.cfg_scale if source.cfg_scale is not None else defaults.cfg_scale,
+        width=source.width or WIDTH.default,
+        height=source.height or HEIGHT.default,
+        steps=source.steps or STEPS.default,
+        cfg_scale=source.cfg_scale if source.cfg_scale is not None else CFG_SCALE.default,
         seed=source.seed,
-        scheduler=source.scheduler if source.scheduler in SCHEDULER_IDS else "default",
-        strength=source.strength if source.strength is not None else defaults.strength,
+        scheduler=source.scheduler if source.scheduler in SCHEDULER.choices else SCHEDULER.default,
+        strength=source.strength if source.strength is not None else STRENGTH.default,
     )

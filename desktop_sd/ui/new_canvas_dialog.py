@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSize
-from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QSpinBox, QWidget
+from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QWidget
 
-from desktop_sd.core.validation import MAX_SIDE, MIN_SIDE
+from desktop_sd.core.params import HEIGHT, WIDTH
+from desktop_sd.ui.param_spins import int_spin
 
 SIZES = ((512, 512), (768, 512), (512, 768), (768, 768), (1024, 1024), (1216, 832), (832, 1216))
 
@@ -18,8 +19,8 @@ class NewCanvasDialog(QDialog):
         self.presets.addItem("Custom", None)
         for width, height in SIZES:
             self.presets.addItem(f"{width} × {height}", (width, height))
-        self.width_spin = QSpinBox(minimum=MIN_SIDE, maximum=MAX_SIDE, singleStep=8, suffix=" px")
-        self.height_spin = QSpinBox(minimum=MIN_SIDE, maximum=MAX_SIDE, singleStep=8, suffix=" px")
+        self.width_spin = int_spin(WIDTH)
+        self.height_spin = int_spin(HEIGHT)
         self.width_spin.setValue(size.width())
         self.height_spin.setValue(size.height())
         self.presets.activated.connect(self._preset)

@@ -12,7 +12,6 @@ from PySide6.QtGui import QAction, QFont
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -27,11 +26,21 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_sd.app.model_choices import ModelChoice, aspect_presets
-from desktop_sd.app.prompt_model import MAX_SEED, PromptModel, PromptValues
+from desktop_sd.app.prompt_model import PromptModel, PromptValues
 from desktop_sd.app.tokens import PROMPT_TOKENS, TokenCounter
-from desktop_sd.core.request import MAX_FEATHER, Family, Mode
+from desktop_sd.core.params import (
+    BATCH_SIZE,
+    CFG_SCALE,
+    HEIGHT,
+    MASK_FEATHER,
+    SEED,
+    STEPS,
+    STRENGTH,
+    WIDTH,
+)
+from desktop_sd.core.request import Family, Mode
 from desktop_sd.core.schedulers import SCHEDULERS
-from desktop_sd.core.validation import MAX_BATCH, MAX_SIDE, MAX_STEPS, MIN_SIDE
+from desktop_sd.ui.param_spins import float_spin, int_spin
 
 MODE_TEXT = {
     Mode.TXT2IMG: ("Text to image", "A new image from the prompt, in the frame."),
@@ -93,26 +102,22 @@ class PromptPanel(QWidget):
         self.scheduler_combo = QComboBox()
         for info in SCHEDULERS:
             self.scheduler_combo.addItem(info.label, info.id)
-        self.steps_spin = QSpinBox(minimum=1, maximum=MAX_STEPS)
-        self.cfg_spin = QDoubleSpinBox(minimum=0.0, maximum=30.0, singleStep=0.5, decimals=1)
-        self.seed_spin = QDoubleSpinBox(minimum=0, maximum=MAX_SEED, decimals=0, singleStep=1)
-        self.seed_spin.setToolTip("The seed of the next image (fixed seeds repeat an image exactly)")
+        self.steps_spin = int_spin(STEPS)
+        self.cfg_spin = float_spin(CFG_SCALE)
+        self.seed_spin = float_spin(SEED)  # QSpinBox stops at 2**31 - 1
         self.random_check = QCheckBox("Random")
         self.last_seed_button = QToolButton(text="Last", toolTip="Use the seed of the last image")
-        self.width_spin = QSpinBox(minimum=MIN_SIDE, maximum=MAX_SIDE, singleStep=8, suffix=" px")
-        self.height_spin = QSpinBox(minimum=MIN_SIDE, maximum=MAX_SIDE, singleStep=8, suffix=" px")
+        self.width_spin = int_spin(WIDTH)
+        self.height_spin = int_spin(HEIGHT)
         for spin in (self.width_spin, self.height_spin):
             spin.setKeyboardTracking(False)
         self.aspect_combo = QComboBox(toolTip="Sizes this model family was trained at")
         self.aspect_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.aspect_combo.setMinimumContentsLength(10)
         self.swap_button = QToolButton(text="⇄", toolTip="Swap width and height")
-        self.strength_spin = QDoubleSpinBox(minimum=0.01, maximum=1.0, singleStep=0.05, decimals=2)
-        self.strength_spin.setToolTip("How much of the image under the frame changes (1 = all of it)")
-        self.feather_spin = QSpinBox(minimum=0, maximum=MAX_FEATHER, suffix=" px")
-        self.feather_spin.setToolTip("Soft edge blended around the mask; the canvas shows it as it will be used")
-        self.batch_spin = QSpinBox(minimum=1, maximum=MAX_BATCH)
-        self.batch_spin.setToolTip("Images per job: step through them on the canvas and apply one")
+        self.strength_spin = float_spin(STRENGTH)
+        self.feather_spin = int_spin(MASK_FEATHER)
+        self.batch_spin = int_spin(BATCH_SIZE)
 
         self.generate_button = QPushButton("Generate")
         self.generate_button.setMinimumHeight(34)
@@ -197,7 +202,7 @@ class PromptPanel(QWidget):
         self.height_spin.valueChanged.connect(lambda v: self._on_size_edited(self.height_spin, "height", v))
         self.aspect_combo.activated.connect(self._on_aspect_picked)
         self.swap_button.clicked.connect(lambda: m.update(width=m.values.height, height=m.values.width))
-        self.strength_spin.valueChanged.connect(lambda v: m.update(strength=round(float(v), 2)))
+        self.strength_spin.valueChanged.connect(lambda v: m.update(strength=round(float(v), STRENGTH.decimals)))
         self.feather_spin.valueChanged.connect(lambda v: m.update(mask_feather=int(v)))
         self.batch_spin.valueChanged.connect(lambda v: m.update(batch_size=int(v)))
 

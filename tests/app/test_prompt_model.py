@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from pytestqt.qtbot import QtBot
 
 from desktop_sd.app.prompt_model import PromptModel, PromptValues
+from desktop_sd.core import params
+from desktop_sd.core.params import NUMBER_PARAMS, SEED, NumberParam
 from desktop_sd.core.request import GenerationRequest, Mode
 
 
@@ -38,6 +41,24 @@ def test_a_random_seed_is_drawn_when_the_job_is_made_and_a_fixed_one_kept() -> N
     random_seeds = {PromptValues(random_seed=True).to_request().seed for _ in range(5)}
     assert len(random_seeds) > 1 and all(s is not None and 0 <= s < 2**32 for s in random_seeds)
     assert PromptValues(seed=7, random_seed=False).to_request().seed == 7
+
+
+@pytest.mark.parametrize("spec", NUMBER_PARAMS.values(), ids=lambda s: s.name)
+def test_saved_numbers_are_clamped_to_the_table_range(spec: NumberParam[int] | NumberParam[float]) -> None:
+    low = PromptValues.from_dict({spec.name: spec.minimum - 10 * spec.step})
+    high = PromptValues.from_dict({spec.name: spec.maximum + 10 * spec.step})
+    assert (getattr(low, spec.name), getattr(high, spec.name)) == (spec.minimum, spec.maximum)
+
+
+def test_the_panel_defaults_make_the_same_request_as_the_request_defaults() -> None:
+    from_panel = PromptValues(random_seed=False).to_request().parameters()
+    plain = GenerationRequest(Mode.TXT2IMG, "").parameters()
+    assert {**from_panel, "seed": None} == plain
+
+
+def test_random_seeds_come_from_the_one_seed_draw(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(params.secrets, "randbelow", lambda n: n - 1)
+    assert PromptValues(random_seed=True).to_request().seed == SEED.maximum
 
 
 def test_the_last_seed_is_one_call_away(qtbot: QtBot) -> None:

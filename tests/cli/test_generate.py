@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -12,7 +13,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from desktop_sd.cli import main
+from desktop_sd.cli import build_parser, main
+from desktop_sd.cli.generate import build_request
+from desktop_sd.core.params import NUMBER_PARAMS, SCHEDULER, STRENGTH, NumberParam, number_text
+from desktop_sd.core.request import GenerationRequest, Mode
 from desktop_sd.library.metadata import A1111_CHUNK, JSON_CHUNK
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -199,6 +203,40 @@ def test_argument_problems_exit_2(
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
     assert err[-1].startswith("error: ") and message in err[-1]
+
+
+def parse(*args: str) -> argparse.Namespace:
+    return build_parser().parse_args(["generate", "--model", "m", "--prompt", "p", *args])
+
+
+def test_left_out_options_make_the_table_defaults() -> None:
+    request, _ = build_request(parse())
+    assert request.parameters() == GenerationRequest(Mode.TXT2IMG, "p", model="m").parameters()
+    assert parse().scheduler == SCHEDULER.default
+
+
+@pytest.mark.parametrize("spec", NUMBER_PARAMS.values(), ids=lambda s: s.name)
+def test_each_number_option_takes_the_table_type_and_states_its_range(
+    spec: NumberParam[int] | NumberParam[float], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    request, _ = build_request(parse(spec.flag, number_text(spec.maximum)))
+    value = getattr(request, spec.name)
+    assert value == spec.maximum and type(value) is type(spec.default)
+    monkeypatch.setenv("COLUMNS", "500")  # one line per option
+    with pytest.raises(SystemExit):
+        parse("--help")
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith(f"  {spec.flag} "))
+    assert f"; {number_text(spec.minimum)}-{number_text(spec.maximum)}" in line
+
+
+def test_outpainting_defaults_to_full_strength(tmp_path: Path) -> None:
+    init = str(write_image(tmp_path / "init.png", (64, 64)))
+    outpaint, _ = build_request(parse("--init-image", init, "--outpaint", "8,0,8,0"))
+    assert (outpaint.mode, outpaint.strength) == (Mode.OUTPAINT, 1.0)
+    given, _ = build_request(parse("--init-image", init, "--outpaint", "8,0,8,0", "--strength", "0.5"))
+    assert given.strength == 0.5
+    img2img, _ = build_request(parse("--init-image", init))
+    assert (img2img.mode, img2img.strength) == (Mode.IMG2IMG, STRENGTH.default)
 
 
 def test_damaged_init_image_exits_2(tiny_model_dir: Path, tmp_path: Path, capsys) -> None:

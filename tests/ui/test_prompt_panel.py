@@ -12,9 +12,21 @@ from pytestqt.qtbot import QtBot
 from desktop_sd.app.model_choices import ModelChoice
 from desktop_sd.app.prompt_model import PromptModel, PromptValues
 from desktop_sd.app.tokens import TokenCounter
+from desktop_sd.core.params import NUMBER_PARAMS, Kind
 from desktop_sd.core.request import Family, Mode
 from desktop_sd.ui.prompt_panel import PromptPanel
 
+# table parameter -> the panel's spin box for it
+SPINS = {
+    "steps": "steps_spin",
+    "cfg_scale": "cfg_spin",
+    "seed": "seed_spin",
+    "width": "width_spin",
+    "height": "height_spin",
+    "strength": "strength_spin",
+    "mask_feather": "feather_spin",
+    "batch_size": "batch_spin",
+}
 CHOICES = [ModelChoice("m1", "Model one", Family.SD1), ModelChoice("xl", "Model XL", Family.SDXL)]
 
 
@@ -41,6 +53,24 @@ def test_editing_widgets_updates_the_model(qtbot: QtBot, panel: PromptPanel) -> 
     v = panel.model.values
     assert (v.prompt, v.negative_prompt, v.steps, v.cfg_scale) == ("a lake", "blurry", 12, 4.5)
     assert (v.scheduler, v.batch_size, v.mask_feather, v.strength) == ("euler_a", 4, 6, 0.4)
+
+
+def test_every_number_in_the_table_has_a_spin_box_with_its_range(panel: PromptPanel) -> None:
+    assert set(SPINS) == set(NUMBER_PARAMS)
+    for name, spec in NUMBER_PARAMS.items():
+        spin = getattr(panel, SPINS[name])
+        assert (spin.minimum(), spin.maximum(), spin.singleStep()) == (spec.minimum, spec.maximum, spec.step), name
+        assert (spin.suffix(), spin.toolTip()) == (spec.suffix, spec.tooltip), name
+        if spec.kind is Kind.FLOAT:
+            assert spin.decimals() == spec.decimals, name
+
+
+def test_the_ends_of_each_spin_box_reach_the_model_exactly(panel: PromptPanel) -> None:
+    for name, spec in NUMBER_PARAMS.items():
+        spin = getattr(panel, SPINS[name])
+        for end in (spec.maximum, spec.minimum):
+            spin.setValue(end)
+            assert getattr(panel.model.values, name) == end, (name, end)
 
 
 def test_changing_the_model_updates_the_widgets(panel: PromptPanel) -> None:

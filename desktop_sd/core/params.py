@@ -1,0 +1,152 @@
+"""Every generation parameter declared once: its default, range, step and how it is shown.
+
+The validator (``core.validation``), the request's defaults, the prompt panel's spin
+boxes and its saved values, the command line's options and the metadata reader all
+read these declarations (as ComfyUI's ``INPUT_TYPES``), so a range or a default is
+changed here and nowhere else. ``name`` is the field's name in ``GenerationRequest``
+and ``PromptValues``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+from desktop_sd.core.schedulers import SCHEDULER_IDS
+
+N = TypeVar("N", int, float)
+
+
+class Kind(StrEnum):
+    INT = "int"
+    FLOAT = "float"
+    TEXT = "str"
+    CHOICE = "choice"
+
+
+@dataclass(frozen=True)
+class NumberParam(Generic[N]):
+    """A number in ``minimum..maximum`` (both included); whole when the default is an ``int``."""
+
+    name: str
+    label: str  # starts messages: "Steps must be between ..."
+    default: N
+    minimum: N
+    maximum: N
+    step: N  # a spin box's arrow step (width and height must also be multiples of it)
+    flag: str  # the command-line option
+    help: str  # command-line help and tooltip, starting in lower case
+    decimals: int = 0  # digits a spin box shows after the point
+    unit: str = ""  # in messages and help: "pixels"
+    suffix: str = ""  # after a spin box's number: " px"
+
+    @property
+    def kind(self) -> Kind:
+        return Kind.INT if isinstance(self.default, int) else Kind.FLOAT
+
+    @property
+    def tooltip(self) -> str:
+        return self.help[:1].upper() + self.help[1:]
+
+    def accepts(self, value: float) -> bool:
+        return self.minimum <= value <= self.maximum
+
+    def clamp(self, value: float) -> N:
+        """``value`` moved into the range, as this parameter's type (int or float)."""
+        return type(self.default)(min(self.maximum, max(self.minimum, value)))
+
+
+@dataclass(frozen=True)
+class TextParam:
+    """Free text, or one of ``choices`` when there are any."""
+
+    name: str
+    label: str
+    default: str
+    flag: str
+    help: str
+    choices: tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> Kind:
+        return Kind.CHOICE if self.choices else Kind.TEXT
+
+    @property
+    def tooltip(self) -> str:
+        return self.help[:1].upper() + self.help[1:]
+
+
+def number_text(value: float) -> str:
+    """A bound as messages and help write it: ``30.0`` -> ``30``, ``0.75`` -> ``0.75``."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+PROMPT = TextParam(name="prompt", label="Prompt", default="", flag="--prompt", help="what the image shows")
+NEGATIVE_PROMPT = TextParam(
+    name="negative_prompt", label="Negative prompt", default="", flag="--negative", help="what to keep out of the image"
+)
+# Larger sides than the maximum need far more memory than any consumer GPU has.
+WIDTH = NumberParam(
+    name="width", label="Width", default=512, minimum=64, maximum=4096, step=8,
+    flag="--width", help="image width", unit="pixels", suffix=" px",
+)
+HEIGHT = NumberParam(
+    name="height", label="Height", default=512, minimum=64, maximum=4096, step=8,
+    flag="--height", help="image height", unit="pixels", suffix=" px",
+)
+STEPS = NumberParam(
+    name="steps", label="Steps", default=20, minimum=1, maximum=500, step=1,
+    flag="--steps", help="denoising steps: more take longer and add detail",
+)
+CFG_SCALE = NumberParam(
+    name="cfg_scale", label="CFG scale", default=7.0, minimum=0.0, maximum=30.0, step=0.5, decimals=1,
+    flag="--cfg", help="guidance scale: how closely the image follows the prompt",
+)
+# The default is where a fixed seed starts; a request with no seed draws one (``draw_seed``).
+SEED = NumberParam(
+    name="seed", label="Seed", default=0, minimum=0, maximum=2**32 - 1, step=1,
+    flag="--seed", help="the starting noise: a fixed seed repeats an image exactly",
+)
+SCHEDULER = TextParam(
+    name="scheduler", label="Scheduler", default="default", choices=SCHEDULER_IDS,
+    flag="--scheduler", help="the sampler",
+)
+STRENGTH = NumberParam(
+    name="strength", label="Strength", default=0.75, minimum=0.01, maximum=1.0, step=0.05, decimals=2,
+    flag="--strength", help="how much of the init image changes (1 = all of it)",
+)
+# The blend never reaches further than the maximum outside the mask.
+MASK_FEATHER = NumberParam(
+    name="mask_feather", label="Mask feather", default=4, minimum=0, maximum=8, step=1,
+    flag="--feather", help="soft edge blended around the mask", unit="pixels", suffix=" px",
+)
+BATCH_SIZE = NumberParam(
+    name="batch_size", label="Batch size", default=1, minimum=1, maximum=16, step=1,
+    flag="--batch", help="images per job (seeds seed, seed+1, ...)",
+)
+
+PARAMS: tuple[NumberParam[int] | NumberParam[float] | TextParam, ...] = (
+    PROMPT,
+    NEGATIVE_PROMPT,
+    WIDTH,
+    HEIGHT,
+    STEPS,
+    CFG_SCALE,
+    SEED,
+    SCHEDULER,
+    STRENGTH,
+    MASK_FEATHER,
+    BATCH_SIZE,
+)
+NUMBER_PARAMS: dict[str, NumberParam[int] | NumberParam[float]] = {
+    p.name: p for p in PARAMS if isinstance(p, NumberParam)
+}
+
+
+def draw_seed() -> int:
+    """A random seed from the whole range ``SEED`` accepts (the only place seeds are drawn)."""
+    return SEED.minimum + secrets.randbelow(SEED.maximum - SEED.minimum + 1)
