@@ -19,7 +19,7 @@ from desktop_sd.app.canvas_commands import CanvasState, MaskPatchCommand, StateC
 from desktop_sd.app.canvas_geometry import canvas_mode, default_frame, outpaint_borders, snap_frame, snap_size
 from desktop_sd.app.qimages import pil_to_qimage, qimage_to_pil
 from desktop_sd.core.document import Document, Rect
-from desktop_sd.core.request import GenerationRequest, Mode
+from desktop_sd.core.request import GenerationRequest, Mode, strength_for
 
 IMAGE_FORMAT = QImage.Format.Format_RGB32
 BLANK_FILL = QColor(255, 255, 255)
@@ -211,6 +211,7 @@ class CanvasDocument(QObject):
             inside = frame.intersected(state.rect).translated(-state.rect.topLeft())
             changes["init_image"] = qimage_to_pil(state.image.copy(inside))
             changes["outpaint"] = outpaint_borders(frame, state.rect)
+            changes["strength"] = strength_for(mode, None)  # the panel offers no strength here
             if mask_ops.is_painted(state.mask, inside):  # repaint that part of the image too
                 changes["mask"] = mask_ops.binary_mask(state.mask.copy(inside))
         return params.replace(**changes)

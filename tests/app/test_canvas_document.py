@@ -100,6 +100,8 @@ def test_outpaint_sends_the_image_inside_the_frame_and_the_borders_past_it() -> 
     assert request.init_image.size == (256, 256)
     assert (request.width, request.height) == (384, 256)
     assert request.init_image.getpixel((10, 10)) == (255, 0, 0)
+    # The panel offers no strength for outpainting: the same full strength as the command line's default.
+    assert PARAMS.strength != 1.0 and request.strength == 1.0
 
 
 def test_applying_an_outpaint_result_grows_the_canvas_and_undo_restores_it() -> None:
