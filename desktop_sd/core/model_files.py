@@ -14,5 +14,4 @@ conversion that fails. It is refused all the same, as any file that is not
 
 from __future__ import annotations
 
-SAFETENSORS_SUFFIX = ".safetensors"
 PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")

@@ -21,7 +21,7 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 import desktop_sd
-from desktop_sd.core.model_files import PICKLE_SUFFIXES, SAFETENSORS_SUFFIX
+from desktop_sd.core.model_files import PICKLE_SUFFIXES
 from desktop_sd.core.request import GenerationRequest, Mode
 from desktop_sd.core.schedulers import SCHEDULER_IDS, scheduler_info
 from desktop_sd.library.parsed import A1111, DESKTOP_SD, FOOOCUS, NOVELAI, ParsedParameters, to_float, to_int
@@ -37,7 +37,7 @@ EXIF_IFD = 0x8769
 USER_COMMENT = 0x9286
 PNG_COMPRESS_LEVEL = 4  # a fast save; barely larger than level 6
 # A1111 shows a checkpoint's name without these (GGUF: quantised models other tools run).
-MODEL_SUFFIXES = (SAFETENSORS_SUFFIX, *PICKLE_SUFFIXES, ".gguf")
+MODEL_SUFFIXES = (".safetensors", *PICKLE_SUFFIXES, ".gguf")
 
 __all__ = [
     "A1111_CHUNK",
