@@ -18,7 +18,7 @@ from typing import Any
 from desktop_sd.core.errors import LibraryError
 from desktop_sd.library.query import count_sql, page_sql
 from desktop_sd.library.reconcile import reconcile
-from desktop_sd.library.records import Brief, Filters, ImageRecord, ReconcileReport
+from desktop_sd.library.records import MAX_RATING, Brief, Filters, ImageRecord, ReconcileReport
 from desktop_sd.library.rows import COLUMNS, insert_row, join_tags, record_from_row
 from desktop_sd.library.schema import migrate
 
@@ -190,7 +190,7 @@ class ImageRecords:
 
     def set_rating(self, ids: Iterable[int], rating: int) -> tuple[int, ...]:
         """Rate 1 to 5 stars; 0 clears the rating."""
-        if not isinstance(rating, int) or not 0 <= rating <= 5:
+        if not isinstance(rating, int) or not 0 <= rating <= MAX_RATING:
             raise LibraryError(f"A rating is 0 to 5 stars, not {rating!r}.")
         return self._update("UPDATE images SET rating = ?", rating, ids)
 

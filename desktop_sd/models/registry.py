@@ -328,10 +328,6 @@ class Registry:
         with self._thread_lock:
             return [Path(f) for f in self._read().folders]
 
-    def remove_folder(self, folder: Path) -> None:
-        with self._editing() as data:
-            data.folders = [f for f in data.folders if Path(f) != folder.resolve()]
-
     def taesd_path(self, family: Family) -> Path | None:
         """The tiny preview autoencoder for a family, if installed (TAESD for SD 1.x/2.x, TAESDXL for SDXL)."""
         want = Family.SDXL if family is Family.SDXL else Family.SD1
