@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtGui import QImage
 
-import desktop_sd
 from desktop_sd.app.qimages import pil_to_qimage, qimage_to_pil
+from desktop_sd.core.atomic import atomic_write_bytes
+from desktop_sd.core.disk_errors import describe_os_error
 from desktop_sd.core.errors import InputError
 from desktop_sd.core.images import MAX_INPUT_PIXELS, normalize_image, open_image
 from desktop_sd.core.request import GenerationRequest
-from desktop_sd.library.files import write_atomic
-from desktop_sd.library.metadata import png_info, read_parameters
+from desktop_sd.library.metadata import encode_png, read_parameters
 from desktop_sd.library.parsed import ParsedParameters
 
 PROJECT_SUFFIX = ".sdproj"
@@ -61,16 +60,10 @@ def export_png(image: QImage, path: str | Path, request: GenerationRequest | Non
     path = Path(path)
     if path.suffix.lower() != ".png":
         path = path.with_suffix(".png")
-    buffer = io.BytesIO()
-    pil = qimage_to_pil(image)
-    if request is not None:
-        info = png_info(request, model_id or request.model, desktop_sd.__version__)
-        pil.save(buffer, "PNG", pnginfo=info)
-    else:
-        pil.save(buffer, "PNG")
+    model_name = model_id or (request.model if request is not None else "")
+    data = encode_png(qimage_to_pil(image), request, model_name)
     try:
-        write_atomic(path, buffer.getvalue())
+        atomic_write_bytes(path, data)
     except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise InputError(f"Could not save {path.name} in {path.parent}: {reason}. Choose another folder.") from None
+        raise InputError(f"Could not save {path.name} in {path.parent}: {describe_os_error(exc)}") from None
     return path

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -183,9 +182,10 @@ def quiet_libraries() -> None:
 
 def _generate(args: argparse.Namespace, request: GenerationRequest) -> int:
     quiet_libraries()
-    import desktop_sd
+    from desktop_sd.core.atomic import atomic_write_bytes
+    from desktop_sd.core.disk_errors import os_error_reason
     from desktop_sd.engine import Engine
-    from desktop_sd.library.metadata import png_info
+    from desktop_sd.library.metadata import encode_png
     from desktop_sd.models.resolve import resolve_model
 
     engine = Engine(resolve=resolve_model, device=args.device)
@@ -202,9 +202,10 @@ def _generate(args: argparse.Namespace, request: GenerationRequest) -> int:
     for image, seed, target in zip(result.images, result.seeds, targets, strict=True):
         single = result.request.replace(seed=seed, batch_size=1)
         try:
-            save_png_atomic(image, target, png_info(single, model_name, desktop_sd.__version__))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(target, encode_png(image, single, model_name))
         except OSError as exc:
-            raise DesktopSDError(f"Could not write {target}: {exc.strerror or exc}. Choose another --out.") from None
+            raise DesktopSDError(f"Could not write {target}: {os_error_reason(exc)}. Choose another --out.") from None
         print(target)
     print(
         f"done: {len(result.images)} image(s), seed {result.request.seed}, on {result.device}"
@@ -224,18 +225,3 @@ def output_paths(out: Path | None, seed: int, count: int) -> list[Path]:
     if count == 1:
         return [out]
     return [out.with_name(f"{out.stem}-{i + 1}{out.suffix}") for i in range(count)]
-
-
-def save_png_atomic(image: Any, target: Path, pnginfo: Any) -> None:
-    """Write to a temp file in the same folder, flush it to disk, then rename over the target."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=".png.tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            image.save(fh, format="PNG", pnginfo=pnginfo)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise

@@ -230,6 +230,6 @@ def run_clean(args: argparse.Namespace) -> int:
 
 
 def run_convert(args: argparse.Namespace) -> int:
-    from desktop_sd.engine import ckpt_convert
+    from desktop_sd.engine import pickle_to_safetensors
 
-    return ckpt_convert.main([args.src, args.dst])
+    return pickle_to_safetensors.main([args.src, args.dst])

@@ -22,7 +22,6 @@ and what to do.
 
 from __future__ import annotations
 
-import errno
 import io
 import json
 import warnings
@@ -33,6 +32,7 @@ from typing import Any, BinaryIO
 from PIL import Image, UnidentifiedImageError
 
 from desktop_sd.core.atomic import atomic_write
+from desktop_sd.core.disk_errors import describe_os_error
 from desktop_sd.core.document import Document, Rect
 from desktop_sd.core.errors import InputError
 
@@ -68,7 +68,7 @@ def save_document(doc: Document, path: Path, *, compress_level: int = 6) -> None
     try:
         atomic_write(path, lambda stream: _write_archive(stream, payload))
     except OSError as exc:
-        raise DocumentError(f"Could not save {path}: {_describe_os_error(exc)}") from exc
+        raise DocumentError(f"Could not save {path}: {describe_os_error(exc)}") from exc
 
 
 def load_document(path: Path) -> Document:
@@ -94,7 +94,7 @@ def load_document(path: Path) -> Document:
             f"{path.name} is damaged or is not a Desktop SD project ({SUFFIX}) file; it could not be opened."
         ) from None
     except OSError as exc:
-        raise DocumentError(f"Could not open {path}: {_describe_os_error(exc)}") from None
+        raise DocumentError(f"Could not open {path}: {describe_os_error(exc)}") from None
     if image is not None and image.mode not in ("RGB", "RGBA"):
         image = image.convert("RGB")
     if mask is not None and mask.mode != "L":
@@ -159,16 +159,6 @@ def _write_archive(fh: BinaryIO, members: dict[str, bytes]) -> None:
         for name, data in members.items():
             method = zipfile.ZIP_DEFLATED if name.endswith(".json") else zipfile.ZIP_STORED
             archive.writestr(name, data, compress_type=method)
-
-
-def _describe_os_error(exc: OSError) -> str:
-    if exc.errno == errno.ENOSPC:
-        return "the disk is full. Free some space or choose another folder."
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return "permission denied. Choose a folder you can write to."
-    if exc.errno == errno.ENAMETOOLONG:
-        return "the path is too long. Choose a shorter name or folder."
-    return f"{exc.strerror or exc}. Check the disk and try again."
 
 
 # ---- reading ---------------------------------------------------------------------------

@@ -26,10 +26,10 @@ from diffusers import (
 from safetensors import SafetensorError, safe_open
 
 from desktop_sd.core.errors import ModelError, OutOfMemoryError
+from desktop_sd.core.model_files import PICKLE_SUFFIXES
 from desktop_sd.core.request import Family, ModelFormat, ModelRef
 from desktop_sd.engine.device import is_out_of_memory
 
-PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin", ".pkl")
 SD_CLASSES = (
     "StableDiffusionPipeline",
     "StableDiffusionImg2ImgPipeline",

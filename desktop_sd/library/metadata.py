@@ -11,6 +11,7 @@ generations), Fooocus, NovelAI, and A1111 text in JPEG/WebP EXIF UserComment.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 from collections.abc import Mapping
 from pathlib import Path, PurePath
@@ -19,6 +20,8 @@ from typing import Any
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
+import desktop_sd
+from desktop_sd.core.model_files import PICKLE_SUFFIXES
 from desktop_sd.core.request import GenerationRequest, Mode
 from desktop_sd.core.schedulers import SCHEDULER_IDS, scheduler_info
 from desktop_sd.library.parsed import A1111, DESKTOP_SD, FOOOCUS, NOVELAI, ParsedParameters, to_float, to_int
@@ -32,7 +35,9 @@ JSON_CHUNK = "desktop_sd"
 A1111_CHUNK = "parameters"
 EXIF_IFD = 0x8769
 USER_COMMENT = 0x9286
-MODEL_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf")
+PNG_COMPRESS_LEVEL = 4  # a fast save; barely larger than level 6
+# A1111 shows a checkpoint's name without these (GGUF: quantised models other tools run).
+MODEL_SUFFIXES = (".safetensors", *PICKLE_SUFFIXES, ".gguf")
 
 __all__ = [
     "A1111_CHUNK",
@@ -40,6 +45,7 @@ __all__ = [
     "ParsedParameters",
     "a1111_parameters",
     "decode_user_comment",
+    "encode_png",
     "encode_user_comment",
     "model_display_name",
     "parse_text_chunks",
@@ -123,6 +129,23 @@ def png_info(
     info.add_text(A1111_CHUNK, a1111_parameters(request, model_name, version))
     info.add_itxt(JSON_CHUNK, request_json(request, extra))
     return info
+
+
+def encode_png(
+    image: Image.Image,
+    request: GenerationRequest | None,
+    model_name: str = "",
+    extra: dict[str, Any] | None = None,
+) -> bytes:
+    """``image`` as a PNG file's bytes, with both chunks for ``request`` (none when it is None).
+
+    The one encoder for every PNG we write with metadata: the library, the
+    command line and File > Export.
+    """
+    info = png_info(request, model_name, desktop_sd.__version__, extra) if request is not None else None
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", pnginfo=info, compress_level=PNG_COMPRESS_LEVEL)
+    return buffer.getvalue()
 
 
 def encode_user_comment(text: str) -> bytes:

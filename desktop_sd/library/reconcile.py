@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from desktop_sd.library.files import TEMP_PREFIX, is_image_name
+from desktop_sd.library.image_files import TEMP_PREFIX, is_image_name
 from desktop_sd.library.probe import NotAnImage, probe_image
 from desktop_sd.library.records import ReconcileReport
 from desktop_sd.library.rows import insert_row, row_for_parsed

@@ -107,6 +107,14 @@ class ImportReport:
 
 
 @dataclass(frozen=True)
+class ExportReport:
+    """What ``Library.export`` did: the copies written, and records skipped with the reason."""
+
+    exported: tuple[Path, ...] = ()
+    skipped: tuple[tuple[Path, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class ReconcileReport:
     """What start-up found: files re-indexed, records marked missing or found again, temp files removed."""
 

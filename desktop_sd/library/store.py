@@ -1,104 +1,65 @@
 """The history store: every image the app makes, saved the moment it exists, searchable.
 
-Files live in date folders under the library folder; their records in
-``library.db`` (SQLite, WAL, ``synchronous=FULL``). A save writes the PNG
-completely (temp file, fsync, rename) and only THEN commits its record, so a
-crash at any point leaves either nothing, or a whole file that the next start
-re-indexes from its metadata; never a record without its file, never half a
-file. No Qt here: the gallery model wraps this for the GUI.
+``Library`` is the service the app uses; it composes the records
+(``image_records.ImageRecords``, SQLite) and the files
+(``image_files.ImageFiles``, the folder) and keeps them in step. A save writes
+the PNG completely (temp file, fsync, rename) and only THEN commits its
+record, so a crash at any point leaves either nothing, or a whole file that
+the next start re-indexes from its metadata; never a record without its file,
+never half a file. No Qt here: the gallery model wraps this for the GUI.
 
-One ``Library`` may be used from several threads. Writes are serialised on
-one connection; reads use a second one, so the GUI reading the gallery never
-waits for a save's fsync on another thread (WAL lets readers run beside a
-writer). Image files are written outside any lock. Listeners are called on
-the thread that made the change.
+One ``Library`` may be used from several threads. Image files are written
+outside any lock; listeners are called on the thread that made the change.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import os
-import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from PIL import Image
 
-import desktop_sd
 from desktop_sd.core import paths
 from desktop_sd.core.errors import LibraryError
 from desktop_sd.core.request import GenerationRequest
-from desktop_sd.library import thumbnails
-from desktop_sd.library.files import describe_os_error, fault_point, unique_name, write_atomic
-from desktop_sd.library.library_files import LibraryFilesMixin
-from desktop_sd.library.metadata import png_info
-from desktop_sd.library.query import count_sql, page_sql
-from desktop_sd.library.reconcile import reconcile
-from desktop_sd.library.records import Brief, Filters, ImageRecord, LibraryEvent, ReconcileReport
-from desktop_sd.library.rows import COLUMNS, insert_row, join_tags, record_from_row, row_for_request
-from desktop_sd.library.schema import migrate
-
-DB_NAME = "library.db"
-DEFAULT_BUSY_TIMEOUT_S = 5.0
-PNG_COMPRESS_LEVEL = 4  # a fast save; barely larger than level 6
-_CHUNK = 500  # ids per "IN (...)" statement, well under SQLite's variable limit
+from desktop_sd.library.image_files import (
+    IMAGE_SUFFIXES,
+    ImageFiles,
+    Trash,
+    default_trash,
+    disk_error,
+    fault_point,
+    is_image_name,
+)
+from desktop_sd.library.image_records import DEFAULT_BUSY_TIMEOUT_S, ImageRecords
+from desktop_sd.library.metadata import encode_png
+from desktop_sd.library.probe import NotAnImage, probe_image
+from desktop_sd.library.records import (
+    Brief,
+    ExportReport,
+    Filters,
+    ImageRecord,
+    ImportReport,
+    LibraryEvent,
+    ReconcileReport,
+)
+from desktop_sd.library.rows import row_for_parsed, row_for_request
 
 Listener = Callable[[LibraryEvent], None]
-Trash = Callable[[Path], None]
+_SUFFIX_OF_FORMAT = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp"}  # for a file named with another suffix
 
 
-def default_trash(path: Path) -> None:
-    """Move a file to the system trash; remove it where there is no trash."""
-    try:
-        from send2trash import send2trash
-    except ImportError:
-        os.remove(path)
-        return
-    try:
-        send2trash(path)
-    except OSError:
-        if path.exists():
-            os.remove(path)
-
-
-def _sqlite_error(exc: sqlite3.Error, db_path: Path, busy_timeout: float) -> LibraryError:
-    text = str(exc).lower()
-    if "locked" in text or "busy" in text:
-        return LibraryError(
-            f"The library database {db_path} is in use by another program (another Desktop SD window?) "
-            f"and stayed locked for {busy_timeout:g} s. Close the other one and try again."
-        )
-    if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return LibraryError(
-            f"The library database {db_path} is damaged ({exc}). Move it aside and restart to rebuild the "
-            "history from the images' metadata, or choose another library folder."
-        )
-    if "disk is full" in text or "disk i/o" in text or "readonly" in text or "read-only" in text:
-        return LibraryError(
-            f"The library database {db_path} could not be written ({exc}). Free some disk space or choose "
-            "another library folder."
-        )
-    return LibraryError(f"The library database {db_path} failed: {exc}.")
-
-
-class Library(LibraryFilesMixin):
+class Library:
     """The image history in ``folder``. Use ``Library.open``; ``close`` when done."""
 
-    def __init__(
-        self, folder: Path, conn: sqlite3.Connection, reader: sqlite3.Connection, busy_timeout: float, trash: Trash
-    ) -> None:
-        self.folder = folder
-        self.db_path = folder / DB_NAME
-        self.busy_timeout = busy_timeout
+    def __init__(self, records: ImageRecords, files: ImageFiles) -> None:
+        self.records = records
+        self.files = files
+        self.folder = files.folder
         self.last_reconcile = ReconcileReport()
-        self._conn: sqlite3.Connection | None = conn
-        self._reader: sqlite3.Connection | None = reader
-        self._trash = trash
-        self._lock = threading.RLock()  # the writing connection
-        self._read_lock = threading.Lock()  # the reading connection
         self._listeners: list[Listener] = []
 
     # ---- opening and closing ----------------------------------------------------------
@@ -121,52 +82,19 @@ class Library(LibraryFilesMixin):
         try:
             root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise describe_os_error(exc, "create the library folder", root) from exc
-        db_path = root / DB_NAME
-        connections: list[sqlite3.Connection] = []
-        try:
-            conn = sqlite3.connect(db_path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
-            connections.append(conn)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            migrate(conn, db_path)
-            reader = sqlite3.connect(db_path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
-            connections.append(reader)
-            reader.execute("PRAGMA query_only=ON")
-        except sqlite3.Error as exc:
-            for connection in connections:
-                connection.close()
-            raise _sqlite_error(exc, db_path, busy_timeout) from exc
-        except BaseException:
-            for connection in connections:
-                connection.close()
-            raise
-        library = cls(root, conn, reader, busy_timeout, trash or default_trash)
+            raise disk_error(exc, "create the library folder", root) from exc
+        library = cls(ImageRecords.open(root, busy_timeout), ImageFiles(root, trash or default_trash))
         if reconcile:
             library.reconcile()
         return library
 
-    @staticmethod
-    def is_library(folder: Path) -> bool:
-        """Whether ``folder`` already holds a library (to re-point to it rather than move onto it)."""
-        return (Path(folder) / DB_NAME).is_file()
-
     def close(self) -> None:
         """Checkpoint the write-ahead log and close. Safe to call twice."""
-        with self._lock, self._read_lock:
-            if self._conn is None:
-                return
-            if self._reader is not None:
-                self._reader.close()
-                self._reader = None
-            with contextlib.suppress(sqlite3.Error):
-                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            self._conn.close()
-            self._conn = None
+        self.records.close()
 
     @property
     def closed(self) -> bool:
-        return self._conn is None
+        return self.records.closed
 
     def __enter__(self) -> Library:
         return self
@@ -174,39 +102,7 @@ class Library(LibraryFilesMixin):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # ---- plumbing ---------------------------------------------------------------------
-
-    @property
-    def conn(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise LibraryError("The library is closed.")
-        return self._conn
-
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
-        """One write transaction (taken at once, so a locked database fails here, before any change)."""
-        with self._lock:
-            conn = self.conn
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                yield
-                conn.execute("COMMIT")
-            except BaseException as exc:
-                if conn.in_transaction:
-                    with contextlib.suppress(sqlite3.Error):
-                        conn.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.Error):
-                    raise _sqlite_error(exc, self.db_path, self.busy_timeout) from exc
-                raise
-
-    def _read(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
-        with self._read_lock:
-            if self._reader is None:
-                raise LibraryError("The library is closed.")
-            try:
-                return self._reader.execute(sql, params).fetchall()
-            except sqlite3.Error as exc:
-                raise _sqlite_error(exc, self.db_path, self.busy_timeout) from exc
+    # ---- listeners --------------------------------------------------------------------
 
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -232,33 +128,17 @@ class Library(LibraryFilesMixin):
         holds ``image`` and can retry or choose another folder.
         """
         created = time.time()
-        local = time.localtime(created)
-        day = time.strftime("%Y-%m-%d", local)
         extra = {"created": created, "model_id": model_id, "parent_id": parent_id}
-        buffer = io.BytesIO()
-        info = png_info(request, model_id, desktop_sd.__version__, extra)
-        image.save(buffer, "PNG", pnginfo=info, compress_level=PNG_COMPRESS_LEVEL)
-        folder = self.folder / day
-        seed = request.seed if request.seed is not None else "x"
+        data = encode_png(image, request, model_id, extra)
         if self.closed:
             raise LibraryError("The library is closed.")
-        try:  # no lock held: the fsync must not hold up readers or other savers
-            folder.mkdir(parents=True, exist_ok=True)
-            name = unique_name(folder, f"{time.strftime('%H%M%S', local)}-{seed}", ".png")
-            path = folder / name
-            write_atomic(path, buffer.getvalue())
-        except OSError as exc:
-            raise describe_os_error(exc, "save the image", folder) from exc
-        row = row_for_request(request, f"{day}/{name}", created, model_id, parent_id, image.size)
+        seed = request.seed if request.seed is not None else "x"
+        file_name = self.files.write_new(data, created, str(seed))
+        row = row_for_request(request, file_name, created, model_id, parent_id, image.size)
         try:
-            with self._transaction():
-                image_id = insert_row(self.conn, row)
-                fault_point("record_inserted")
-            fault_point("committed")
+            image_id = self.records.insert(row, on_step=fault_point)
         except BaseException:
-            # The record did not commit: take the file back so the two stay in step.
-            with contextlib.suppress(OSError):
-                path.unlink()
+            self.files.discard(file_name)  # the record did not commit: take the file back
             raise
         record = self.get(image_id)
         assert record is not None
@@ -272,51 +152,124 @@ class Library(LibraryFilesMixin):
         holds the ``images`` columns (see ``rows.row_for_parsed``); listeners
         get one "reset".
         """
-        count = 0
-        with self._transaction():
-            for row in rows:
-                insert_row(self.conn, row)
-                count += 1
+        count = self.records.insert_many(rows)
         self._notify("reset")
         return count
+
+    # ---- moving files in and out ------------------------------------------------------
+
+    def delete(self, ids: Iterable[int]) -> tuple[int, ...]:
+        """Send the files to the trash (or remove them where there is none) and drop their records.
+
+        Returns the ids removed. A file that cannot be removed keeps its
+        record, and a ``LibraryError`` names it after the others are done.
+        """
+        removed: list[int] = []
+        failed: list[tuple[Path, str]] = []
+        for record in self.get_many(list(dict.fromkeys(int(i) for i in ids))):
+            try:
+                self.files.trash(record.file_name)
+            except OSError as exc:
+                failed.append((record.path, exc.strerror or str(exc)))
+                continue
+            removed.append(record.id)
+        if removed:
+            self.records.delete(removed)
+            self._notify("removed", removed)
+        if failed:
+            path, reason = failed[0]
+            more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+            raise LibraryError(f"Could not delete {path}{more}: {reason}. Close programs using it and try again.")
+        return tuple(removed)
+
+    def export(self, ids: Iterable[int], folder: Path | str) -> ExportReport:
+        """Copy the images (metadata intact) into ``folder``; names that clash get a number."""
+        target = Path(folder)
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise disk_error(exc, "create the export folder", target) from exc
+        exported: list[Path] = []
+        skipped: list[tuple[Path, str]] = []
+        for record in self.get_many(list(dict.fromkeys(int(i) for i in ids))):
+            if not record.path.is_file():
+                skipped.append((record.path, "the file is missing"))
+                continue
+            exported.append(self.files.copy_out(record.path, target))
+        return ExportReport(tuple(exported), tuple(skipped))
+
+    def import_files(self, paths: Iterable[Path | str]) -> ImportReport:
+        """Copy images (and folders of them) into the library, reading whatever metadata they carry.
+
+        Damaged files and non-images are skipped with the reason; images with
+        no readable metadata come in as plain images.
+        """
+        files: list[Path] = []
+        root = self.folder.resolve()
+        added: list[ImageRecord] = []
+        skipped: list[tuple[Path, str]] = []
+        for item in paths:
+            path = Path(item)
+            if path.resolve().is_relative_to(root):
+                skipped.append((path, "it is already in the library"))
+            elif path.is_dir():
+                files += _walk_images(path, root)
+            else:
+                files.append(path)
+        for path in files:
+            try:
+                image_id = self._import_one(path)
+            except NotAnImage as exc:
+                skipped.append((path, str(exc)))
+                continue
+            except OSError as exc:
+                skipped.append((path, exc.strerror or str(exc)))
+                continue
+            added += self.get_many([image_id])
+        if added:
+            self._notify("added", [r.id for r in added])
+        return ImportReport(tuple(added), tuple(skipped))
+
+    def _import_one(self, source: Path) -> int:
+        if not source.is_file():
+            raise NotAnImage("it is not a file")
+        probe = probe_image(source, verify=True)
+        suffix = source.suffix.lower() if source.suffix.lower() in IMAGE_SUFFIXES else ""
+        suffix = suffix or _SUFFIX_OF_FORMAT.get(probe.format, "")
+        if not suffix:
+            raise NotAnImage(f"{probe.format} images are not kept in the library; convert it to PNG first")
+        created = source.stat().st_mtime
+        with self.records.lock:  # a reconcile must not index the copy before its record is in
+            file_name = self.files.copy_in(source, suffix)
+            row = row_for_parsed(probe.parameters, file_name, created, (probe.width, probe.height))
+            try:
+                return self.records.insert(row)
+            except BaseException:
+                self.files.discard(file_name)
+                raise
 
     # ---- reading ----------------------------------------------------------------------
 
     def get(self, image_id: int) -> ImageRecord | None:
-        rows = self._read(f"SELECT {COLUMNS} FROM images WHERE id = ?", (int(image_id),))
-        return record_from_row(rows[0], self.folder) if rows else None
+        return self.records.get(image_id)
 
     def get_many(self, ids: Sequence[int]) -> list[ImageRecord]:
         """Records for ``ids`` in the order given (unknown ids left out)."""
-        found: dict[int, ImageRecord] = {}
-        for start in range(0, len(ids), _CHUNK):
-            chunk = [int(i) for i in ids[start : start + _CHUNK]]
-            marks = ",".join("?" * len(chunk))
-            for row in self._read(f"SELECT {COLUMNS} FROM images WHERE id IN ({marks})", chunk):
-                found[row[0]] = record_from_row(row, self.folder)
-        return [found[i] for i in ids if i in found]
+        return self.records.get_many(ids)
 
     def brief(self, ids: Sequence[int]) -> dict[int, Brief]:
         """File name, missing and favourite flags: what painting a tile needs, much cheaper than records."""
-        found: dict[int, Brief] = {}
-        for start in range(0, len(ids), _CHUNK):
-            chunk = [int(i) for i in ids[start : start + _CHUNK]]
-            marks = ",".join("?" * len(chunk))
-            sql = f"SELECT id, file_name, missing, favourite FROM images WHERE id IN ({marks})"
-            for image_id, file_name, missing, favourite in self._read(sql, chunk):
-                found[image_id] = Brief(file_name, bool(missing), bool(favourite))
-        return found
+        return self.records.brief(ids)
 
     def search(
         self, text: str = "", filters: Filters | None = None, offset: int = 0, limit: int = 100
     ) -> list[ImageRecord]:
         """Records whose prompt, negative prompt, model, tags or seed match every word of ``text``, newest first."""
-        sql, params = page_sql(text, filters, None, limit, offset, columns=COLUMNS)
-        return [record_from_row(row, self.folder) for row in self._read(sql, params)]
+        return self.records.search(text, filters, offset, limit)
 
     def query(self, filters: Filters | None = None, offset: int = 0, limit: int = 100) -> list[ImageRecord]:
         """Records matching ``filters`` alone, newest first."""
-        return self.search("", filters, offset, limit)
+        return self.records.search("", filters, offset, limit)
 
     def page_ids(
         self,
@@ -326,73 +279,51 @@ class Library(LibraryFilesMixin):
         limit: int = 256,
         offset: int = 0,
     ) -> list[int]:
-        """Ids of a page of matches, newest first: older than ``before_id`` (by key: every such page is as
-        fast as the first), or from ``offset`` (to jump into the middle)."""
-        sql, params = page_sql(text, filters, before_id, limit, offset)
-        return [row[0] for row in self._read(sql, params)]
+        """Ids of a page of matches, newest first (see ``ImageRecords.page_ids``)."""
+        return self.records.page_ids(text, filters, before_id, limit, offset)
 
     def matching_ids(self, ids: Sequence[int], text: str = "", filters: Filters | None = None) -> set[int]:
         """Those of ``ids`` that match a search (to tell whether a new or changed image belongs in a view)."""
-        found: set[int] = set()
-        for start in range(0, len(ids), _CHUNK):
-            chunk = [int(i) for i in ids[start : start + _CHUNK]]
-            sql, params = page_sql(text, filters, None, len(chunk), only_ids=chunk)
-            found.update(row[0] for row in self._read(sql, params))
-        return found
+        return self.records.matching_ids(ids, text, filters)
 
     def count(self, text: str = "", filters: Filters | None = None, newer_than: int | None = None) -> int:
         """How many images match; with ``newer_than``, how many of them are newer than that image."""
-        sql, params = count_sql(text, filters, newer_than)
-        return int(self._read(sql, params)[0][0])
+        return self.records.count(text, filters, newer_than)
 
     def models(self) -> list[str]:
         """Every model name in the library (for the gallery's filter)."""
-        return [row[0] for row in self._read("SELECT DISTINCT model FROM images WHERE model != '' ORDER BY model")]
+        return self.records.models()
 
     def sizes(self) -> list[tuple[int, int]]:
-        rows = self._read("SELECT DISTINCT width, height FROM images WHERE width > 0 ORDER BY width, height")
-        return [(int(w), int(h)) for w, h in rows]
+        return self.records.sizes()
 
     def thumbnail_path(self, record: ImageRecord | str) -> Path:
         """Where the cached thumbnail of a record (or of a ``file_name``) lives."""
-        file_name = record if isinstance(record, str) else record.file_name
-        return thumbnails.thumbnail_path(self.folder, file_name)
+        return self.files.thumbnail_path(record if isinstance(record, str) else record.file_name)
 
     def path_of(self, file_name: str) -> Path:
-        return self.folder.joinpath(*file_name.split("/"))
+        return self.files.path_of(file_name)
 
     # ---- changing ---------------------------------------------------------------------
 
-    def _update(self, sql: str, value: object, ids: Iterable[int]) -> tuple[int, ...]:
-        id_list = tuple(dict.fromkeys(int(i) for i in ids))
-        with self._transaction():
-            for start in range(0, len(id_list), _CHUNK):
-                chunk = id_list[start : start + _CHUNK]
-                self.conn.execute(f"{sql} WHERE id IN ({','.join('?' * len(chunk))})", (value, *chunk))
-        self._notify("changed", id_list)
-        return id_list
-
     def set_favourite(self, ids: int | Iterable[int], favourite: bool = True) -> None:
-        self._update("UPDATE images SET favourite = ?", int(bool(favourite)), _ids(ids))
+        self._notify("changed", self.records.set_favourite(_ids(ids), favourite))
 
     def set_rating(self, ids: int | Iterable[int], rating: int) -> None:
         """Rate 1 to 5 stars; 0 clears the rating."""
-        if not isinstance(rating, int) or not 0 <= rating <= 5:
-            raise LibraryError(f"A rating is 0 to 5 stars, not {rating!r}.")
-        self._update("UPDATE images SET rating = ?", rating, _ids(ids))
+        self._notify("changed", self.records.set_rating(_ids(ids), rating))
 
     def set_tags(self, ids: int | Iterable[int], tags: Iterable[str]) -> None:
         """Replace the tags (trimmed, commas removed, duplicates dropped)."""
-        self._update("UPDATE images SET tags = ?", join_tags(tags), _ids(ids))
+        self._notify("changed", self.records.set_tags(_ids(ids), tags))
 
     def mark_missing(self, image_id: int, missing: bool = True) -> None:
         """Record that a file has gone (or come back), e.g. when its thumbnail could not be read."""
-        self._update("UPDATE images SET missing = ?", int(missing), [image_id])
+        self._notify("changed", self.records.mark_missing(image_id, missing))
 
     def reconcile(self, full: bool = False) -> ReconcileReport:
         """Bring the records in line with the folder (see ``library.reconcile``)."""
-        with self._lock:
-            report = reconcile(self.conn, self.folder, self._transaction, full=full)
+        report = self.records.reconcile(full)
         self.last_reconcile = report
         if report.indexed or report.missing or report.found:
             self._notify("reset")
@@ -401,3 +332,13 @@ class Library(LibraryFilesMixin):
 
 def _ids(ids: int | Iterable[int]) -> list[int]:
     return [ids] if isinstance(ids, int) else [int(i) for i in ids]
+
+
+def _walk_images(folder: Path, exclude: Path) -> Iterator[Path]:
+    """Image files under ``folder`` (hidden folders and the library itself left out), sorted."""
+    for current, dirs, files in os.walk(folder):
+        here = Path(current)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (here / d).resolve() != exclude)
+        for name in sorted(files):
+            if is_image_name(name):
+                yield here / name

@@ -44,10 +44,6 @@ class CatalogEntry:
             return self.files[0]
         return None
 
-    def model_path(self, snapshot: Path) -> Path:
-        single = self.single_file
-        return snapshot / single if single else snapshot
-
 
 def _entry(data: dict[str, object]) -> CatalogEntry:
     files = tuple(f if isinstance(f, str) else list(f) for f in data["files"])  # type: ignore[attr-defined]

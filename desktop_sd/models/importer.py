@@ -15,10 +15,11 @@ import threading
 from pathlib import Path
 
 from desktop_sd.core import paths
+from desktop_sd.core.atomic import atomic_copy
 from desktop_sd.core.errors import Cancelled, ModelError
-from desktop_sd.models import checkpoint, ckpt, hub, transfer
+from desktop_sd.core.model_files import PICKLE_SUFFIXES
+from desktop_sd.models import converter_process, hub, inspection, transfer
 from desktop_sd.models.registry import InstalledModel, Registry, slug
-from desktop_sd.models.resolve import describe_folder
 from desktop_sd.models.transfer import ByteSink
 
 CHUNK = 4 << 20
@@ -43,15 +44,15 @@ def import_path(
             return [_import_diffusers(path, copy, registry, sink, cancelled)]
         return registry.add_folder(path)
     suffix = path.suffix.lower()
-    if suffix in ckpt.PICKLE_SUFFIXES:
+    if suffix in PICKLE_SUFFIXES:
         return [_import_pickle(path, registry)]
     if suffix != ".safetensors":
         raise ModelError(f"{path.name} is not a model file Desktop SD can import (use .safetensors or .ckpt).")
     return [_import_safetensors(path, copy, registry, sink, cancelled)]
 
 
-def _check_whole_model(path: Path) -> checkpoint.CheckpointInfo:
-    info = checkpoint.detect(path)  # raises "corrupt or incomplete" at once for damaged files
+def _check_whole_model(path: Path) -> inspection.CheckpointInfo:
+    info = inspection.detect(path)  # raises "corrupt or incomplete" at once for damaged files
     if info.kind != "checkpoint":
         what = {"vae": "a VAE", "taesd": "a tiny preview autoencoder", "unet": "a UNet alone"}.get(
             info.kind, "not a whole Stable Diffusion model (a LoRA or an embedding?)"
@@ -91,7 +92,7 @@ def _import_diffusers(
             f"{folder} is an incomplete diffusers model: a component named in its model_index.json "
             "is missing its config or weights."
         )
-    family, inpainting = describe_folder(folder)
+    family, inpainting = inspection.describe_folder(folder)
     existing = registry.find_by_origin(str(folder))
     if existing is not None and existing.available and existing.owned == copy:
         return existing
@@ -117,7 +118,7 @@ def _import_pickle(path: Path, registry: Registry) -> InstalledModel:
         return existing
     target = _free_name(paths.models_dir() / "converted", path.stem + ".safetensors")
     transfer.check_free_space(target.parent, path.stat().st_size, path.name)
-    ckpt.convert_in_child(path, target)
+    converter_process.convert_in_child(path, target)
     try:
         info = _check_whole_model(target)
     except ModelError:
@@ -146,21 +147,18 @@ def _free_name(folder: Path, name: str) -> Path:
 def _copy_file(src: Path, dst: Path, sink: ByteSink | None, cancelled: threading.Event) -> None:
     transfer.check_free_space(dst.parent, src.stat().st_size, src.name)
     tmp = dst.with_name(dst.name + ".incomplete")
+    tmp.unlink(missing_ok=True)  # left by an import that was killed
+
+    def on_block(size: int) -> None:
+        if sink is not None:
+            sink.received(size)
+        if cancelled.is_set():
+            raise Cancelled("Import cancelled.")
+
     try:
-        with open(src, "rb") as fin, open(tmp, "wb") as fout:
-            while block := fin.read(CHUNK):
-                if cancelled.is_set():
-                    raise Cancelled("Import cancelled.")
-                fout.write(block)
-                if sink is not None:
-                    sink.received(len(block))
-            fout.flush()
-            os.fsync(fout.fileno())
-        os.replace(tmp, dst)
+        atomic_copy(src, dst, temp_path=tmp, on_block=on_block, chunk=CHUNK)
     except OSError as exc:
         raise ModelError(f"Could not copy {src.name} to {dst.parent}: {exc.strerror or exc}.") from None
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _copy_tree(src: Path, dst: Path, sink: ByteSink | None, cancelled: threading.Event) -> None:

@@ -21,12 +21,11 @@ from desktop_sd.core import paths
 from desktop_sd.core.errors import DownloadError, ModelError
 from desktop_sd.core.request import Family
 from desktop_sd.core.settings import Settings
-from desktop_sd.models import checkpoint, hfcache, hub, network, transfer
+from desktop_sd.models import hfcache, hub, inspection, network, transfer
 from desktop_sd.models.catalog import CatalogEntry, find_entry
 from desktop_sd.models.hub import FileSpec
 from desktop_sd.models.progress import Meter
 from desktop_sd.models.registry import InstalledModel, Registry, slug
-from desktop_sd.models.resolve import describe_folder
 
 
 @dataclass(frozen=True)
@@ -141,24 +140,24 @@ def _install_hub(
     if target.file:
         path = model.snapshot / target.file
         if kind == "checkpoint":
-            info = checkpoint.detect(path)
+            info = inspection.detect(path)
             if info.kind != "checkpoint":
                 raise ModelError(f"{target.file} from {target.repo_id} is a {info.kind} file, not a whole model.")
             family, inpainting = info.family, info.inpainting
         else:
-            checkpoint.read_header(path)
+            inspection.read_header(path)
             family, inpainting = (entry.family if entry else Family.UNKNOWN), False
     else:
         path = model.snapshot
         if kind == "checkpoint":
             if not (path / "model_index.json").is_file():
                 raise ModelError(f"{target.repo_id} is not a diffusers model; choose one of its files with --file.")
-            family, inpainting = describe_folder(path)
+            family, inpainting = inspection.describe_folder(path)
         else:
             family, inpainting = (entry.family if entry else Family.UNKNOWN), False
         for name in model.files:
             if name.endswith(".safetensors"):
-                checkpoint.read_header(path / name)
+                inspection.read_header(path / name)
     return registry.add(
         id_hint=target.id,
         name=entry.name if entry else target.label,
@@ -205,7 +204,7 @@ def _install_url(
         name=name,
     )
     try:
-        info = checkpoint.detect(dest)
+        info = inspection.detect(dest)
         if info.kind != "checkpoint":
             raise ModelError(f"{name} is a {info.kind} file, not a whole Stable Diffusion model.")
     except ModelError:

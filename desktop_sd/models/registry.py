@@ -26,10 +26,11 @@ from typing import Any
 import filelock
 
 from desktop_sd.core import paths
+from desktop_sd.core.atomic import atomic_write_bytes
 from desktop_sd.core.errors import ModelError
 from desktop_sd.core.request import Family, ModelFormat, ModelRef
 from desktop_sd.models import hfcache, hub, scan
-from desktop_sd.models.resolve import config_dir_for
+from desktop_sd.models.inspection import config_dir_for
 
 SOURCE_LABELS = {
     "catalog": "downloaded",
@@ -129,13 +130,8 @@ class Registry:
 
     def _write(self, data: _Data) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self.file.with_name("registry.json.tmp")
         payload = {"version": 1, **data.__dict__}
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, indent=2)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.file)
+        atomic_write_bytes(self.file, json.dumps(payload, indent=2).encode("utf-8"))
 
     @contextlib.contextmanager
     def _editing(self) -> Iterator[_Data]:
@@ -331,10 +327,6 @@ class Registry:
     def folders(self) -> list[Path]:
         with self._thread_lock:
             return [Path(f) for f in self._read().folders]
-
-    def remove_folder(self, folder: Path) -> None:
-        with self._editing() as data:
-            data.folders = [f for f in data.folders if Path(f) != folder.resolve()]
 
     def taesd_path(self, family: Family) -> Path | None:
         """The tiny preview autoencoder for a family, if installed (TAESD for SD 1.x/2.x, TAESDXL for SDXL)."""

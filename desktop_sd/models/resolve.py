@@ -7,39 +7,14 @@ cache. Resolution never touches the network.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from desktop_sd.core import paths
 from desktop_sd.core.errors import ModelError
-from desktop_sd.core.request import Family, ModelFormat, ModelRef
-from desktop_sd.models import checkpoint, hfcache
-
-_CROSS_ATTENTION_FAMILY = {768: Family.SD1, 1024: Family.SD2, 2048: Family.SDXL}
-
-
-def config_dir_for(family: Family, inpainting: bool) -> Path | None:
-    """The shipped diffusers-layout config folder a single-file checkpoint of this family loads with."""
-    if family is Family.UNKNOWN:
-        return None
-    name = f"{family}-inpainting" if inpainting else str(family)
-    folder = paths.resources_dir() / "model-configs" / name
-    return folder if folder.is_dir() else None
-
-
-def describe_folder(folder: Path) -> tuple[Family, bool]:
-    """Family and inpainting flag of a diffusers folder, from its UNet config."""
-    try:
-        config = json.loads((folder / "unet" / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return Family.UNKNOWN, False
-    cross = config.get("cross_attention_dim")
-    if isinstance(cross, list):
-        cross = cross[0]
-    family = _CROSS_ATTENTION_FAMILY.get(cross, Family.UNKNOWN)
-    if config.get("addition_embed_type") == "text_time":
-        family = Family.SDXL
-    return family, config.get("in_channels") == 9
+from desktop_sd.core.model_files import PICKLE_SUFFIXES
+from desktop_sd.core.request import ModelFormat, ModelRef
+from desktop_sd.models import hfcache, inspection
+from desktop_sd.models.catalog import find_entry
+from desktop_sd.models.registry import Registry
 
 
 def ref_for_path(path: Path, model_id: str | None = None) -> ModelRef:
@@ -50,20 +25,20 @@ def ref_for_path(path: Path, model_id: str | None = None) -> ModelRef:
                 f"{path} is a folder but not a diffusers model (it has no model_index.json). "
                 "Pick the model's own folder or its .safetensors file."
             )
-        family, inpainting = describe_folder(path)
+        family, inpainting = inspection.describe_folder(path)
         return ModelRef(model_id, path, ModelFormat.DIFFUSERS, family, inpainting)
     suffix = path.suffix.lower()
-    if suffix in (".ckpt", ".pt", ".pth", ".bin"):
+    if suffix in PICKLE_SUFFIXES:
         raise ModelError(
             f"{path.name} is a pickle checkpoint, which can hide code. Import it first with "
             f"'desktop-sd models import {path}' (or Models > Import) to convert it to .safetensors safely."
         )
     if suffix != ".safetensors":
         raise ModelError(f"{path.name} is not a model file Desktop SD can load (use .safetensors).")
-    info = checkpoint.detect(path)
+    info = inspection.detect(path)
     if info.kind != "checkpoint":
         raise ModelError(f"{path.name} is a {info.kind} file, not a whole Stable Diffusion checkpoint.")
-    config = config_dir_for(info.family, info.inpainting)
+    config = inspection.config_dir_for(info.family, info.inpainting)
     return ModelRef(model_id, path, ModelFormat.SINGLE_FILE, info.family, info.inpainting, config)
 
 
@@ -72,7 +47,7 @@ def _looks_like_path(text: str) -> bool:
         Path(text).is_absolute()
         or text.startswith((".", "~"))
         or "\\" in text
-        or text.lower().endswith((".safetensors", ".ckpt", ".pt", ".pth", ".bin"))
+        or text.lower().endswith((".safetensors", *PICKLE_SUFFIXES))
     )
 
 
@@ -97,9 +72,6 @@ def _from_hub_cache(text: str) -> ModelRef | None:
 def resolve_model(model: str) -> ModelRef:
     """Resolve any id ``desktop-sd models list`` prints, a folder, a ``.safetensors`` file, or a repo id
     (or ``repo/file``) in the local Hub cache. Never touches the network."""
-    from desktop_sd.models.catalog import find_entry
-    from desktop_sd.models.registry import Registry
-
     text = model.strip()
     if not text:
         raise ModelError("No model chosen. Install one from Models, or pass --model.")

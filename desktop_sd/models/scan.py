@@ -1,7 +1,7 @@
 """Finding models inside folders other tools manage: AUTOMATIC1111, ComfyUI, InvokeAI, or any folder.
 
 Models found there are used in place, never moved or copied. Each file is
-identified from its contents (``checkpoint.detect``); LoRAs, VAEs and other
+identified from its contents (``inspection.detect``); LoRAs, VAEs and other
 add-ons are skipped. Results are cached by (path, size, modification time),
 so listing a folder of hundreds of files again costs only ``stat`` calls.
 """
@@ -15,8 +15,7 @@ from pathlib import Path
 
 from desktop_sd.core.errors import ModelError
 from desktop_sd.core.request import Family
-from desktop_sd.models import checkpoint
-from desktop_sd.models.resolve import describe_folder
+from desktop_sd.models import inspection
 
 # Where each tool keeps whole checkpoints, relative to its own folder.
 KNOWN_SUBFOLDERS = (
@@ -63,11 +62,11 @@ def identify(path: Path) -> Found | None:
     found: Found | None = None
     if path.is_dir():
         if (path / "model_index.json").is_file():
-            family, inpainting = describe_folder(path)
+            family, inpainting = inspection.describe_folder(path)
             found = Found(path, family, inpainting, "diffusers")
     elif path.suffix.lower() == ".safetensors":
         try:
-            info = checkpoint.detect(path)
+            info = inspection.detect(path)
         except ModelError:
             info = None  # corrupt or partial: not offered
         if info is not None and info.kind == "checkpoint":

@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 from desktop_sd.core.errors import LibraryError
-from desktop_sd.library import files
-from desktop_sd.library.files import FAULT_ENV, FAULT_EXIT_CODE, SAVE_POINTS
+from desktop_sd.library.image_files import FAULT_ENV, FAULT_EXIT_CODE, SAVE_POINTS
 from desktop_sd.library.store import Library
 from tests.library.helpers import make_image, make_request
 
@@ -36,7 +35,7 @@ def _all_files(folder: Path) -> list[Path]:
     [
         ("fsync", errno.ENOSPC, "the disk is full. Free some space"),
         ("open", errno.EROFS, "the disk is read-only"),
-        ("open", errno.EACCES, "permission was denied"),
+        ("open", errno.EACCES, "permission denied"),
         ("replace", errno.ENAMETOOLONG, "the path is too long"),
     ],
 )
@@ -51,7 +50,7 @@ def test_disk_errors_on_save_leave_nothing_behind(
             return real(*args, **kwargs)
         raise OSError(code, os.strerror(code))
 
-    monkeypatch.setattr(files.os, target, fail)
+    monkeypatch.setattr(os, target, fail)
     with pytest.raises(LibraryError, match=words):
         library.add(make_image(), make_request(), "m")
     monkeypatch.undo()
@@ -113,7 +112,7 @@ def test_killed_at_each_write_point_nothing_is_lost_or_half_written(library_dir:
     assert child.returncode == FAULT_EXIT_CODE, child.stderr
 
     with Library.open(library_dir) as library:
-        assert library.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert library.records.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         records = library.search(limit=100)
         on_disk = sorted(_image_files(library_dir))
         assert sorted(r.path for r in records) == on_disk  # every record its file, every file its record
@@ -140,7 +139,7 @@ def test_reading_never_waits_for_a_save_in_progress(library: Library, monkeypatc
         release.wait(10)
         real_fsync(fd)
 
-    monkeypatch.setattr(files.os, "fsync", slow_fsync)
+    monkeypatch.setattr(os, "fsync", slow_fsync)
     saver = threading.Thread(target=lambda: library.add(make_image(), make_request(prompt="slow"), "m"))
     saver.start()
     try:

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from desktop_sd.core.errors import LibraryError
+from desktop_sd.library.image_records import DB_NAME
 from desktop_sd.library.schema import BACKUP_FOLDER, LATEST, MIGRATIONS, Migration, migrate, schema_version
-from desktop_sd.library.store import DB_NAME, Library
+from desktop_sd.library.store import Library
 from tests.library.helpers import make_image, make_request
 
 
@@ -91,7 +92,7 @@ def test_migration_4_makes_sampler_and_mode_searchable(tmp_path: Path) -> None:
 
 def test_open_brings_a_new_library_to_the_latest_version(tmp_path: Path) -> None:
     with Library.open(tmp_path / "lib") as library:
-        assert schema_version(library.conn) == LATEST == MIGRATIONS[-1].version
+        assert schema_version(library.records.conn) == LATEST == MIGRATIONS[-1].version
     assert [m.version for m in MIGRATIONS] == list(range(1, LATEST + 1))
 
 

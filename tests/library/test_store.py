@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -10,11 +11,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from desktop_sd.core import paths
 from desktop_sd.core.errors import LibraryError
 from desktop_sd.core.request import Borders, Mode
+from desktop_sd.library.image_files import default_trash
 from desktop_sd.library.metadata import read_parameters
 from desktop_sd.library.records import Filters, LibraryEvent
-from desktop_sd.library.store import Library, default_trash
+from desktop_sd.library.store import Library
 from tests.library import samples
 from tests.library.helpers import FolderTrash, make_image, make_request
 
@@ -245,8 +248,25 @@ def test_closed_library_says_so(library_dir: Path) -> None:
 
 
 def test_wal_and_full_sync(library: Library) -> None:
-    assert library.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert library.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-    other = sqlite3.connect(library.db_path)
+    assert library.records.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert library.records.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    other = sqlite3.connect(library.records.db_path)
     assert other.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     other.close()
+
+
+def test_the_default_library_lives_in_the_user_data_folder(isolated_home: Path) -> None:
+    with Library.open() as library:
+        assert library.folder == paths.default_library_dir()
+        assert library.folder.is_relative_to(isolated_home)
+
+
+def test_re_pointing_to_an_existing_library(library: Library, tmp_path: Path) -> None:
+    other_folder = tmp_path / "other-library"
+    with Library.open(other_folder) as other:
+        theirs = other.add(make_image(), make_request(prompt="from the other library"), "m")
+    shutil.copytree(other_folder, tmp_path / "copy")
+    with Library.open(tmp_path / "copy") as copy:
+        found = copy.search("other")
+        assert [r.id for r in found] == [theirs.id] and found[0].path.is_file()
+        assert found[0].path.is_relative_to(tmp_path / "copy")

@@ -15,7 +15,7 @@ _TEXT_DIM = {Family.SD1: 768, Family.SD2: 1024, Family.SDXL: 2048}
 
 
 def checkpoint_tensors(family: Family = Family.SD1, inpainting: bool = False) -> dict[str, np.ndarray]:
-    """The signature tensors ``checkpoint.detect`` reads, at toy sizes (all other weights left out)."""
+    """The signature tensors ``inspection.detect`` reads, at toy sizes (all other weights left out)."""
     unet = "model.diffusion_model."
     tensors = {
         unet + "input_blocks.0.0.weight": np.zeros((8, 9 if inpainting else 4, 3, 3), np.float16),

@@ -14,9 +14,10 @@ from desktop_sd.core.errors import Cancelled, DownloadError, ModelError
 from desktop_sd.core.request import Family, ModelFormat
 from desktop_sd.core.settings import Settings
 from desktop_sd.models import hfcache, install, network, transfer
+from desktop_sd.models.inspection import describe_folder
 from desktop_sd.models.progress import Meter, Progress
 from desktop_sd.models.registry import Registry
-from desktop_sd.models.resolve import describe_folder, resolve_model
+from desktop_sd.models.resolve import resolve_model
 from tests.models.builders import checkpoint_bytes, folder_files, taesd_bytes
 from tests.models.fakehub import FakeHub
 

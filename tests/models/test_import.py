@@ -126,16 +126,16 @@ class _Shell:
 @pytest.fixture
 def convert_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
     """Run the converter in this process (the child-process path is covered by the tests above and below)."""
-    from desktop_sd.engine import ckpt_convert
-    from desktop_sd.models import ckpt
+    from desktop_sd.engine import pickle_to_safetensors
+    from desktop_sd.models import converter_process
 
     def convert(src: Path, dst: Path, timeout: float = 0) -> None:
         try:
-            ckpt_convert.convert(src, dst)
-        except ckpt_convert.ConversionError as exc:
+            pickle_to_safetensors.convert(src, dst)
+        except pickle_to_safetensors.ConversionError as exc:
             raise ModelError(str(exc)) from None
 
-    monkeypatch.setattr(ckpt, "convert_in_child", convert)
+    monkeypatch.setattr(converter_process, "convert_in_child", convert)
 
 
 def test_malicious_pickle_in_a_child_process_runs_nothing(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 from desktop_sd.core import paths
 from desktop_sd.core.request import Family
 from desktop_sd.models.catalog import load_catalog, recommended
-from desktop_sd.models.resolve import config_dir_for
+from desktop_sd.models.inspection import config_dir_for
 
 # Published parameter counts (millions) of each family's UNet and text encoder(s).
 ARCHITECTURES = {

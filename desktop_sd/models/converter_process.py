@@ -1,7 +1,7 @@
-"""Pickle checkpoints (``.ckpt``) become ``.safetensors`` once, in a child process.
+"""The converter process: pickle checkpoints (``.ckpt``) become ``.safetensors`` once, in a child.
 
 A pickle can carry code. It is never unpickled in the app's own process: a
-child runs ``desktop-sd models convert-ckpt SRC DST`` (``engine.ckpt_convert``),
+child runs ``desktop-sd models convert-ckpt SRC DST`` (``engine.pickle_to_safetensors``),
 which loads only tensors and writes the new file atomically. This module only
 starts the child and turns its answer into a ``ModelError``.
 """
@@ -14,7 +14,6 @@ from pathlib import Path
 
 from desktop_sd.core.errors import ModelError
 
-PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")
 TIMEOUT_S = 30 * 60
 
 

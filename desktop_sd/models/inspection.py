@@ -1,9 +1,9 @@
-"""Reading single-file checkpoints without loading them: header, integrity, family.
+"""What a model file or folder holds, without loading it: integrity, family, inpainting, offline config.
 
 A ``.safetensors`` file is an 8-byte little-endian header length, a JSON
 header naming each tensor's dtype, shape and byte range, then the data. All
-checks here read only the header, so they take milliseconds even for a 7 GB
-file, and need no torch.
+checks here read only the header (or a diffusers folder's UNet config), so
+they take milliseconds even for a 7 GB file, and need no torch.
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from desktop_sd.core import paths
 from desktop_sd.core.errors import ModelError
 from desktop_sd.core.request import Family
 
 MAX_HEADER_BYTES = 100 * 1024 * 1024
+_CROSS_ATTENTION_FAMILY = {768: Family.SD1, 1024: Family.SD2, 2048: Family.SDXL}
 
 _DTYPE_SIZES = {
     "F64": 8,
@@ -133,10 +135,34 @@ def detect_from_shapes(shapes: dict[str, tuple[int, ...]]) -> CheckpointInfo:
         cross = shapes.get("down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k.weight")
         family = Family.UNKNOWN
         if cross is not None:
-            family = {768: Family.SD1, 1024: Family.SD2, 2048: Family.SDXL}.get(cross[-1], Family.UNKNOWN)
+            family = _CROSS_ATTENTION_FAMILY.get(cross[-1], Family.UNKNOWN)
         return CheckpointInfo(family, len(conv_in) > 1 and conv_in[1] == 9, "unet", tensors)
     if any(k.startswith(("encoder.down.", "decoder.up.", "encoder.down_blocks.")) for k in shapes):
         return CheckpointInfo(Family.UNKNOWN, False, "vae", tensors)
     if any(k.startswith(("encoder.layers.", "decoder.layers.")) for k in shapes):
         return CheckpointInfo(Family.UNKNOWN, False, "taesd", tensors)
     return CheckpointInfo(Family.UNKNOWN, False, "unknown", tensors)
+
+
+def describe_folder(folder: Path) -> tuple[Family, bool]:
+    """Family and inpainting flag of a diffusers folder, from its UNet config."""
+    try:
+        config = json.loads((folder / "unet" / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return Family.UNKNOWN, False
+    cross = config.get("cross_attention_dim")
+    if isinstance(cross, list):
+        cross = cross[0]
+    family = _CROSS_ATTENTION_FAMILY.get(cross, Family.UNKNOWN)
+    if config.get("addition_embed_type") == "text_time":
+        family = Family.SDXL
+    return family, config.get("in_channels") == 9
+
+
+def config_dir_for(family: Family, inpainting: bool) -> Path | None:
+    """The shipped diffusers-layout config folder a single-file checkpoint of this family loads with."""
+    if family is Family.UNKNOWN:
+        return None
+    name = f"{family}-inpainting" if inpainting else str(family)
+    folder = paths.resources_dir() / "model-configs" / name
+    return folder if folder.is_dir() else None

@@ -1,0 +1,17 @@
+"""What a model file's suffix says about it: one list for the models and the engine layers.
+
+A pickle checkpoint can carry code, so it is never loaded in the app's
+process: it is refused with a pointer to Models > Import, which converts it
+in a child process (``models.converter_process``).
+
+``.pkl`` is left out on purpose. No Stable Diffusion checkpoint is shared
+under that name (they come as ``.ckpt``, ``.pt``, ``.pth`` or ``.bin``, all
+written by ``torch.save``), and a ``.pkl`` is usually a plain ``pickle.dump``
+that the converter cannot read: offering to import one would promise a
+conversion that fails. It is refused all the same, as any file that is not
+``.safetensors`` is: leaving it out only changes which message explains why.
+"""
+
+from __future__ import annotations
+
+PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")

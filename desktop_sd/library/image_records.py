@@ -1,0 +1,273 @@
+"""The records of the library's images in ``library.db``: SQLite, WAL, ``synchronous=FULL``.
+
+Writes are serialised on one connection; reads use a second one, so the GUI
+reading the gallery never waits for a save's fsync on another thread (WAL
+lets readers run beside a writer). No files are written here: the image files
+are ``image_files``'s, and ``store.Library`` keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from desktop_sd.core.errors import LibraryError
+from desktop_sd.library.query import count_sql, page_sql
+from desktop_sd.library.reconcile import reconcile
+from desktop_sd.library.records import MAX_RATING, Brief, Filters, ImageRecord, ReconcileReport
+from desktop_sd.library.rows import COLUMNS, insert_row, join_tags, record_from_row
+from desktop_sd.library.schema import migrate
+
+DB_NAME = "library.db"
+DEFAULT_BUSY_TIMEOUT_S = 5.0
+_CHUNK = 500  # ids per "IN (...)" statement, well under SQLite's variable limit
+
+
+def _sqlite_error(exc: sqlite3.Error, db_path: Path, busy_timeout: float) -> LibraryError:
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return LibraryError(
+            f"The library database {db_path} is in use by another program (another Desktop SD window?) "
+            f"and stayed locked for {busy_timeout:g} s. Close the other one and try again."
+        )
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return LibraryError(
+            f"The library database {db_path} is damaged ({exc}). Move it aside and restart to rebuild the "
+            "history from the images' metadata, or choose another library folder."
+        )
+    if "disk is full" in text or "disk i/o" in text or "readonly" in text or "read-only" in text:
+        return LibraryError(
+            f"The library database {db_path} could not be written ({exc}). Free some disk space or choose "
+            "another library folder."
+        )
+    return LibraryError(f"The library database {db_path} failed: {exc}.")
+
+
+def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield [int(i) for i in ids[start : start + _CHUNK]]
+
+
+class ImageRecords:
+    """The ``images`` table of the library in ``folder`` (record paths are resolved against it).
+
+    Use ``ImageRecords.open``; ``close`` when done. Safe to use from several threads.
+    """
+
+    def __init__(
+        self, folder: Path, conn: sqlite3.Connection, reader: sqlite3.Connection, busy_timeout: float
+    ) -> None:
+        self.folder = folder
+        self.db_path = folder / DB_NAME
+        self.busy_timeout = busy_timeout
+        # Held by every write. Hold it across a file operation and its insert to keep a
+        # reconcile (which holds it too) from indexing the file in between.
+        self.lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = conn
+        self._reader: sqlite3.Connection | None = reader
+        self._read_lock = threading.Lock()
+
+    @classmethod
+    def open(cls, folder: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT_S) -> ImageRecords:
+        """Open (creating or migrating) ``folder``'s database. Raises ``LibraryError``."""
+        db_path = folder / DB_NAME
+        connections: list[sqlite3.Connection] = []
+        try:
+            conn = sqlite3.connect(db_path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+            connections.append(conn)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            migrate(conn, db_path)
+            reader = sqlite3.connect(db_path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+            connections.append(reader)
+            reader.execute("PRAGMA query_only=ON")
+        except sqlite3.Error as exc:
+            for connection in connections:
+                connection.close()
+            raise _sqlite_error(exc, db_path, busy_timeout) from exc
+        except BaseException:
+            for connection in connections:
+                connection.close()
+            raise
+        return cls(folder, conn, reader, busy_timeout)
+
+    def close(self) -> None:
+        """Checkpoint the write-ahead log and close. Safe to call twice."""
+        with self.lock, self._read_lock:
+            if self._conn is None:
+                return
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._conn.close()
+            self._conn = None
+
+    @property
+    def closed(self) -> bool:
+        return self._conn is None
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The writing connection (for migrations, checks and tests; changes go through ``transaction``)."""
+        if self._conn is None:
+            raise LibraryError("The library is closed.")
+        return self._conn
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction (taken at once, so a locked database fails here, before any change)."""
+        with self.lock:
+            conn = self.conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                yield
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                if conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise _sqlite_error(exc, self.db_path, self.busy_timeout) from exc
+                raise
+
+    def _read(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        with self._read_lock:
+            if self._reader is None:
+                raise LibraryError("The library is closed.")
+            try:
+                return self._reader.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise _sqlite_error(exc, self.db_path, self.busy_timeout) from exc
+
+    # ---- writing ----------------------------------------------------------------------
+
+    def insert(self, row: dict[str, object], on_step: Callable[[str], None] | None = None) -> int:
+        """Record one file in its own transaction; returns its id.
+
+        ``on_step`` hears "record_inserted" (before the commit) and "committed".
+        """
+        with self.transaction():
+            image_id = insert_row(self.conn, row)
+            if on_step is not None:
+                on_step("record_inserted")
+        if on_step is not None:
+            on_step("committed")
+        return image_id
+
+    def insert_many(self, rows: Iterable[dict[str, object]]) -> int:
+        """Record many files in one transaction; returns how many."""
+        count = 0
+        with self.transaction():
+            for row in rows:
+                insert_row(self.conn, row)
+                count += 1
+        return count
+
+    def delete(self, ids: Sequence[int]) -> None:
+        """Drop the records (their children keep their place, without a parent)."""
+        with self.transaction():
+            for chunk in _chunks(ids):
+                marks = ",".join("?" * len(chunk))
+                self.conn.execute(f"DELETE FROM images WHERE id IN ({marks})", chunk)
+                self.conn.execute(f"UPDATE images SET parent_id = NULL WHERE parent_id IN ({marks})", chunk)
+
+    def _update(self, sql: str, value: object, ids: Iterable[int]) -> tuple[int, ...]:
+        id_list = tuple(dict.fromkeys(int(i) for i in ids))
+        with self.transaction():
+            for chunk in _chunks(id_list):
+                self.conn.execute(f"{sql} WHERE id IN ({','.join('?' * len(chunk))})", (value, *chunk))
+        return id_list
+
+    def set_favourite(self, ids: Iterable[int], favourite: bool) -> tuple[int, ...]:
+        """Returns the ids changed (each once), as do the other setters."""
+        return self._update("UPDATE images SET favourite = ?", int(bool(favourite)), ids)
+
+    def set_rating(self, ids: Iterable[int], rating: int) -> tuple[int, ...]:
+        """Rate 1 to 5 stars; 0 clears the rating."""
+        if not isinstance(rating, int) or not 0 <= rating <= MAX_RATING:
+            raise LibraryError(f"A rating is 0 to 5 stars, not {rating!r}.")
+        return self._update("UPDATE images SET rating = ?", rating, ids)
+
+    def set_tags(self, ids: Iterable[int], tags: Iterable[str]) -> tuple[int, ...]:
+        """Replace the tags (trimmed, commas removed, duplicates dropped)."""
+        return self._update("UPDATE images SET tags = ?", join_tags(tags), ids)
+
+    def mark_missing(self, image_id: int, missing: bool) -> tuple[int, ...]:
+        return self._update("UPDATE images SET missing = ?", int(missing), [image_id])
+
+    def reconcile(self, full: bool = False) -> ReconcileReport:
+        """Bring the records in line with the folder (see ``library.reconcile``)."""
+        with self.lock:
+            return reconcile(self.conn, self.folder, self.transaction, full=full)
+
+    # ---- reading ----------------------------------------------------------------------
+
+    def get(self, image_id: int) -> ImageRecord | None:
+        rows = self._read(f"SELECT {COLUMNS} FROM images WHERE id = ?", (int(image_id),))
+        return record_from_row(rows[0], self.folder) if rows else None
+
+    def get_many(self, ids: Sequence[int]) -> list[ImageRecord]:
+        """Records for ``ids`` in the order given (unknown ids left out)."""
+        found: dict[int, ImageRecord] = {}
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            for row in self._read(f"SELECT {COLUMNS} FROM images WHERE id IN ({marks})", chunk):
+                found[row[0]] = record_from_row(row, self.folder)
+        return [found[i] for i in ids if i in found]
+
+    def brief(self, ids: Sequence[int]) -> dict[int, Brief]:
+        """File name, missing and favourite flags: what painting a tile needs, much cheaper than records."""
+        found: dict[int, Brief] = {}
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT id, file_name, missing, favourite FROM images WHERE id IN ({marks})"
+            for image_id, file_name, missing, favourite in self._read(sql, chunk):
+                found[image_id] = Brief(file_name, bool(missing), bool(favourite))
+        return found
+
+    def search(
+        self, text: str = "", filters: Filters | None = None, offset: int = 0, limit: int = 100
+    ) -> list[ImageRecord]:
+        """Records whose prompt, negative prompt, model, tags or seed match every word of ``text``, newest first."""
+        sql, params = page_sql(text, filters, None, limit, offset, columns=COLUMNS)
+        return [record_from_row(row, self.folder) for row in self._read(sql, params)]
+
+    def page_ids(
+        self,
+        text: str = "",
+        filters: Filters | None = None,
+        before_id: int | None = None,
+        limit: int = 256,
+        offset: int = 0,
+    ) -> list[int]:
+        """Ids of a page of matches, newest first: older than ``before_id`` (by key: every such page is as
+        fast as the first), or from ``offset`` (to jump into the middle)."""
+        sql, params = page_sql(text, filters, before_id, limit, offset)
+        return [row[0] for row in self._read(sql, params)]
+
+    def matching_ids(self, ids: Sequence[int], text: str = "", filters: Filters | None = None) -> set[int]:
+        """Those of ``ids`` that match a search (to tell whether a new or changed image belongs in a view)."""
+        found: set[int] = set()
+        for chunk in _chunks(ids):
+            sql, params = page_sql(text, filters, None, len(chunk), only_ids=chunk)
+            found.update(row[0] for row in self._read(sql, params))
+        return found
+
+    def count(self, text: str = "", filters: Filters | None = None, newer_than: int | None = None) -> int:
+        """How many images match; with ``newer_than``, how many of them are newer than that image."""
+        sql, params = count_sql(text, filters, newer_than)
+        return int(self._read(sql, params)[0][0])
+
+    def models(self) -> list[str]:
+        """Every model name in the library (for the gallery's filter)."""
+        return [row[0] for row in self._read("SELECT DISTINCT model FROM images WHERE model != '' ORDER BY model")]
+
+    def sizes(self) -> list[tuple[int, int]]:
+        rows = self._read("SELECT DISTINCT width, height FROM images WHERE width > 0 ORDER BY width, height")
+        return [(int(w), int(h)) for w, h in rows]
