@@ -24,7 +24,7 @@ from desktop_sd.core.request import Family, GenerationRequest, GenerationResult,
 from desktop_sd.core.validation import check_request
 from desktop_sd.engine import device as devices
 from desktop_sd.engine import loading, run
-from desktop_sd.engine.inputs import Job, prepare_job
+from desktop_sd.engine.inputs import PipelineCall, prepare_call
 from desktop_sd.engine.pipelines import LoadedModel
 from desktop_sd.engine.previews import DEFAULT_INTERVAL_S, Previewer, load_taesd, taesd_folder
 from desktop_sd.engine.prompts import truncation_notices
@@ -82,17 +82,17 @@ class Engine:
             request, notices = check_request(request)
             seed = request.seed if request.seed is not None else secrets.randbelow(2**32)
             request = request.replace(seed=seed)
-            job = prepare_job(request)  # bad images and masks fail here, before any model is loaded
-            notices += job.notices
+            call = prepare_call(request)  # bad images and masks fail here, before any model is loaded
+            notices += call.notices
             _raise_if_cancelled(cancelled)
             model = self._ensure_model(request)
             _raise_if_cancelled(cancelled)
             if model.inpainting:
-                job = job.for_inpainting_model()
+                call = call.for_inpainting_model()
             notices += truncation_notices(model.tokenizer, request.prompt, request.negative_prompt)
             seeds = tuple(seed + i for i in range(request.batch_size))
-            images = self._run(model, job, request, seeds, on_step, cancelled, notices)
-            images = job.finish(images)
+            images = self._run(model, call, request, seeds, on_step, cancelled, notices)
+            images = call.finish(images)
             assert model.tier is not None
             return GenerationResult(
                 images=tuple(images),
@@ -171,10 +171,10 @@ class Engine:
 
     # ---- Running ---------------------------------------------------------------------------
 
-    def _arguments(self, job: Job, request: GenerationRequest, seeds: tuple[int, ...]) -> dict[str, Any]:
+    def _arguments(self, call: PipelineCall, request: GenerationRequest, seeds: tuple[int, ...]) -> dict[str, Any]:
         generators = [torch.Generator("cpu").manual_seed(s) for s in seeds]
         return {
-            **job.pipeline_inputs(),
+            **call.pipeline_inputs(),
             "prompt": request.prompt,
             "negative_prompt": request.negative_prompt,
             "num_inference_steps": request.steps,
@@ -187,14 +187,14 @@ class Engine:
     def _run(
         self,
         model: LoadedModel,
-        job: Job,
+        call: PipelineCall,
         request: GenerationRequest,
         seeds: tuple[int, ...],
         on_step: StepCallback,
         cancelled: threading.Event,
         notices: list[str],
     ) -> list[Any]:
-        pipe = model.pipeline(job.kind)
+        pipe = model.pipeline(call.kind)
         pipe.scheduler = model.schedulers.get(request.scheduler)
         ladder = devices.ladder(model.device)
         assert model.tier is not None
@@ -202,7 +202,7 @@ class Engine:
         if not model.taesd_checked:
             model.taesd = load_taesd(self._taesd_folder(model.xl), model.device.torch_device, model.device.dtype)
             model.taesd_checked = True
-        previewer = Previewer(model.xl, job.size, model.taesd, self._preview_interval)
+        previewer = Previewer(model.xl, call.size, model.taesd, self._preview_interval)
 
         def step_end(p: DiffusionPipeline, i: int, _t: Any, tensors: dict[str, Any]) -> dict[str, Any]:
             _raise_if_cancelled(cancelled)
@@ -210,14 +210,14 @@ class Engine:
             on_step(i + 1, total, previewer(tensors["latents"], force=i + 1 == total))
             return {}
 
-        arguments = self._arguments(job, request, seeds)
+        arguments = self._arguments(call, request, seeds)
         latents = None
         while latents is None:
             try:
                 latents = self._attempt("denoise", _denoise_at, model, pipe, tier, arguments, step_end)
             except _OutOfMemory:
                 tier = self._step_down(model, ladder, tier, request, notices)
-                arguments = self._arguments(job, request, seeds)  # fresh generators: the retry repeats the seeds
+                arguments = self._arguments(call, request, seeds)  # fresh generators: the retry repeats the seeds
         _raise_if_cancelled(cancelled)  # a cancel during the last step still skips the decode
         images = None
         while images is None:
