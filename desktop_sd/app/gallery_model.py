@@ -34,7 +34,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QImage
 
 from desktop_sd.core.errors import LibraryError
-from desktop_sd.library.records import Brief, Filters, ImageRecord, LibraryEvent
+from desktop_sd.library.records import Brief, Filters, ImageRecord, LibraryEvent, LibraryEventKind
 from desktop_sd.library.store import Library
 
 from .gallery_thumbs import MISSING, READY, ThumbnailLoader, placeholder
@@ -432,16 +432,16 @@ class GalleryModel(QStringListModel):
     def _library_changed(self, event: LibraryEvent) -> None:
         if self._closed:
             return
-        if event.kind == "reset":
+        if event.kind is LibraryEventKind.RESET:
             self._records.clear()
             self._brief.clear()
             self._bad.clear()
             self.refresh()
-        elif event.kind == "added":
+        elif event.kind is LibraryEventKind.ADDED:
             self._added(event.ids)
-        elif event.kind == "removed":
+        elif event.kind is LibraryEventKind.REMOVED:
             self._remove_rows(event.ids)
-        elif event.kind == "changed":
+        elif event.kind is LibraryEventKind.CHANGED:
             self._changed(event.ids)
 
     def _matching(self, ids: Sequence[int]) -> set[int]:

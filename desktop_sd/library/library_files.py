@@ -17,7 +17,7 @@ from desktop_sd.core.errors import LibraryError
 from desktop_sd.library import thumbnails
 from desktop_sd.library.files import copy_atomic, describe_os_error, is_image_name, safe_stem, unique_name
 from desktop_sd.library.probe import NotAnImage, probe_image
-from desktop_sd.library.records import ImageRecord, ImportReport
+from desktop_sd.library.records import ImageRecord, ImportReport, LibraryEventKind
 from desktop_sd.library.rows import insert_row, row_for_parsed
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ class LibraryFilesMixin:
         @property
         def conn(self) -> sqlite3.Connection: ...
         def _transaction(self) -> contextlib.AbstractContextManager[None]: ...
-        def _notify(self, kind: str, ids: Iterable[int] = ()) -> None: ...
+        def _notify(self, kind: LibraryEventKind, ids: Iterable[int] = ()) -> None: ...
         def get_many(self, ids: Sequence[int]) -> list[ImageRecord]: ...
         def close(self) -> None: ...
 
@@ -83,7 +83,7 @@ class LibraryFilesMixin:
                     marks = ",".join("?" * len(chunk))
                     self.conn.execute(f"DELETE FROM images WHERE id IN ({marks})", chunk)
                     self.conn.execute(f"UPDATE images SET parent_id = NULL WHERE parent_id IN ({marks})", chunk)
-            self._notify("removed", removed)
+            self._notify(LibraryEventKind.REMOVED, removed)
         if failed:
             path, reason = failed[0]
             more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
@@ -144,7 +144,7 @@ class LibraryFilesMixin:
                 continue
             added += self.get_many([image_id])
         if added:
-            self._notify("added", [r.id for r in added])
+            self._notify(LibraryEventKind.ADDED, [r.id for r in added])
         return ImportReport(tuple(added), tuple(skipped))
 
     def _import_one(self, source: Path) -> int:

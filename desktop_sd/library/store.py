@@ -37,7 +37,7 @@ from desktop_sd.library.library_files import LibraryFilesMixin
 from desktop_sd.library.metadata import png_info
 from desktop_sd.library.query import count_sql, page_sql
 from desktop_sd.library.reconcile import reconcile
-from desktop_sd.library.records import Brief, Filters, ImageRecord, LibraryEvent, ReconcileReport
+from desktop_sd.library.records import Brief, Filters, ImageRecord, LibraryEvent, LibraryEventKind, ReconcileReport
 from desktop_sd.library.rows import COLUMNS, insert_row, join_tags, record_from_row, row_for_request
 from desktop_sd.library.schema import migrate
 
@@ -215,7 +215,7 @@ class Library(LibraryFilesMixin):
         with contextlib.suppress(ValueError):
             self._listeners.remove(listener)
 
-    def _notify(self, kind: str, ids: Iterable[int] = ()) -> None:
+    def _notify(self, kind: LibraryEventKind, ids: Iterable[int] = ()) -> None:
         event = LibraryEvent(kind, tuple(ids))
         for listener in list(self._listeners):
             listener(event)
@@ -262,7 +262,7 @@ class Library(LibraryFilesMixin):
             raise
         record = self.get(image_id)
         assert record is not None
-        self._notify("added", (image_id,))
+        self._notify(LibraryEventKind.ADDED, (image_id,))
         return record
 
     def bulk_insert(self, rows: Iterable[dict[str, object]]) -> int:
@@ -277,7 +277,7 @@ class Library(LibraryFilesMixin):
             for row in rows:
                 insert_row(self.conn, row)
                 count += 1
-        self._notify("reset")
+        self._notify(LibraryEventKind.RESET)
         return count
 
     # ---- reading ----------------------------------------------------------------------
@@ -369,7 +369,7 @@ class Library(LibraryFilesMixin):
             for start in range(0, len(id_list), _CHUNK):
                 chunk = id_list[start : start + _CHUNK]
                 self.conn.execute(f"{sql} WHERE id IN ({','.join('?' * len(chunk))})", (value, *chunk))
-        self._notify("changed", id_list)
+        self._notify(LibraryEventKind.CHANGED, id_list)
         return id_list
 
     def set_favourite(self, ids: int | Iterable[int], favourite: bool = True) -> None:
@@ -395,7 +395,7 @@ class Library(LibraryFilesMixin):
             report = reconcile(self.conn, self.folder, self._transaction, full=full)
         self.last_reconcile = report
         if report.indexed or report.missing or report.found:
-            self._notify("reset")
+            self._notify(LibraryEventKind.RESET)
         return report
 
 
