@@ -348,11 +348,6 @@ class GalleryModel(QStringListModel):
 
     # ---- thumbnails ---------------------------------------------------------------------
 
-    def decoration(self, row: int) -> QImage:
-        """The row's thumbnail, or a placeholder (loading, missing, damaged); asks for it when not ready."""
-        image_id = self.image_id(row)
-        return self._loading if image_id is None else self._decoration(row, image_id)
-
     def tile(self, row: int) -> tuple[QImage, bool]:
         """What a tile shows: its image (or placeholder) and whether it is a favourite; one call per tile."""
         image_id = self.image_id(row)

@@ -113,15 +113,6 @@ class _Worker(QObject):
         except Exception:
             log.exception("backend status failed")
 
-    @Slot()
-    def unload(self) -> None:
-        if self._backend is not None:
-            try:
-                self._backend.unload()
-            except Exception:
-                log.exception("unloading the model failed")
-            self._report_status()
-
 
 class JobQueue(QObject):
     """Jobs waiting and running. Only the GUI thread calls its methods."""
@@ -136,7 +127,6 @@ class JobQueue(QObject):
     backend_status = Signal(object)  # BackendStatus
 
     _dispatch = Signal(object)  # Job, to the worker
-    _unload = Signal()
 
     def __init__(
         self,
@@ -153,7 +143,6 @@ class JobQueue(QObject):
         self._worker = _Worker(backend_factory, preview_interval_s)
         self._worker.moveToThread(self._thread)
         self._dispatch.connect(self._worker.run)
-        self._unload.connect(self._worker.unload)
         self._worker.started.connect(self.job_started)
         self._worker.progress.connect(self._on_progress)
         self._worker.finished.connect(self._on_finished)
@@ -214,11 +203,6 @@ class JobQueue(QObject):
         for job in list(self._pending):
             self.cancel(job.id)
         self.cancel()
-
-    def unload_model(self) -> None:
-        """Free the backend's model after the running job (if any)."""
-        if self._thread.isRunning():
-            self._unload.emit()
 
     def shutdown(self) -> None:
         """Cancel everything, let the running job stop at its next step, and join the thread."""

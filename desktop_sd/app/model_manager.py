@@ -88,9 +88,6 @@ class ModelManager(QObject):
     def catalog(self) -> list[CatalogEntry]:
         return load_catalog()
 
-    def installed_ids(self) -> set[str]:
-        return {m.id for m in self.installed(include_previews=True)}
-
     def default_model_id(self) -> str | None:
         chosen = self._registry.default_model_id()
         return chosen

@@ -76,7 +76,6 @@ class SchedulerSet:
     """One scheduler per id for a loaded model, made on first use from the model's own config."""
 
     def __init__(self, default: SchedulerMixin) -> None:
-        self._default = default
         self._config = dict(default.config)
         self._made: dict[str, SchedulerMixin] = {"default": default}
 
