@@ -48,7 +48,7 @@ REPAINT_MS = 30  # thumbnails that arrive together are painted together
 class _Bridge(QObject):
     """Carries library events (sent on whatever thread changed the library) to the GUI thread."""
 
-    event = Signal(object)
+    arrived = Signal(object)  # LibraryEvent (not ``event``: that would hide QObject.event)
 
 
 class GalleryModel(QStringListModel):
@@ -112,8 +112,8 @@ class GalleryModel(QStringListModel):
         self._loader = ThumbnailLoader(library.folder, thumb_size, threads, parent=self)
         self._loader.finished.connect(self._thumbnail_finished)
         self._bridge = _Bridge(self)
-        self._bridge.event.connect(self._library_changed)
-        self._listener = self._bridge.event.emit
+        self._bridge.arrived.connect(self._library_changed)
+        self._listener = self._bridge.arrived.emit
         library.add_listener(self._listener)
         self._closed = False
         self.refresh()

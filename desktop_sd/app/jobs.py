@@ -17,11 +17,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from PIL import Image
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtGui import QImage
 
 from desktop_sd.app.qimages import pil_to_qimage
-from desktop_sd.core.backend import Backend, BackendStatus
+from desktop_sd.core.backend import Backend, BackendStatus, StepCallback
 from desktop_sd.core.errors import Cancelled, DesktopSDError
 from desktop_sd.core.request import GenerationRequest
 
@@ -88,11 +89,11 @@ class _Worker(QObject):
             self.finished.emit(job.id, result)
         self._report_status()
 
-    def _step_reporter(self, job_id: int) -> Callable[..., None]:
+    def _step_reporter(self, job_id: int) -> StepCallback:
         last = [0.0]
         reported = [False]
 
-        def on_step(step: int, total: int, preview: object = None) -> None:
+        def on_step(step: int, total: int, preview: Image.Image | None = None) -> None:
             if not reported[0]:  # the model is loaded by now: show its device and memory tier
                 reported[0] = True
                 self._report_status()
@@ -100,7 +101,7 @@ class _Worker(QObject):
             if step not in (1, total) and now - last[0] < self._interval:
                 return
             last[0] = now
-            image = pil_to_qimage(preview) if preview is not None else QImage()  # type: ignore[arg-type]
+            image = pil_to_qimage(preview) if preview is not None else QImage()
             self.progress.emit(job_id, step, total, image)
 
         return on_step

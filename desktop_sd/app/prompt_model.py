@@ -65,7 +65,7 @@ class PromptValues:
                 ok = isinstance(value, bool)
             elif isinstance(default, (int, float)):
                 ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-                if ok and f.name in _RANGES:
+                if isinstance(value, (int, float)) and f.name in _RANGES:
                     lo, hi = _RANGES[f.name]
                     value = type(default)(min(hi, max(lo, value)))
             else:

@@ -29,7 +29,7 @@ def fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, write: Callable[[BinaryIO], None], temp_path: Path | None = None) -> None:
+def atomic_write(path: Path, write: Callable[[BinaryIO], object], temp_path: Path | None = None) -> None:
     """Call ``write(stream)`` on a temp file beside ``path``, then move it into place.
 
     ``temp_path`` names the temp file (it must be in ``path``'s folder); by default a

@@ -13,10 +13,11 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from diffusers import DiffusionPipeline
+from PIL import Image
 
 from desktop_sd.core.backend import BackendStatus, StepCallback
 from desktop_sd.core.errors import Cancelled, InputError, OutOfMemoryError
@@ -30,6 +31,7 @@ from desktop_sd.engine.previews import DEFAULT_INTERVAL_S, Previewer, load_taesd
 from desktop_sd.engine.prompts import truncation_notices
 from desktop_sd.engine.tiers import TierMemory, choose_start_tier, next_tier
 
+T = TypeVar("T")
 Resolver = Callable[[str], ModelRef]
 TaesdFinder = Callable[[Family], Path | None]
 
@@ -193,7 +195,7 @@ class Engine:
         on_step: StepCallback,
         cancelled: threading.Event,
         notices: list[str],
-    ) -> list[Any]:
+    ) -> list[Image.Image]:
         pipe = model.pipeline(call.kind)
         pipe.scheduler = model.schedulers.get(request.scheduler)
         ladder = devices.ladder(model.device)
@@ -211,7 +213,7 @@ class Engine:
             return {}
 
         arguments = self._arguments(call, request, seeds)
-        latents = None
+        latents: torch.Tensor | None = None
         while latents is None:
             try:
                 latents = self._attempt("denoise", _denoise_at, model, pipe, tier, arguments, step_end)
@@ -219,7 +221,7 @@ class Engine:
                 tier = self._step_down(model, ladder, tier, request, notices)
                 arguments = self._arguments(call, request, seeds)  # fresh generators: the retry repeats the seeds
         _raise_if_cancelled(cancelled)  # a cancel during the last step still skips the decode
-        images = None
+        images: list[Image.Image] | None = None
         while images is None:
             try:
                 images = self._attempt("decode", _decode_at, model, pipe, tier, latents)
@@ -238,18 +240,15 @@ class Engine:
         found = self._find_taesd(Family.SDXL if xl else Family.SD1) if self._find_taesd is not None else None
         return found if found is not None else taesd_folder(xl)
 
-    def _attempt(self, stage: str, action: Callable[..., Any], *args: Any) -> Any:
+    def _attempt(self, stage: str, action: Callable[..., T], *args: Any) -> T:
         """Run ``action``; an out-of-memory error becomes ``_OutOfMemory`` after its traceback is dropped."""
-        failed = False
         try:
             return action(*args)
         except Exception as exc:
             if not devices.is_out_of_memory(exc):
                 raise
-            failed = True
         # Outside the except block, so the frames holding the failed tensors are gone.
-        if failed:
-            raise _OutOfMemory(stage)
+        raise _OutOfMemory(stage)
 
     def _step_down(
         self,
@@ -275,7 +274,7 @@ class Engine:
 
 def _denoise_at(
     model: LoadedModel, pipe: DiffusionPipeline, tier: MemoryTier, arguments: dict[str, Any], step_end: run.StepEnd
-) -> Any:
+) -> torch.Tensor:
     model.place(pipe, tier)
     return run.denoise(pipe, arguments, step_end)
 
@@ -285,6 +284,8 @@ def _raise_if_cancelled(cancelled: threading.Event) -> None:
         raise Cancelled("Cancelled.")
 
 
-def _decode_at(model: LoadedModel, pipe: DiffusionPipeline, tier: MemoryTier, latents: Any) -> Any:
+def _decode_at(
+    model: LoadedModel, pipe: DiffusionPipeline, tier: MemoryTier, latents: torch.Tensor
+) -> list[Image.Image]:
     model.place(pipe, tier)  # a no-op unless the tier or VAE tiling just changed
     return run.decode(pipe, latents, model.xl)

@@ -30,7 +30,7 @@ from desktop_sd.core.schedulers import SCHEDULER_IDS
 _NO_KARRAS = {"use_karras_sigmas": False}
 
 
-class LMSDiscreteScheduler(_LMSDiscreteScheduler):
+class LMSDiscreteScheduler(_LMSDiscreteScheduler):  # type: ignore[misc]  # a base of type Any: diffusers is not followed
     """diffusers' LMS with its coefficient integrated exactly, without scipy.
 
     The integrand is a polynomial in sigma (a Lagrange basis polynomial), so its

@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -199,7 +200,7 @@ class Library(LibraryFilesMixin):
                     raise _sqlite_error(exc, self.db_path, self.busy_timeout) from exc
                 raise
 
-    def _read(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
+    def _read(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         with self._read_lock:
             if self._reader is None:
                 raise LibraryError("The library is closed.")
