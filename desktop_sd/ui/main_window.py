@@ -394,7 +394,8 @@ class MainWindow(QMainWindow):
         if current is None:
             self.view.clear_preview()
             return
-        caption = f"Candidate {self.candidates.index + 1} of {len(self.candidates)}  ·  seed {current.request.seed}"
+        seed = f"  ·  seed {current.request.seed}" if current.request is not None else ""  # None: an image sent as init
+        caption = f"Candidate {self.candidates.index + 1} of {len(self.candidates)}{seed}"
         self.view.show_candidate(current.frame, current.image, caption)
 
     def _update_candidate_actions(self) -> None:
