@@ -14,12 +14,15 @@ from pathlib import Path
 
 import shiboken6
 from PySide6.QtCore import QByteArray, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QImage
+from PySide6.QtGui import QAction, QCloseEvent, QImage
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
     QMainWindow,
+    QSlider,
+    QSpinBox,
     QStackedWidget,
+    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -79,6 +82,12 @@ class WindowServices:
 class MainWindow(QMainWindow):
     document_changed = Signal()
     result_applied = Signal()
+    # Made by build_toolbar and build_menus (window_menus):
+    brush_size: QSpinBox
+    hardness: QSlider
+    toolbar: QToolBar
+    undo_action: QAction
+    redo_action: QAction
 
     def __init__(self, services: WindowServices, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QLabel, QMessageBox, QSlider, QSpinBox, QToolBar
 
 import desktop_sd
@@ -26,11 +26,14 @@ def build_toolbar(window: MainWindow) -> None:
         bar.addAction(action)
     bar.addSeparator()
     bar.addWidget(QLabel(" Size "))
-    window.brush_size = QSpinBox(minimum=1, maximum=1024, suffix=" px", toolTip="Brush size ([ and ])")
+    window.brush_size = QSpinBox(minimum=1, maximum=1024, suffix=" px")
+    window.brush_size.setToolTip("Brush size ([ and ])")
     window.brush_size.setValue(window.view.brush_size)
     bar.addWidget(window.brush_size)
     bar.addWidget(QLabel("  Hardness "))
-    window.hardness = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, toolTip="Brush edge hardness")
+    window.hardness = QSlider(Qt.Orientation.Horizontal)
+    window.hardness.setRange(0, 100)
+    window.hardness.setToolTip("Brush edge hardness")
     window.hardness.setValue(round(window.view.hardness * 100))
     window.hardness.setMaximumWidth(110)
     bar.addWidget(window.hardness)
@@ -54,7 +57,7 @@ def build_menus(window: MainWindow) -> None:
     undo = window.canvas.undo_stack.createUndoAction(window, "&Undo")
     undo.setShortcut("Ctrl+Z")
     redo = window.canvas.undo_stack.createRedoAction(window, "&Redo")
-    redo.setShortcuts(["Ctrl+Shift+Z", "Ctrl+Y"])
+    redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
     window.undo_action, window.redo_action = undo, redo
     for item in (undo, redo, None, a.copy, a.paste, None, a.clear_mask, a.invert_mask, a.fill_mask):
         edit.addSeparator() if item is None else edit.addAction(item)
