@@ -140,14 +140,14 @@ class CanvasDocument(QObject):
             mask = mask_ops.new_mask(rect.width(), rect.height())
             if state.image is not None:
                 paste(mask, state.rect.topLeft() - rect.topLeft(), state.mask)
-        self._push("Apply result", _replace(state, rect=rect, image=image, mask=mask, source=source))
+        self._push("Apply result", dataclasses.replace(state, rect=rect, image=image, mask=mask, source=source))
 
     # ---- frame ----------------------------------------------------------------------------------------
     def set_frame(self, frame: QRect, merge_key: str | None = None) -> None:
         """Move or resize the frame (snapped); edits sharing a ``merge_key`` undo as one step."""
         snapped = snap_frame(frame, self.rect)
         if snapped != self._state.frame:
-            self._push("Move frame", _replace(self._state, frame=snapped), merge_key)
+            self._push("Move frame", dataclasses.replace(self._state, frame=snapped), merge_key)
 
     def set_frame_size(self, width: int, height: int) -> None:
         frame = self.frame
@@ -155,16 +155,17 @@ class CanvasDocument(QObject):
 
     # ---- mask --------------------------------------------------------------------------------------
     def clear_mask(self) -> None:
-        self._push("Clear mask", _replace(self._state, mask=mask_ops.new_mask(self.rect.width(), self.rect.height())))
+        mask = mask_ops.new_mask(self.rect.width(), self.rect.height())
+        self._push("Clear mask", dataclasses.replace(self._state, mask=mask))
 
     def fill_mask(self) -> None:
         mask = mask_ops.new_mask(self.rect.width(), self.rect.height())
         mask.fill(255)
-        self._push("Fill mask", _replace(self._state, mask=mask))
+        self._push("Fill mask", dataclasses.replace(self._state, mask=mask))
 
     def invert_mask(self) -> None:
         mask = mask_ops.binary_mask(self.mask)
-        self._push("Invert mask", _replace(self._state, mask=pil_to_qimage(mask.point(lambda v: 255 - v))))
+        self._push("Invert mask", dataclasses.replace(self._state, mask=pil_to_qimage(mask.point(lambda v: 255 - v))))
 
     def begin_stroke(self) -> None:
         self._stroke_before = self.mask.copy()
@@ -202,6 +203,9 @@ class CanvasDocument(QObject):
             "init_image": None,
             "mask": None,
         }
+        if mode is Mode.TXT2IMG:
+            return params.replace(**changes)
+        assert state.image is not None  # every other mode works on the image
         if mode in (Mode.IMG2IMG, Mode.INPAINT):
             local = frame.translated(-state.rect.topLeft())
             changes["init_image"] = qimage_to_pil(state.image.copy(local))
@@ -283,7 +287,3 @@ class CanvasDocument(QObject):
         if mode is not self._mode:
             self._mode = mode
             self.mode_changed.emit(mode)
-
-
-def _replace(state: CanvasState, **changes: object) -> CanvasState:
-    return dataclasses.replace(state, **changes)  # type: ignore[arg-type]

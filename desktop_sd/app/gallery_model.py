@@ -35,7 +35,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QImage
 
 from desktop_sd.core.errors import LibraryError
-from desktop_sd.library.records import Brief, Filters, ImageRecord, LibraryEvent
+from desktop_sd.library.records import Brief, Filters, ImageRecord, LibraryEvent, LibraryEventKind
 from desktop_sd.library.store import Library
 
 from .gallery_thumbs import MISSING, READY, ThumbnailLoader, placeholder
@@ -49,7 +49,7 @@ REPAINT_MS = 30  # thumbnails that arrive together are painted together
 class _Bridge(QObject):
     """Carries library events (sent on whatever thread changed the library) to the GUI thread."""
 
-    event = Signal(object)
+    arrived = Signal(object)  # LibraryEvent (not ``event``: that would hide QObject.event)
 
 
 class GalleryModel(QStringListModel):
@@ -113,8 +113,8 @@ class GalleryModel(QStringListModel):
         self._threads = threads
         self._loader = self._new_loader(library.folder)
         self._bridge = _Bridge(self)
-        self._bridge.event.connect(self._library_changed)
-        self._listener = self._bridge.event.emit
+        self._bridge.arrived.connect(self._library_changed)
+        self._listener = self._bridge.arrived.emit
         library.add_listener(self._listener)
         self._closed = False
         self.refresh()
@@ -371,11 +371,6 @@ class GalleryModel(QStringListModel):
 
     # ---- thumbnails ---------------------------------------------------------------------
 
-    def decoration(self, row: int) -> QImage:
-        """The row's thumbnail, or a placeholder (loading, missing, damaged); asks for it when not ready."""
-        image_id = self.image_id(row)
-        return self._loading if image_id is None else self._decoration(row, image_id)
-
     def tile(self, row: int) -> tuple[QImage, bool]:
         """What a tile shows: its image (or placeholder) and whether it is a favourite; one call per tile."""
         image_id = self.image_id(row)
@@ -455,16 +450,16 @@ class GalleryModel(QStringListModel):
     def _library_changed(self, event: LibraryEvent) -> None:
         if self._closed:
             return
-        if event.kind == "reset":
+        if event.kind is LibraryEventKind.RESET:
             self._records.clear()
             self._brief.clear()
             self._bad.clear()
             self.refresh()
-        elif event.kind == "added":
+        elif event.kind is LibraryEventKind.ADDED:
             self._added(event.ids)
-        elif event.kind == "removed":
+        elif event.kind is LibraryEventKind.REMOVED:
             self._remove_rows(event.ids)
-        elif event.kind == "changed":
+        elif event.kind is LibraryEventKind.CHANGED:
             self._changed(event.ids)
 
     def _matching(self, ids: Sequence[int]) -> set[int]:

@@ -77,7 +77,7 @@ def _store(image: QImage, cache: Path) -> None:
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    saved = image.save(buffer, "JPG", 85)
+    saved = image.save(buffer, "JPG", 85)  # type: ignore[call-overload]  # stubs say bytes; PySide6 takes str only
     buffer.close()
     if not saved:
         return

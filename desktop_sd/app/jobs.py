@@ -18,11 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from PIL import Image
 from PySide6.QtCore import QObject, QRect, QThread, Signal, Slot
 from PySide6.QtGui import QImage
 
 from desktop_sd.app.qimages import pil_to_qimage
-from desktop_sd.core.backend import Backend, BackendStatus
+from desktop_sd.core.backend import Backend, BackendStatus, StepCallback
 from desktop_sd.core.errors import Cancelled, DesktopSDError
 from desktop_sd.core.request import GenerationRequest
 
@@ -98,11 +99,11 @@ class _Worker(QObject):
             self.finished.emit(job.id, result)
         self._report_status()
 
-    def _step_reporter(self, job_id: int) -> Callable[..., None]:
+    def _step_reporter(self, job_id: int) -> StepCallback:
         last = [0.0]
         reported = [False]
 
-        def on_step(step: int, total: int, preview: object = None) -> None:
+        def on_step(step: int, total: int, preview: Image.Image | None = None) -> None:
             if not reported[0]:  # the model is loaded by now: show its device and memory tier
                 reported[0] = True
                 self._report_status()
@@ -110,7 +111,7 @@ class _Worker(QObject):
             if step not in (1, total) and now - last[0] < self._interval:
                 return
             last[0] = now
-            image = pil_to_qimage(preview) if preview is not None else QImage()  # type: ignore[arg-type]
+            image = pil_to_qimage(preview) if preview is not None else QImage()
             self.progress.emit(job_id, step, total, image)
 
         return on_step
@@ -122,15 +123,6 @@ class _Worker(QObject):
             self.status.emit(self._backend.status())
         except Exception:
             log.exception("backend status failed")
-
-    @Slot()
-    def unload(self) -> None:
-        if self._backend is not None:
-            try:
-                self._backend.unload()
-            except Exception:
-                log.exception("unloading the model failed")
-            self._report_status()
 
 
 class JobQueue(QObject):
@@ -146,7 +138,6 @@ class JobQueue(QObject):
     backend_status = Signal(object)  # BackendStatus
 
     _dispatch = Signal(object)  # Job, to the worker
-    _unload = Signal()
 
     def __init__(
         self,
@@ -163,7 +154,6 @@ class JobQueue(QObject):
         self._worker = _Worker(backend_factory, preview_interval_s)
         self._worker.moveToThread(self._thread)
         self._dispatch.connect(self._worker.run)
-        self._unload.connect(self._worker.unload)
         self._worker.started.connect(self.job_started)
         self._worker.progress.connect(self._on_progress)
         self._worker.finished.connect(self._on_finished)
@@ -229,11 +219,6 @@ class JobQueue(QObject):
         for job in list(self._pending):
             self.cancel(job.id)
         self.cancel()
-
-    def unload_model(self) -> None:
-        """Free the backend's model after the running job (if any)."""
-        if self._thread.isRunning():
-            self._unload.emit()
 
     def shutdown(self) -> None:
         """Cancel everything, let the running job stop at its next step, and join the thread."""

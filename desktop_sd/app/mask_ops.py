@@ -64,7 +64,9 @@ def is_painted(mask: QImage, rect: QRect) -> bool:
     rect = rect.intersected(mask.rect())
     if rect.isEmpty():
         return False
-    return qimage_to_pil(mask.copy(rect), "L").getextrema()[1] >= THRESHOLD
+    highest = qimage_to_pil(mask.copy(rect), "L").getextrema()[1]
+    assert isinstance(highest, int | float)  # one band, so (min, max) of numbers
+    return highest >= THRESHOLD
 
 
 def binary_mask(mask: QImage) -> Image.Image:

@@ -18,6 +18,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
 from desktop_sd.core.errors import Cancelled, DesktopSDError
+from desktop_sd.core.request import Family
 from desktop_sd.core.settings import Settings
 from desktop_sd.models import install, network, sysinfo
 from desktop_sd.models.catalog import CatalogEntry, load_catalog, recommended
@@ -45,7 +46,8 @@ class ModelManager(QObject):
 
     installed_changed = Signal()
     download_started = Signal(str)  # model id
-    download_progress = Signal(str, "qint64", "qint64", float)  # model id, done bytes, total bytes, bytes/s
+    # model id, done bytes, total bytes, bytes/s; "qint64" because an int argument is a 32-bit C++ int
+    download_progress = Signal(str, "qint64", "qint64", float)  # type: ignore[arg-type]  # the stubs allow types only
     download_finished = Signal(str)
     download_failed = Signal(str, str)  # model id, message
     download_cancelled = Signal(str)
@@ -88,9 +90,6 @@ class ModelManager(QObject):
     def catalog(self) -> list[CatalogEntry]:
         return load_catalog()
 
-    def installed_ids(self) -> set[str]:
-        return {m.id for m in self.installed(include_previews=True)}
-
     def default_model_id(self) -> str | None:
         chosen = self._registry.default_model_id()
         return chosen
@@ -108,8 +107,8 @@ class ModelManager(QObject):
         self.refresh()
         return removed
 
-    def taesd_path(self, family: object) -> Path | None:
-        return self._registry.taesd_path(family)  # type: ignore[arg-type]
+    def taesd_path(self, family: Family) -> Path | None:
+        return self._registry.taesd_path(family)
 
     def recommended_entry(self) -> CatalogEntry | None:
         """SD-Turbo without a GPU or with little video memory; an SDXL model with a big GPU."""

@@ -92,9 +92,6 @@ class SingleInstance(QObject):
         self._server = server
         return True
 
-    def is_primary(self) -> bool:
-        return self._server is not None
-
     def release(self) -> None:
         """Stop listening and drop the lock (also done when the process exits)."""
         if self._server is not None:

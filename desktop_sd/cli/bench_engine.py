@@ -19,7 +19,10 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from desktop_sd.engine.random_models import Size
 
 RATIO_GOAL = 1.03
 MEMORY_GOAL_MB = 150.0
@@ -55,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def bench(
-    model_size: str,
+    model_size: Size,
     device_choice: str,
     size: int | None = None,
     steps: int | None = None,
@@ -81,7 +84,7 @@ def bench(
     rounds = rounds or defaults["rounds"]
     say(f"building a random {model_size} pipeline on {device.name} ({device.dtype}) ...")
     started = time.perf_counter()
-    pipe = build_pipeline(model_size).to(dtype=device.dtype)  # type: ignore[arg-type]
+    pipe = build_pipeline(model_size).to(dtype=device.dtype)
     engine = Engine(resolve=_no_resolve, device=device_choice)
     engine.use_pipeline("bench", pipe, device=device_choice)
     say(f"built in {time.perf_counter() - started:.1f} s; {size}x{size}, {steps} steps, {rounds} rounds")

@@ -191,7 +191,7 @@ def _generate(args: argparse.Namespace, request: GenerationRequest) -> int:
     engine = Engine(resolve=resolve_model, device=args.device)
     started = time.perf_counter()
 
-    def on_step(step: int, total: int, _preview: object) -> None:
+    def on_step(step: int, total: int, preview: object) -> None:
         print(f"step {step}/{total}", file=sys.stderr, flush=True)
 
     result = engine.generate(request, on_step, threading.Event())

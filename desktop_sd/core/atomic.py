@@ -44,7 +44,7 @@ def fsync_folder(folder: Path) -> None:
 
 def atomic_write(
     path: Path,
-    write: Callable[[BinaryIO], None],
+    write: Callable[[BinaryIO], object],
     *,
     temp_path: Path | None = None,
     on_step: OnStep | None = None,

@@ -41,11 +41,6 @@ class MemoryTier(StrEnum):
     MODEL_OFFLOAD = "model_offload"  # one sub-model at a time on the device
     SEQUENTIAL_OFFLOAD = "sequential_offload"  # layer by layer, tiled VAE, sliced attention
 
-    def lower(self) -> MemoryTier | None:
-        order = list(MemoryTier)
-        index = order.index(self)
-        return order[index + 1] if index + 1 < len(order) else None
-
 
 class Family(StrEnum):
     """Model families, detected from the files themselves."""

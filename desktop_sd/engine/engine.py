@@ -12,10 +12,11 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from diffusers import DiffusionPipeline
+from PIL import Image
 
 from desktop_sd.core.backend import BackendStatus, StepCallback
 from desktop_sd.core.errors import Cancelled, InputError, OutOfMemoryError
@@ -24,12 +25,13 @@ from desktop_sd.core.request import Family, GenerationRequest, GenerationResult,
 from desktop_sd.core.validation import check_request
 from desktop_sd.engine import device as devices
 from desktop_sd.engine import loading, run
-from desktop_sd.engine.inputs import Job, prepare_job
+from desktop_sd.engine.inputs import PipelineCall, prepare_call
 from desktop_sd.engine.pipelines import LoadedModel
 from desktop_sd.engine.previews import DEFAULT_INTERVAL_S, Previewer, load_taesd, taesd_folder
 from desktop_sd.engine.prompts import truncation_notices
 from desktop_sd.engine.tiers import TierMemory, choose_start_tier, next_tier
 
+T = TypeVar("T")
 Resolver = Callable[[str], ModelRef]
 TaesdFinder = Callable[[Family], Path | None]
 
@@ -82,17 +84,17 @@ class Engine:
             request, notices = check_request(request)
             seed = request.seed if request.seed is not None else draw_seed()
             request = request.replace(seed=seed)
-            job = prepare_job(request)  # bad images and masks fail here, before any model is loaded
-            notices += job.notices
+            call = prepare_call(request)  # bad images and masks fail here, before any model is loaded
+            notices += call.notices
             _raise_if_cancelled(cancelled)
             model = self._ensure_model(request)
             _raise_if_cancelled(cancelled)
             if model.inpainting:
-                job = job.for_inpainting_model()
+                call = call.for_inpainting_model()
             notices += truncation_notices(model.tokenizer, request.prompt, request.negative_prompt)
             seeds = tuple(seed + i for i in range(request.batch_size))
-            images = self._run(model, job, request, seeds, on_step, cancelled, notices)
-            images = job.finish(images)
+            images = self._run(model, call, request, seeds, on_step, cancelled, notices)
+            images = call.finish(images)
             assert model.tier is not None
             return GenerationResult(
                 images=tuple(images),
@@ -171,10 +173,10 @@ class Engine:
 
     # ---- Running ---------------------------------------------------------------------------
 
-    def _arguments(self, job: Job, request: GenerationRequest, seeds: tuple[int, ...]) -> dict[str, Any]:
+    def _arguments(self, call: PipelineCall, request: GenerationRequest, seeds: tuple[int, ...]) -> dict[str, Any]:
         generators = [torch.Generator("cpu").manual_seed(s) for s in seeds]
         return {
-            **job.pipeline_inputs(),
+            **call.pipeline_inputs(),
             "prompt": request.prompt,
             "negative_prompt": request.negative_prompt,
             "num_inference_steps": request.steps,
@@ -187,14 +189,14 @@ class Engine:
     def _run(
         self,
         model: LoadedModel,
-        job: Job,
+        call: PipelineCall,
         request: GenerationRequest,
         seeds: tuple[int, ...],
         on_step: StepCallback,
         cancelled: threading.Event,
         notices: list[str],
-    ) -> list[Any]:
-        pipe = model.pipeline(job.kind)
+    ) -> list[Image.Image]:
+        pipe = model.pipeline(call.kind)
         pipe.scheduler = model.schedulers.get(request.scheduler)
         ladder = devices.ladder(model.device)
         assert model.tier is not None
@@ -202,7 +204,7 @@ class Engine:
         if not model.taesd_checked:
             model.taesd = load_taesd(self._taesd_folder(model.xl), model.device.torch_device, model.device.dtype)
             model.taesd_checked = True
-        previewer = Previewer(model.xl, job.size, model.taesd, self._preview_interval)
+        previewer = Previewer(model.xl, call.size, model.taesd, self._preview_interval)
 
         def step_end(p: DiffusionPipeline, i: int, _t: Any, tensors: dict[str, Any]) -> dict[str, Any]:
             _raise_if_cancelled(cancelled)
@@ -210,16 +212,16 @@ class Engine:
             on_step(i + 1, total, previewer(tensors["latents"], force=i + 1 == total))
             return {}
 
-        arguments = self._arguments(job, request, seeds)
-        latents = None
+        arguments = self._arguments(call, request, seeds)
+        latents: torch.Tensor | None = None
         while latents is None:
             try:
                 latents = self._attempt("denoise", _denoise_at, model, pipe, tier, arguments, step_end)
             except _OutOfMemory:
                 tier = self._step_down(model, ladder, tier, request, notices)
-                arguments = self._arguments(job, request, seeds)  # fresh generators: the retry repeats the seeds
+                arguments = self._arguments(call, request, seeds)  # fresh generators: the retry repeats the seeds
         _raise_if_cancelled(cancelled)  # a cancel during the last step still skips the decode
-        images = None
+        images: list[Image.Image] | None = None
         while images is None:
             try:
                 images = self._attempt("decode", _decode_at, model, pipe, tier, latents)
@@ -238,18 +240,15 @@ class Engine:
         found = self._find_taesd(Family.SDXL if xl else Family.SD1) if self._find_taesd is not None else None
         return found if found is not None else taesd_folder(xl)
 
-    def _attempt(self, stage: str, action: Callable[..., Any], *args: Any) -> Any:
+    def _attempt(self, stage: str, action: Callable[..., T], *args: Any) -> T:
         """Run ``action``; an out-of-memory error becomes ``_OutOfMemory`` after its traceback is dropped."""
-        failed = False
         try:
             return action(*args)
         except Exception as exc:
             if not devices.is_out_of_memory(exc):
                 raise
-            failed = True
         # Outside the except block, so the frames holding the failed tensors are gone.
-        if failed:
-            raise _OutOfMemory(stage)
+        raise _OutOfMemory(stage)
 
     def _step_down(
         self,
@@ -275,7 +274,7 @@ class Engine:
 
 def _denoise_at(
     model: LoadedModel, pipe: DiffusionPipeline, tier: MemoryTier, arguments: dict[str, Any], step_end: run.StepEnd
-) -> Any:
+) -> torch.Tensor:
     model.place(pipe, tier)
     return run.denoise(pipe, arguments, step_end)
 
@@ -285,6 +284,8 @@ def _raise_if_cancelled(cancelled: threading.Event) -> None:
         raise Cancelled("Cancelled.")
 
 
-def _decode_at(model: LoadedModel, pipe: DiffusionPipeline, tier: MemoryTier, latents: Any) -> Any:
+def _decode_at(
+    model: LoadedModel, pipe: DiffusionPipeline, tier: MemoryTier, latents: torch.Tensor
+) -> list[Image.Image]:
     model.place(pipe, tier)  # a no-op unless the tier or VAE tiling just changed
     return run.decode(pipe, latents, model.xl)

@@ -9,6 +9,7 @@ composited there, so untouched pixels stay the user's own bytes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 
 from PIL import Image
 
@@ -20,11 +21,19 @@ from desktop_sd.engine.masks import composite, outpaint_canvas, union
 BLANK_GREY = (127, 127, 127)
 
 
+class PipelineKind(StrEnum):
+    """Which diffusers pipeline runs a request (outpaint runs as an inpaint of the enlarged canvas)."""
+
+    TXT2IMG = "txt2img"
+    IMG2IMG = "img2img"
+    INPAINT = "inpaint"
+
+
 @dataclass
-class Job:
+class PipelineCall:
     """One pipeline call: which pipeline, its images, and how to finish the output."""
 
-    kind: str  # "txt2img", "img2img" or "inpaint": the pipeline to run
+    kind: PipelineKind
     size: tuple[int, int]  # what the model runs at
     strength: float | None = None
     image: Image.Image | None = None  # at ``size``
@@ -40,25 +49,26 @@ class Job:
             return images
         return [composite(self.canvas, image, self.canvas_mask, self.feather) for image in images]
 
-    def for_inpainting_model(self) -> Job:
-        """The same job for a 9-channel inpainting model, which only has an inpaint pipeline.
+    def for_inpainting_model(self) -> PipelineCall:
+        """The same call for a 9-channel inpainting model, which only has an inpaint pipeline.
 
         txt2img becomes an inpaint of a blank, fully masked canvas at strength 1;
         img2img an inpaint of the whole image at the requested strength.
         """
-        if self.kind == "txt2img":
+        if self.kind is PipelineKind.TXT2IMG:
             blank = Image.new("RGB", self.size, BLANK_GREY)
-            return replace(self, kind="inpaint", strength=1.0, image=blank, mask=Image.new("L", self.size, 255))
-        if self.kind == "img2img":
-            return replace(self, kind="inpaint", mask=Image.new("L", self.size, 255))
+            mask = Image.new("L", self.size, 255)
+            return replace(self, kind=PipelineKind.INPAINT, strength=1.0, image=blank, mask=mask)
+        if self.kind is PipelineKind.IMG2IMG:
+            return replace(self, kind=PipelineKind.INPAINT, mask=Image.new("L", self.size, 255))
         return self
 
     def pipeline_inputs(self) -> dict[str, object]:
         """The mode-specific pipeline arguments (img2img takes its size from the image)."""
         width, height = self.size
-        if self.kind == "img2img":
+        if self.kind is PipelineKind.IMG2IMG:
             return {"image": self.image, "strength": self.strength}
-        if self.kind == "inpaint":
+        if self.kind is PipelineKind.INPAINT:
             return {
                 "image": self.image,
                 "mask_image": self.mask,
@@ -80,14 +90,14 @@ def _scaled_mask(mask: Image.Image, size: tuple[int, int]) -> Image.Image:
     return mask.resize(size, Image.Resampling.BILINEAR).point(lambda v: 255 if v > 0 else 0)
 
 
-def prepare_job(request: GenerationRequest) -> Job:
+def prepare_call(request: GenerationRequest) -> PipelineCall:
     """Normalise the request's images and mask and decide how to run it (``request`` is already checked).
 
     Runs before the model is loaded, so a bad image or mask fails at once.
     """
     size = (request.width, request.height)
     if request.mode is Mode.TXT2IMG:
-        return Job("txt2img", size)
+        return PipelineCall(PipelineKind.TXT2IMG, size)
 
     assert request.init_image is not None  # check_request guarantees it
     init, notices = normalize_image(request.init_image)
@@ -95,7 +105,8 @@ def prepare_job(request: GenerationRequest) -> Job:
     if request.mode is Mode.IMG2IMG:
         if init.size != size:
             notices.append(f"The init image is {init.width}x{init.height}; it was scaled to {size[0]}x{size[1]}.")
-        return Job("img2img", size, request.strength, _fit(init, size, Image.Resampling.LANCZOS), notices=notices)
+        image = _fit(init, size, Image.Resampling.LANCZOS)
+        return PipelineCall(PipelineKind.IMG2IMG, size, request.strength, image, notices=notices)
 
     if request.mode is Mode.INPAINT:
         assert request.mask is not None
@@ -117,8 +128,8 @@ def prepare_job(request: GenerationRequest) -> Job:
             f"The canvas is {canvas.width}x{canvas.height}; it was generated at {size[0]}x{size[1]} "
             "and scaled back to fit."
         )
-    return Job(
-        "inpaint",
+    return PipelineCall(
+        PipelineKind.INPAINT,
         size,
         request.strength,
         _fit(canvas, size, Image.Resampling.LANCZOS),

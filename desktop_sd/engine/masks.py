@@ -91,6 +91,3 @@ def outpaint_canvas(
 def union(a: Image.Image, b: Image.Image) -> Image.Image:
     return Image.fromarray(np.maximum(np.asarray(a.convert("L")), np.asarray(b.convert("L"))), "L")
 
-
-def binarize(mask: Image.Image) -> Image.Image:
-    return mask.convert("L").point(lambda v: 255 if v >= 128 else 0)

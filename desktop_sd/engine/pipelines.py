@@ -16,18 +16,20 @@ from diffusers import (
 from desktop_sd.core.request import MemoryTier
 from desktop_sd.engine import placement
 from desktop_sd.engine.device import Device
+from desktop_sd.engine.inputs import PipelineKind
 from desktop_sd.engine.schedulers import SchedulerSet
+from desktop_sd.engine.tiers import SETUPS
 
-PIPELINE_CLASSES: dict[bool, dict[str, type[DiffusionPipeline]]] = {
+PIPELINE_CLASSES: dict[bool, dict[PipelineKind, type[DiffusionPipeline]]] = {
     False: {
-        "txt2img": StableDiffusionPipeline,
-        "img2img": StableDiffusionImg2ImgPipeline,
-        "inpaint": StableDiffusionInpaintPipeline,
+        PipelineKind.TXT2IMG: StableDiffusionPipeline,
+        PipelineKind.IMG2IMG: StableDiffusionImg2ImgPipeline,
+        PipelineKind.INPAINT: StableDiffusionInpaintPipeline,
     },
     True: {
-        "txt2img": StableDiffusionXLPipeline,
-        "img2img": StableDiffusionXLImg2ImgPipeline,
-        "inpaint": StableDiffusionXLInpaintPipeline,
+        PipelineKind.TXT2IMG: StableDiffusionXLPipeline,
+        PipelineKind.IMG2IMG: StableDiffusionXLImg2ImgPipeline,
+        PipelineKind.INPAINT: StableDiffusionXLInpaintPipeline,
     },
 }
 
@@ -50,7 +52,7 @@ class LoadedModel:
         self.xl = xl
         self.inpainting = base.unet.config.in_channels == 9
         self.schedulers = SchedulerSet(base.scheduler)
-        self._pipes: dict[str, DiffusionPipeline] = {self._kind_of(base): base}
+        self._pipes: dict[PipelineKind, DiffusionPipeline] = {self._kind_of(base): base}
         self._placed: tuple[int, MemoryTier, bool] | None = None  # (pipeline id, tier, vae tiling)
         self._active: DiffusionPipeline | None = None
         self.tier: MemoryTier | None = None
@@ -61,17 +63,17 @@ class LoadedModel:
         self.model_bytes = sum(sizes)
         self.largest_bytes = max(sizes, default=0)
 
-    def _kind_of(self, pipe: DiffusionPipeline) -> str:
+    def _kind_of(self, pipe: DiffusionPipeline) -> PipelineKind:
         for kind, cls in PIPELINE_CLASSES[self.xl].items():
             if type(pipe) is cls:
                 return kind
-        return "inpaint" if self.inpainting else "txt2img"
+        return PipelineKind.INPAINT if self.inpainting else PipelineKind.TXT2IMG
 
     @property
     def tokenizer(self) -> object:
         return next(iter(self._pipes.values())).tokenizer
 
-    def pipeline(self, kind: str) -> DiffusionPipeline:
+    def pipeline(self, kind: PipelineKind) -> DiffusionPipeline:
         """The pipeline for a mode, made from the loaded one on first use (weights shared)."""
         if kind not in self._pipes:
             self.detach()  # from_pipe must not copy a pipeline that carries offload hooks
@@ -87,7 +89,7 @@ class LoadedModel:
         if self._placed == wanted:
             return
         if self._placed is not None and self._placed[:2] == wanted[:2]:
-            placement.set_vae_tiling(pipe, self.vae_tiling or placement.SETUPS[tier].vae_tiling)
+            placement.set_vae_tiling(pipe, self.vae_tiling or SETUPS[tier].vae_tiling)
             self._placed = wanted
             return
         if self._active is not None and self._active is not pipe:

@@ -8,8 +8,6 @@ from desktop_sd.core.request import MemoryTier
 from desktop_sd.engine.device import Device
 from desktop_sd.engine.tiers import SETUPS
 
-__all__ = ["SETUPS", "apply_tier", "detach", "set_vae_tiling"]
-
 
 def apply_tier(pipe: DiffusionPipeline, tier: MemoryTier, device: Device, *, vae_tiling: bool = False) -> None:
     """Place ``pipe`` for ``tier``: whole on the device, one model at a time, or layer by layer.
@@ -19,9 +17,9 @@ def apply_tier(pipe: DiffusionPipeline, tier: MemoryTier, device: Device, *, vae
     """
     setup = SETUPS[tier]
     pipe.remove_all_hooks()
-    if setup.offload == "none":
+    if tier is MemoryTier.GPU:
         pipe.to(device.torch_device)
-    elif setup.offload == "model":
+    elif tier is MemoryTier.MODEL_OFFLOAD:
         pipe.enable_model_cpu_offload(device=device.torch_device)
     else:
         if pipe.device.type != "cpu":

@@ -20,7 +20,8 @@ StepEnd = Callable[[DiffusionPipeline, int, Any, dict[str, Any]], dict[str, Any]
 def denoise(pipe: DiffusionPipeline, arguments: dict[str, Any], on_step_end: StepEnd) -> torch.Tensor:
     """Run the pipeline's loop and return the final latents (no VAE decode)."""
     result = pipe(**arguments, output_type="latent", callback_on_step_end=on_step_end, return_dict=False)
-    return result[0]
+    latents: torch.Tensor = result[0]
+    return latents
 
 
 def decode(pipe: DiffusionPipeline, latents: torch.Tensor, xl: bool) -> list[Image.Image]:
@@ -51,7 +52,8 @@ def _decode_xl(vae: Any, latents: torch.Tensor) -> torch.Tensor:
             latents = latents * std_t / vae.config.scaling_factor + mean_t
         else:
             latents = latents / vae.config.scaling_factor
-        return vae.decode(latents, return_dict=False)[0]
+        decoded: torch.Tensor = vae.decode(latents, return_dict=False)[0]
+        return decoded
     finally:
         if upcast:
             vae.to(dtype=torch.float16)

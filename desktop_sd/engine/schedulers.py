@@ -30,7 +30,7 @@ from desktop_sd.core.schedulers import SCHEDULER_IDS
 _NO_KARRAS = {"use_karras_sigmas": False}
 
 
-class LMSDiscreteScheduler(_LMSDiscreteScheduler):
+class LMSDiscreteScheduler(_LMSDiscreteScheduler):  # type: ignore[misc]  # a base of type Any: diffusers is not followed
     """diffusers' LMS with its coefficient integrated exactly, without scipy.
 
     The integrand is a polynomial in sigma (a Lagrange basis polynomial), so its
@@ -76,7 +76,6 @@ class SchedulerSet:
     """One scheduler per id for a loaded model, made on first use from the model's own config."""
 
     def __init__(self, default: SchedulerMixin) -> None:
-        self._default = default
         self._config = dict(default.config)
         self._made: dict[str, SchedulerMixin] = {"default": default}
 

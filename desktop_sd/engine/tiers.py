@@ -22,15 +22,16 @@ MEMORY_FILE = "memory-tiers.json"
 
 @dataclass(frozen=True)
 class TierSetup:
-    offload: str  # "none", "model" or "sequential"
+    """What a tier switches on besides its offload (which the tier itself names)."""
+
     vae_tiling: bool
     attention_slicing: bool
 
 
 SETUPS: dict[MemoryTier, TierSetup] = {
-    MemoryTier.GPU: TierSetup("none", False, False),
-    MemoryTier.MODEL_OFFLOAD: TierSetup("model", False, False),
-    MemoryTier.SEQUENTIAL_OFFLOAD: TierSetup("sequential", True, True),
+    MemoryTier.GPU: TierSetup(vae_tiling=False, attention_slicing=False),
+    MemoryTier.MODEL_OFFLOAD: TierSetup(vae_tiling=False, attention_slicing=False),
+    MemoryTier.SEQUENTIAL_OFFLOAD: TierSetup(vae_tiling=True, attention_slicing=True),
 }
 
 

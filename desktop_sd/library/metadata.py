@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -216,7 +216,7 @@ def _is_json_object(text: str) -> bool:
 def parse_text_chunks(chunks: Mapping[str, Any], size: tuple[int, int] | None = None) -> ParsedParameters | None:
     """Parameters from an image's text metadata (PNG chunks, or what Pillow puts in ``info``)."""
     text = {k: v for k, v in chunks.items() if isinstance(v, str)}
-    readers: list[Any] = []
+    readers: list[Callable[[], ParsedParameters | None]] = []
     if JSON_CHUNK in text:
         readers.append(lambda: _own(text[JSON_CHUNK], text))
     if "invokeai_metadata" in text:
@@ -261,7 +261,7 @@ def _exif_text(image: Image.Image) -> str | None:
 
 
 def _from_image(image: Image.Image) -> ParsedParameters | None:
-    info: dict[str, Any] = dict(image.info)
+    info: dict[str, Any] = {k: v for k, v in image.info.items() if isinstance(k, str)}
     if image.format == "PNG":
         # A truncated file fails past the header: keep what the lazy open read.
         with contextlib.suppress(Exception):

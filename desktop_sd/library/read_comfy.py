@@ -86,8 +86,9 @@ def _model_name(graph: Graph, link: Any, depth: int = 0) -> str:
         return ""
     inputs = _inputs(node)
     for key in ("ckpt_name", "unet_name", "model_name", "base_ckpt_name"):
-        if isinstance(inputs.get(key), str):
-            return inputs[key]
+        value = inputs.get(key)
+        if isinstance(value, str):
+            return value
     return _model_name(graph, inputs.get("model"), depth + 1)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -126,11 +127,20 @@ class ReconcileReport:
     skipped: tuple[tuple[Path, str], ...] = ()
 
 
+class LibraryEventKind(StrEnum):
+    """What changed: some images added, changed or removed, or everything (``RESET``: reload it all)."""
+
+    ADDED = "added"
+    CHANGED = "changed"
+    REMOVED = "removed"
+    RESET = "reset"
+
+
 @dataclass(frozen=True)
 class LibraryEvent:
-    """Sent to listeners after a change: ``kind`` is "added", "changed", "removed" or "reset"."""
+    """Sent to listeners after a change to the images ``ids`` (none for a reset)."""
 
-    kind: str
+    kind: LibraryEventKind
     ids: tuple[int, ...] = ()
 
 

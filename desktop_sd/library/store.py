@@ -44,6 +44,7 @@ from desktop_sd.library.records import (
     ImageRecord,
     ImportReport,
     LibraryEvent,
+    LibraryEventKind,
     ReconcileReport,
 )
 from desktop_sd.library.rows import row_for_parsed, row_for_request
@@ -111,7 +112,7 @@ class Library:
         with contextlib.suppress(ValueError):
             self._listeners.remove(listener)
 
-    def _notify(self, kind: str, ids: Iterable[int] = ()) -> None:
+    def _notify(self, kind: LibraryEventKind, ids: Iterable[int] = ()) -> None:
         event = LibraryEvent(kind, tuple(ids))
         for listener in list(self._listeners):
             listener(event)
@@ -142,7 +143,7 @@ class Library:
             raise
         record = self.get(image_id)
         assert record is not None
-        self._notify("added", (image_id,))
+        self._notify(LibraryEventKind.ADDED, (image_id,))
         return record
 
     def bulk_insert(self, rows: Iterable[dict[str, object]]) -> int:
@@ -153,7 +154,7 @@ class Library:
         get one "reset".
         """
         count = self.records.insert_many(rows)
-        self._notify("reset")
+        self._notify(LibraryEventKind.RESET)
         return count
 
     # ---- moving files in and out ------------------------------------------------------
@@ -175,7 +176,7 @@ class Library:
             removed.append(record.id)
         if removed:
             self.records.delete(removed)
-            self._notify("removed", removed)
+            self._notify(LibraryEventKind.REMOVED, removed)
         if failed:
             path, reason = failed[0]
             more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
@@ -227,7 +228,7 @@ class Library:
                 continue
             added += self.get_many([image_id])
         if added:
-            self._notify("added", [r.id for r in added])
+            self._notify(LibraryEventKind.ADDED, [r.id for r in added])
         return ImportReport(tuple(added), tuple(skipped))
 
     def _import_one(self, source: Path) -> int:
@@ -307,26 +308,26 @@ class Library:
     # ---- changing ---------------------------------------------------------------------
 
     def set_favourite(self, ids: int | Iterable[int], favourite: bool = True) -> None:
-        self._notify("changed", self.records.set_favourite(_ids(ids), favourite))
+        self._notify(LibraryEventKind.CHANGED, self.records.set_favourite(_ids(ids), favourite))
 
     def set_rating(self, ids: int | Iterable[int], rating: int) -> None:
         """Rate 1 to 5 stars; 0 clears the rating."""
-        self._notify("changed", self.records.set_rating(_ids(ids), rating))
+        self._notify(LibraryEventKind.CHANGED, self.records.set_rating(_ids(ids), rating))
 
     def set_tags(self, ids: int | Iterable[int], tags: Iterable[str]) -> None:
         """Replace the tags (trimmed, commas removed, duplicates dropped)."""
-        self._notify("changed", self.records.set_tags(_ids(ids), tags))
+        self._notify(LibraryEventKind.CHANGED, self.records.set_tags(_ids(ids), tags))
 
     def mark_missing(self, image_id: int, missing: bool = True) -> None:
         """Record that a file has gone (or come back), e.g. when its thumbnail could not be read."""
-        self._notify("changed", self.records.mark_missing(image_id, missing))
+        self._notify(LibraryEventKind.CHANGED, self.records.mark_missing(image_id, missing))
 
     def reconcile(self, full: bool = False) -> ReconcileReport:
         """Bring the records in line with the folder (see ``library.reconcile``)."""
         report = self.records.reconcile(full)
         self.last_reconcile = report
         if report.indexed or report.missing or report.found:
-            self._notify("reset")
+            self._notify(LibraryEventKind.RESET)
         return report
 
 

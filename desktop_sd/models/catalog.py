@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from desktop_sd.core import paths
 from desktop_sd.core.errors import ModelError
@@ -45,8 +46,8 @@ class CatalogEntry:
         return None
 
 
-def _entry(data: dict[str, object]) -> CatalogEntry:
-    files = tuple(f if isinstance(f, str) else list(f) for f in data["files"])  # type: ignore[attr-defined]
+def _entry(data: dict[str, Any]) -> CatalogEntry:
+    files = tuple(f if isinstance(f, str) else list(f) for f in data["files"])
     min_vram = data.get("recommend_min_vram_mb")
     return CatalogEntry(
         id=str(data["id"]),
@@ -57,14 +58,14 @@ def _entry(data: dict[str, object]) -> CatalogEntry:
         repo_id=str(data["repo_id"]),
         revision=str(data.get("revision", "main")),
         files=files,
-        size_bytes=int(data["size_bytes"]),  # type: ignore[call-overload]
+        size_bytes=int(data["size_bytes"]),
         licence=str(data["licence"]),
         licence_url=str(data.get("licence_url", "")),
         purpose=str(data["purpose"]),
-        resolution=int(data.get("resolution", 512)),  # type: ignore[call-overload]
-        steps=int(data.get("steps", 20)),  # type: ignore[call-overload]
-        cfg_scale=float(data.get("cfg_scale", 7.0)),  # type: ignore[arg-type]
-        recommend_min_vram_mb=None if min_vram is None else int(min_vram),  # type: ignore[call-overload]
+        resolution=int(data.get("resolution", 512)),
+        steps=int(data.get("steps", 20)),
+        cfg_scale=float(data.get("cfg_scale", 7.0)),
+        recommend_min_vram_mb=None if min_vram is None else int(min_vram),
     )
 
 

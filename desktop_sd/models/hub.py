@@ -141,7 +141,7 @@ def default_specs(names: Sequence[str], repo_id: str) -> list[FileSpec]:
         return specs
     top = [n for n in names if "/" not in n and n.endswith(".safetensors")]
     if len(top) == 1:
-        return top
+        return [top[0]]
     if not top:
         raise DownloadError(
             f"{repo_id} holds neither a diffusers pipeline nor a .safetensors checkpoint Desktop SD can use."

@@ -228,9 +228,11 @@ def downloads_dir() -> Path:
 
 def _partial_url(dest: Path) -> str | None:
     try:
-        return json.loads(transfer.partial_paths(dest)[1].read_text(encoding="utf-8")).get("url")
-    except (OSError, ValueError, AttributeError):
+        data = json.loads(transfer.partial_paths(dest)[1].read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return None
+    url = data.get("url") if isinstance(data, dict) else None
+    return url if isinstance(url, str) else None
 
 
 def _url_destination(name: str, url: str) -> Path:

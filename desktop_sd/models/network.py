@@ -38,9 +38,10 @@ def apply_environment(offline: bool) -> None:
     os.environ["HF_HUB_DISABLE_IMPLICIT_TOKEN"] = "1"
     if offline:
         os.environ["HF_HUB_OFFLINE"] = "1"
-        constants = sys.modules.get("huggingface_hub.constants")
-        if constants is not None:
-            constants.HF_HUB_OFFLINE = True  # type: ignore[attr-defined]
+        if "huggingface_hub.constants" in sys.modules:  # already imported, so it read the variable already
+            from huggingface_hub import constants
+
+            constants.HF_HUB_OFFLINE = True
 
 
 def offline_setting(settings: Settings | None = None) -> bool:

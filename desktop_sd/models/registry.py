@@ -172,7 +172,7 @@ class Registry:
         models = [self._from_record(r) for r in data.models]
         taken = {m.id for m in models}
         known_paths = {m.path for m in models}
-        recorded_repos = {r.get("repo_id") for r in data.models if r.get("repo_id") and not r.get("file")}
+        recorded_repos = {r["repo_id"] for r in data.models if r.get("repo_id") and not r.get("file")}
         hidden = set(data.hidden)
         for extra in self._hf_cache_models(recorded_repos) + self._folder_models(data.folders):
             if extra.id in hidden or str(extra.path) in hidden or extra.path in known_paths:

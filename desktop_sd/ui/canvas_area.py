@@ -74,6 +74,7 @@ class CanvasArea(QWidget):
         if current is None:
             self.view.clear_preview()
             return
-        seed = current.request.seed if current.request is not None else None
-        caption = f"Candidate {candidates.index + 1} of {len(candidates)}  ·  seed {seed}"
+        caption = f"Candidate {candidates.index + 1} of {len(candidates)}"
+        if current.request is not None:  # an image from the history may not say how it was made
+            caption += f"  ·  seed {current.request.seed}"
         self.view.show_candidate(current.frame, current.image, caption)

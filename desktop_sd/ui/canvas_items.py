@@ -167,7 +167,7 @@ class MaskItem(QGraphicsItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         origin = QPointF(self._document.rect.topLeft())
-        exposed = option.exposedRect.intersected(self.boundingRect())  # type: ignore[attr-defined]
+        exposed = option.exposedRect.intersected(self.boundingRect())
         if exposed.isEmpty() or self._tint.isNull():
             return
         painter.drawImage(exposed, self._tint, exposed.translated(-origin))
@@ -340,6 +340,11 @@ class PreviewItem(QGraphicsItem):
         self._caption = ""
         self.setZValue(2)
         self.hide()
+
+    @property
+    def caption(self) -> str:
+        """The line under the image ("Candidate 2 of 4  ·  seed 7"), empty during a job."""
+        return self._caption
 
     def show_image(
         self,

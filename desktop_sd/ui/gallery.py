@@ -11,9 +11,10 @@ scroll bar shrunk (and the user thrown up the list) until it is done. The dock n
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
-from PySide6.QtCore import QItemSelectionModel, QMimeData, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QItemSelectionModel, QMimeData, QPoint, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -124,7 +125,9 @@ class GalleryDock(QDockWidget):
 
     # ---- actions ------------------------------------------------------------------------
 
-    def _action(self, text: str, slot: Callable[[], None], shortcut: QKeySequence | str | None = None) -> QAction:
+    def _action(
+        self, text: str, slot: Callable[[], None], shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None
+    ) -> QAction:
         action = QAction(text, self)
         action.triggered.connect(lambda _checked=False: slot())
         if shortcut is not None:
@@ -149,7 +152,7 @@ class GalleryDock(QDockWidget):
         self.act_rate: list[QAction] = []
         for stars in range(6):
             label = "No rating" if stars == 0 else "★" * stars
-            self.act_rate.append(self._action(label, lambda s=stars: self._rate(s), str(stars)))
+            self.act_rate.append(self._action(label, functools.partial(self._rate, stars), str(stars)))
         self.act_refresh = QAction("Look for changes in the library folder", self)
         self.act_refresh.setShortcut(QKeySequence.StandardKey.Refresh)
         self.act_refresh.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -161,7 +164,7 @@ class GalleryDock(QDockWidget):
         self.act_search.triggered.connect(self.filters.focus_search)
         self.addAction(self.act_search)
 
-    def _context_menu(self, pos: object) -> None:
+    def _context_menu(self, pos: QPoint) -> None:
         menu = QMenu(self)
         for action in (self.act_send, self.act_send_init, self.act_reuse, self.act_seed, self.act_copy):
             menu.addAction(action)

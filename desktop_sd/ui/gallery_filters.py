@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from PySide6.QtCore import QDate, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -70,8 +70,8 @@ class FilterBar(QWidget):
         self.date = QComboBox(self)
         self.date.addItems(_DATE_CHOICES)
         self.date.setToolTip("When the image was made")
-        self.size = _RefreshingCombo(self._fill_sizes, self)
-        self.size.setToolTip("Image size")
+        self.image_size = _RefreshingCombo(self._fill_sizes, self)
+        self.image_size.setToolTip("Image size")
         self.date_from = QDateEdit(self)
         self.date_to = QDateEdit(self)
         for edit in (self.date_from, self.date_to):
@@ -89,7 +89,7 @@ class FilterBar(QWidget):
         top.addWidget(self.favourites)
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
-        for combo in (self.model, self.mode, self.date, self.size):
+        for combo in (self.model, self.mode, self.date, self.image_size):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(6)
             row.addWidget(combo, 1)
@@ -113,7 +113,7 @@ class FilterBar(QWidget):
         self.search.textChanged.connect(self._timer.start)
         self.search.returnPressed.connect(self._emit)
         self.favourites.toggled.connect(self._emit)
-        for combo in (self.model, self.mode, self.size):
+        for combo in (self.model, self.mode, self.image_size):
             combo.currentIndexChanged.connect(self._emit)
         self.date.currentIndexChanged.connect(self._date_choice)
         self.date_from.dateChanged.connect(self._emit)
@@ -124,7 +124,7 @@ class FilterBar(QWidget):
         self._refill(self.model, "All models", [(name, name) for name in self._safe(self._models)])
 
     def _fill_sizes(self) -> None:
-        self._refill(self.size, "All sizes", [(f"{w}×{h}", (w, h)) for w, h in self._safe(self._sizes)])
+        self._refill(self.image_size, "All sizes", [(f"{w}×{h}", (w, h)) for w, h in self._safe(self._sizes)])
 
     @staticmethod
     def _safe(source: Callable[[], list]) -> list:
@@ -161,8 +161,7 @@ class FilterBar(QWidget):
         if choice == 4:
             return today.replace(month=1, day=1), None
         if choice == 5:
-            start = self.date_from.date().toPython()
-            end = self.date_to.date().toPython()
+            start, end = _day(self.date_from.date()), _day(self.date_to.date())
             return datetime.combine(start, time()), datetime.combine(end, time()) + timedelta(days=1)
         return None, None
 
@@ -174,7 +173,7 @@ class FilterBar(QWidget):
             date_from=date_from,
             date_to=date_to,
             favourite=self.favourites.isChecked(),
-            size=self.size.currentData(),
+            size=self.image_size.currentData(),
         )
         return self.search.text().strip(), filters
 
@@ -188,3 +187,7 @@ class FilterBar(QWidget):
     def focus_search(self) -> None:
         self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.search.selectAll()
+
+
+def _day(value: QDate) -> date:
+    return date(value.year(), value.month(), value.day())

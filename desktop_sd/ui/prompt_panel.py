@@ -91,7 +91,9 @@ class PromptPanel(QWidget):
         self.model_combo = QComboBox()
         self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.model_combo.setMinimumContentsLength(12)
-        self.models_button = QToolButton(text="…", toolTip="Open the model manager")
+        self.models_button = QToolButton()
+        self.models_button.setText("…")
+        self.models_button.setToolTip("Open the model manager")
         self.models_button.clicked.connect(self.manage_models_requested)
 
         self.prompt_edit = PromptEdit("Describe the image…", 4)
@@ -106,15 +108,20 @@ class PromptPanel(QWidget):
         self.cfg_spin = float_spin(CFG_SCALE)
         self.seed_spin = float_spin(SEED)  # QSpinBox stops at 2**31 - 1
         self.random_check = QCheckBox("Random")
-        self.last_seed_button = QToolButton(text="Last", toolTip="Use the seed of the last image")
+        self.last_seed_button = QToolButton()
+        self.last_seed_button.setText("Last")
+        self.last_seed_button.setToolTip("Use the seed of the last image")
         self.width_spin = int_spin(WIDTH)
         self.height_spin = int_spin(HEIGHT)
         for spin in (self.width_spin, self.height_spin):
             spin.setKeyboardTracking(False)
-        self.aspect_combo = QComboBox(toolTip="Sizes this model family was trained at")
+        self.aspect_combo = QComboBox()
+        self.aspect_combo.setToolTip("Sizes this model family was trained at")
         self.aspect_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.aspect_combo.setMinimumContentsLength(10)
-        self.swap_button = QToolButton(text="⇄", toolTip="Swap width and height")
+        self.swap_button = QToolButton()
+        self.swap_button.setText("⇄")
+        self.swap_button.setToolTip("Swap width and height")
         self.strength_spin = float_spin(STRENGTH)
         self.feather_spin = int_spin(MASK_FEATHER)
         self.batch_spin = int_spin(BATCH_SIZE)
@@ -173,7 +180,8 @@ class PromptPanel(QWidget):
         column.addWidget(self.negative_edit)
         column.addLayout(form)
         column.addStretch(1)
-        scroll = QScrollArea(widgetResizable=True, frameShape=QScrollArea.Shape.NoFrame)
+        scroll = QScrollArea(widgetResizable=True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setWidget(inner)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         # Never narrower than the form: a narrow dock would clip the fields instead of scrolling.
@@ -226,10 +234,10 @@ class PromptPanel(QWidget):
         self.mode_hint.setText(hint)
         uses_strength = mode in (Mode.IMG2IMG, Mode.INPAINT)
         uses_feather = mode in (Mode.INPAINT, Mode.OUTPAINT)
-        for widget in (self.strength_label, self.strength_spin):
-            widget.setEnabled(uses_strength)
-        for widget in (self.feather_label, self.feather_spin):
-            widget.setEnabled(uses_feather)
+        self.strength_label.setEnabled(uses_strength)
+        self.strength_spin.setEnabled(uses_strength)
+        self.feather_label.setEnabled(uses_feather)
+        self.feather_spin.setEnabled(uses_feather)
 
     def focus_prompt(self) -> None:
         self.prompt_edit.setFocus()

@@ -27,7 +27,6 @@ class FakeBackend:
         self.permits = threading.Semaphore(0)
         self.fail_with: BaseException | None = None
         self.requests: list[GenerationRequest] = []
-        self.unloaded = 0
         self.thread_names: list[str] = []
 
     def allow(self, steps: int = 1) -> None:
@@ -68,6 +67,3 @@ class FakeBackend:
 
     def status(self) -> BackendStatus:
         return BackendStatus("cpu", "Fake CPU", MemoryTier.GPU, "fake", None)
-
-    def unload(self) -> None:
-        self.unloaded += 1

@@ -9,6 +9,7 @@ import pytest
 from desktop_sd.core.errors import Cancelled
 from desktop_sd.core.request import GenerationRequest
 from desktop_sd.engine import Engine
+from desktop_sd.engine.inputs import PipelineKind
 from tests.engine.helpers import max_diff, run
 
 
@@ -17,7 +18,7 @@ class DecodeSpy:
 
     def __init__(self, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
         self.calls = 0
-        vae = engine._model.pipeline("txt2img").vae
+        vae = engine._model.pipeline(PipelineKind.TXT2IMG).vae
         original = vae.decode
 
         def decode(*args, **kwargs):

@@ -17,6 +17,7 @@ from safetensors.torch import load_file, save_file
 from desktop_sd.core.errors import ModelError
 from desktop_sd.core.request import Family, GenerationRequest, Mode, ModelFormat, ModelRef
 from desktop_sd.engine import Engine, loading
+from desktop_sd.engine.inputs import PipelineKind
 from desktop_sd.engine.random_models import build_pipeline, save_single_file
 from desktop_sd.models.inspection import detect
 from desktop_sd.models.resolve import resolve_model
@@ -71,7 +72,7 @@ def test_fp16_single_file_loads_as_fp32_on_the_cpu(
     path = save_single_file(build_pipeline("tiny"), tmp_path / "half.safetensors", dtype=torch.float16)
     engine = engine_for(single_file_ref(path, tiny_model_dir))
     assert run(engine, tiny_request).images[0].size == (64, 64)
-    assert engine._model.pipeline("txt2img").unet.dtype == torch.float32
+    assert engine._model.pipeline(PipelineKind.TXT2IMG).unet.dtype == torch.float32
 
 
 def _cut_in_half(data: bytes) -> bytes:

@@ -11,6 +11,7 @@ from desktop_sd.core.errors import InputError
 from desktop_sd.core.request import GenerationRequest
 from desktop_sd.core.schedulers import SCHEDULER_IDS
 from desktop_sd.engine import Engine
+from desktop_sd.engine.inputs import PipelineKind
 from desktop_sd.engine.schedulers import SCHEDULER_CLASSES, LMSDiscreteScheduler, SchedulerSet
 from desktop_sd.models.resolve import resolve_model
 from tests.engine.helpers import max_diff, pixels, run
@@ -25,7 +26,7 @@ def test_every_scheduler_makes_an_image_without_reloading(tiny_request: Generati
         assert result.images[0].size == (64, 64), scheduler_id
         assert array.std() > 1, f"{scheduler_id} gave a flat image"
         images[scheduler_id] = result.images[0]
-        pipe = engine._model.pipeline("txt2img")  # the scheduler really in use
+        pipe = engine._model.pipeline(PipelineKind.TXT2IMG)  # the scheduler really in use
         expected = type(pipe.scheduler).__name__
         if scheduler_id != "default":
             assert expected == SCHEDULER_CLASSES[scheduler_id][0].__name__

@@ -16,7 +16,7 @@ from desktop_sd.core.errors import LibraryError
 from desktop_sd.core.request import Borders, Mode
 from desktop_sd.library.image_files import default_trash
 from desktop_sd.library.metadata import read_parameters
-from desktop_sd.library.records import Filters, LibraryEvent
+from desktop_sd.library.records import Filters, LibraryEvent, LibraryEventKind
 from desktop_sd.library.store import Library
 from tests.library import samples
 from tests.library.helpers import FolderTrash, make_image, make_request
@@ -42,7 +42,8 @@ def test_parent_link_and_listeners(library: Library) -> None:
     parent = library.add(make_image(), make_request(), "tiny-sd")
     child = library.add(make_image(), make_request(mode=Mode.IMG2IMG, strength=0.4), "tiny-sd", parent_id=parent.id)
     assert child.parent_id == parent.id and child.strength == 0.4
-    assert events == [LibraryEvent("added", (parent.id,)), LibraryEvent("added", (child.id,))]
+    added = LibraryEventKind.ADDED
+    assert events == [LibraryEvent(added, (parent.id,)), LibraryEvent(added, (child.id,))]
     library.delete([parent.id])
     assert library.get(child.id).parent_id is None
 
@@ -111,7 +112,7 @@ def test_favourite_rating_tags(library: Library) -> None:
     assert [r.id for r in library.search("", Filters(tag="best of"))] == [a.id]
     assert [r.id for r in library.search("portrait")] == [a.id]
     assert [r.id for r in library.search("", Filters(min_rating=3))] == [a.id]
-    assert events[0] == LibraryEvent("changed", (a.id, b.id))
+    assert events[0] == LibraryEvent(LibraryEventKind.CHANGED, (a.id, b.id))
     with pytest.raises(LibraryError, match="0 to 5"):
         library.set_rating(a.id, 6)
 
