@@ -65,7 +65,7 @@ class PromptValues:
                 ok = isinstance(value, bool)
             elif isinstance(default, (int, float)):
                 ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-                if ok and f.name in NUMBER_PARAMS:
+                if isinstance(value, (int, float)) and f.name in NUMBER_PARAMS:
                     value = NUMBER_PARAMS[f.name].clamp(value)
             else:
                 ok = isinstance(value, str)
