@@ -134,6 +134,7 @@ class JobQueue(QObject):
     job_finished = Signal(int, object)  # job id, GenerationResult
     job_failed = Signal(int, str)
     job_cancelled = Signal(int)
+    job_cancelling = Signal(int)  # cancel asked for the running job: it stops at its next block or step
     queue_changed = Signal()
     backend_status = Signal(object)  # BackendStatus
 
@@ -203,7 +204,9 @@ class JobQueue(QObject):
         if job_id is None or (self._running is not None and self._running.id == job_id):
             if self._running is None:
                 return False
-            self._running.cancel_event.set()
+            if not self._running.cancel_event.is_set():
+                self._running.cancel_event.set()
+                self.job_cancelling.emit(self._running.id)
             return True
         for job in self._pending:
             if job.id == job_id:

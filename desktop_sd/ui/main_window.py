@@ -162,8 +162,8 @@ class MainWindow(QMainWindow):
         g.message.connect(lambda text, level: self.show_message(text, Level(level)))
         g.model_missing.connect(self._on_model_missing)
         g.result_applied.connect(self.result_applied)
-        for signal in (g.job_started, g.idle, self.queue.queue_changed):
-            signal.connect(lambda *_args: a.cancel.setEnabled(g.is_running()))
+        for signal in (g.job_started, g.job_cancelling, g.idle, self.queue.queue_changed):
+            signal.connect(lambda *_args: a.cancel.setEnabled(g.can_cancel()))
         self.status.follow(g, self.models, self.services.model_manager)
         if self.services.model_manager is not None:
             self.services.model_manager.download_failed.connect(self._on_download_failed)

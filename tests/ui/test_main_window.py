@@ -136,6 +136,28 @@ def test_escape_cancels_the_running_job_and_the_canvas_is_left_as_it_was(
     assert window.canvas.image is None and window.canvas.undo_stack.count() == edits
 
 
+def test_cancel_shows_cancelling_at_once_while_the_job_has_not_stopped_yet(
+    qtbot: QtBot, make_window: WindowFactory
+) -> None:
+    backend = FakeBackend(gated=True)
+    window = make_window(backend)
+    window.show()
+    window.prompt.update(prompt="slow", steps=50, width=64, height=64)
+    with qtbot.waitSignal(window.queue.job_started, timeout=10_000):
+        window.generate()
+    assert window.view.preview_item.label == "Loading the model…"  # not "Step 0 of 50" while it loads
+    with qtbot.waitSignal(window.queue.progress, timeout=10_000):
+        backend.allow(1)
+    qtbot.keyClick(window.view, Qt.Key.Key_Escape)  # the backend is stuck inside its step: nothing ends yet
+    assert window.queue.running() is not None
+    assert window.view.preview_item.label == "Cancelling…"
+    assert window.status.progress.format() == "Cancelling…"
+    assert not window.actions_.cancel.isEnabled() and not window.prompt_panel.cancel_button.isEnabled()
+    with qtbot.waitSignal(window.queue.job_cancelled, timeout=10_000):
+        backend.allow(1)
+    assert not window.view.preview_item.isVisible()
+
+
 def test_an_error_is_a_readable_non_blocking_message_and_the_next_job_runs(
     qtbot: QtBot, make_window: WindowFactory
 ) -> None:
