@@ -164,6 +164,7 @@ class JobQueue(QObject):
         self.last_status: BackendStatus | None = None
         self.backend_status.connect(self._remember_status)
         self._ending: Job | None = None  # the job whose end signal is being emitted
+        self.abandoned = False  # shutdown gave up waiting for the worker thread
         self._closed = False
 
     # ---- queries ---------------------------------------------------------------------------------
@@ -223,15 +224,26 @@ class JobQueue(QObject):
             self.cancel(job.id)
         self.cancel()
 
-    def shutdown(self) -> None:
-        """Cancel everything, let the running job stop at its next step, and join the thread."""
-        if self._closed:
-            return
-        self._closed = True
-        self.cancel_all()
-        if self._thread.isRunning():
-            self._thread.quit()
-            self._thread.wait()
+    def shutdown(self, wait_ms: int | None = None) -> bool:
+        """Cancel everything, let the running job stop at its next block or step, and join the thread.
+
+        With ``wait_ms``, give up waiting after that long and return False: the
+        worker is abandoned (quitting must not hang on a step that cannot be
+        interrupted), and ``abandoned`` tells the caller to end the process
+        without waiting for it. Safe to call twice.
+        """
+        if not self._closed:
+            self._closed = True
+            self.cancel_all()
+            if self._thread.isRunning():
+                self._thread.quit()
+        if not self._thread.isRunning():
+            return True
+        if not (self._thread.wait() if wait_ms is None else self._thread.wait(wait_ms)):
+            self.abandoned = True
+            log.warning("The generation worker did not stop within %s ms; leaving it behind", wait_ms)
+            return False
+        return True
 
     # ---- internals ------------------------------------------------------------------------------
     def _start_next(self) -> None:

@@ -47,6 +47,7 @@ from desktop_sd.ui.window_menus import (
 log = logging.getLogger(__name__)
 
 LAYOUT_VERSION = 1
+QUIT_WAIT_MS = 3000  # how long quitting waits for a running job to stop before leaving it behind
 Actions = list[tuple[str, Callable[[], None]]]
 
 
@@ -74,6 +75,7 @@ class MainWindow(QMainWindow):
         self.queue = services.queue
         self.models = services.models
         self.setObjectName("main-window")
+        self._asking = True  # closing asks about unsaved work; not when the system ends the app
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
 
         self.canvas = CanvasDocument(parent=self)
@@ -271,8 +273,13 @@ class MainWindow(QMainWindow):
         except OSError as exc:
             self.show_message(f"Settings could not be saved ({exc}).", Level.WARNING)
 
+    def quit_without_asking(self) -> None:
+        """Close at once, asking nothing (the system is logging out or shutting down)."""
+        self._asking = False
+        self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self.files.confirm_unsaved_results():
+        if self._asking and not self.files.confirm_unsaved_results():
             event.ignore()
             return
         self.save_settings()
@@ -283,8 +290,12 @@ class MainWindow(QMainWindow):
         event.accept()
 
     def shutdown(self) -> None:
-        """Cancel jobs, join the worker threads, close the history and the model manager. Safe to call twice."""
-        self.queue.shutdown()
+        """Cancel jobs, join the worker threads, close the history and the model manager. Safe to call twice.
+
+        A job that does not stop within ``QUIT_WAIT_MS`` is left behind (``queue.abandoned``): what it has
+        made so far is gone, everything saved stays saved, and the caller ends the process.
+        """
+        self.queue.shutdown(QUIT_WAIT_MS)
         manager = self.services.model_manager
         for close in (self.history.close, manager.shutdown if manager is not None else None):
             try:
