@@ -18,7 +18,7 @@ Usage at start-up (``cli/gui.py``)::
     instance = SingleInstance()
     if not instance.try_become_primary():
         return 0 if instance.send_to_primary(argv) else 1
-    instance.message_received.connect(window.handle_second_launch)
+    instance.message_received.connect(window.files.handle_second_launch)
 """
 
 from __future__ import annotations

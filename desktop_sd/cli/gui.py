@@ -121,9 +121,9 @@ def run_gui(argv: list[str]) -> int:
             return 1
 
     app, window = build_window(argv)
-    instance.message_received.connect(window.handle_second_launch)
+    instance.message_received.connect(window.files.handle_second_launch)
     file_events = FileOpenEvents(window)
-    file_events.file_opened.connect(lambda path: window.handle_second_launch([path]))
+    file_events.file_opened.connect(lambda path: window.files.handle_second_launch([path]))
     app.installEventFilter(file_events)
     autosave = _start_autosave(window)
     ending = _EndOnSignal(window, autosave)
