@@ -60,6 +60,7 @@ class CanvasArea(QWidget):
             (a.brush_larger, lambda: size.setValue(round(size.value() * 1.25 + 1))),
         ):
             action.triggered.connect(lambda _checked=False, slot=slot: slot())
+        v.tab_pressed.connect(a.toggle_panels.toggle)
         size.valueChanged.connect(v.set_brush_size)
         hardness.valueChanged.connect(lambda value: v.set_hardness(value / 100))
         v.set_brush_size(size.value())

@@ -18,19 +18,13 @@ from PySide6.QtWidgets import (
 
 from desktop_sd.app import mask_ops
 from desktop_sd.app.canvas_document import CanvasDocument
-from desktop_sd.core.request import Mode
+from desktop_sd.ui.names import MODE_NAMES
 
 MASK_COLOR = QColor(255, 40, 120)
 MASK_OPACITY = 0.5
 FRAME_COLOR = QColor(80, 170, 255)
 HANDLE_PX = 9  # handle size on screen, whatever the zoom
 
-MODE_NAMES = {
-    Mode.TXT2IMG: "Text to image",
-    Mode.IMG2IMG: "Image to image",
-    Mode.INPAINT: "Inpaint",
-    Mode.OUTPAINT: "Outpaint",
-}
 
 
 def _screen_scale(painter: QPainter) -> float:

@@ -45,6 +45,7 @@ class CanvasView(QGraphicsView):
     files_dropped = Signal(list)  # list[str]
     image_dropped = Signal(QImage)
     tool_changed = Signal(str)
+    tab_pressed = Signal()  # Tab on the canvas: show or hide the panels
 
     def __init__(self, document: CanvasDocument, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -79,6 +80,7 @@ class CanvasView(QGraphicsView):
         self._pan_from: QPoint | None = None
         self._space = False
         self._fitted = False
+        self._follow_size = True  # fitted to the view: re-fit when the view changes size, until the user zooms
 
         document.image_changed.connect(self._on_image_changed)
         document.mask_changed.connect(self._on_mask_changed)
@@ -111,6 +113,7 @@ class CanvasView(QGraphicsView):
         return self.transform().m11()
 
     def set_zoom(self, zoom: float) -> None:
+        self._follow_size = False
         zoom = min(MAX_ZOOM, max(MIN_ZOOM, zoom))
         self.setTransform(self.transform().fromScale(zoom, zoom))
         self._zoomed()
@@ -127,6 +130,7 @@ class CanvasView(QGraphicsView):
         self.fitInView(area, Qt.AspectRatioMode.KeepAspectRatio)
         if self.zoom() > MAX_ZOOM or self.zoom() < MIN_ZOOM:
             self.set_zoom(self.zoom())
+        self._follow_size = True
         self._zoomed()
 
     def _zoomed(self) -> None:
@@ -177,6 +181,8 @@ class CanvasView(QGraphicsView):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
+        if self._follow_size and self._fitted:
+            self.zoom_fit()
         bar = self.findChild(QWidget, "candidate-bar")
         if bar is not None:
             bar.adjustSize()
@@ -187,6 +193,18 @@ class CanvasView(QGraphicsView):
         if steps:
             self.zoom_by(1.15**steps)
         event.accept()
+
+    def event(self, event: QEvent) -> bool:
+        # Before QWidget turns Tab into a focus change: on the canvas it shows or hides the panels.
+        if (
+            event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Tab
+            and event.modifiers() == Qt.KeyboardModifier.NoModifier
+        ):
+            self.tab_pressed.emit()
+            return True
+        return super().event(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from desktop_sd.core.schedulers import SCHEDULER_IDS, scheduler_info
 from desktop_sd.library.records import ImageRecord
+from desktop_sd.ui.names import MODE_NAMES
 
 
 def _number(value: float | None) -> str:
@@ -30,7 +31,7 @@ def describe(record: ImageRecord) -> list[tuple[str, str]]:
         ("CFG scale", _number(record.cfg_scale)),
         ("Seed", "—" if record.seed is None else str(record.seed)),
         ("Size", f"{record.width} × {record.height}"),
-        ("Mode", str(record.mode)),
+        ("Mode", MODE_NAMES.get(record.mode, str(record.mode))),
     ]
     if record.strength is not None:
         rows.append(("Strength", _number(record.strength)))

@@ -9,6 +9,7 @@ from PySide6.QtCore import QDate, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
+    QGridLayout,
     QHBoxLayout,
     QLineEdit,
     QToolButton,
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from desktop_sd.core.request import Mode
 from desktop_sd.library.records import Filters
+from desktop_sd.ui.names import MODE_NAMES
 
 SEARCH_DELAY_MS = 250  # typing pauses this long before the search runs
 
@@ -66,7 +68,7 @@ class FilterBar(QWidget):
         self.mode = QComboBox(self)
         self.mode.addItem("All modes", None)
         for mode in Mode:
-            self.mode.addItem(str(mode), mode)
+            self.mode.addItem(MODE_NAMES[mode], mode)
         self.date = QComboBox(self)
         self.date.addItems(_DATE_CHOICES)
         self.date.setToolTip("When the image was made")
@@ -87,12 +89,12 @@ class FilterBar(QWidget):
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(self.search, 1)
         top.addWidget(self.favourites)
-        row = QHBoxLayout()
+        row = QGridLayout()  # two by two: the History dock stays narrow and the canvas keeps the room
         row.setContentsMargins(0, 0, 0, 0)
-        for combo in (self.model, self.mode, self.date, self.image_size):
+        for index, combo in enumerate((self.model, self.mode, self.date, self.image_size)):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(6)
-            row.addWidget(combo, 1)
+            row.addWidget(combo, index // 2, index % 2)
         self._custom = QWidget(self)
         custom = QHBoxLayout(self._custom)
         custom.setContentsMargins(0, 0, 0, 0)

@@ -34,7 +34,7 @@ from desktop_sd.ui.queue_panel import QueuePanel
 from desktop_sd.ui.status_bar import StatusBar
 from desktop_sd.ui.window_files import WindowFiles
 from desktop_sd.ui.window_history import WindowHistory
-from desktop_sd.ui.window_layout import LAYOUT_VERSION, remember_layout, restore_layout
+from desktop_sd.ui.window_layout import LAYOUT_VERSION, PanelsToggle, remember_layout, restore_layout
 from desktop_sd.ui.window_menus import (
     APP_TITLE,
     build_menus,
@@ -102,8 +102,8 @@ class MainWindow(QMainWindow):
         panels: list[QDockWidget | QToolBar] = [self.prompt_dock, self.history_dock, self.queue_dock, self.tools.bar]
         self.menus = build_menus(self, a, self.canvas.undo_stack, panels)
         self.history.view_menu = self.menus.view
-        self.resize(QSize(1280, 820))
-        self.resizeDocks([self.prompt_dock, self.history_dock], [330, 360], Qt.Orientation.Horizontal)
+        self._fit_screen()
+        self.resizeDocks([self.prompt_dock, self.history_dock], [300, 300], Qt.Orientation.Horizontal)
         self.resizeDocks([self.history_dock, self.queue_dock], [560, 140], Qt.Orientation.Vertical)
         self._default_state = self.saveState(LAYOUT_VERSION)
         self._connect()
@@ -112,6 +112,12 @@ class MainWindow(QMainWindow):
         self._update_title()
         if self.settings.notice:
             self.show_message(self.settings.notice, Level.WARNING)
+
+    def _fit_screen(self) -> None:
+        """1280×820, or the whole screen where it is smaller."""
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        size = QSize(1280, 820) if screen is None else QSize(1280, 820).boundedTo(screen.size())
+        self.resize(size)
 
     @property
     def history_dock(self) -> QDockWidget:
@@ -138,6 +144,8 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _checked=False, slot=slot: slot())
         self.area.bind_tools(a, self.tools)
         a.reset_layout.triggered.connect(lambda: self.restoreState(self._default_state, LAYOUT_VERSION))
+        self._panels = PanelsToggle(lambda: [self.prompt_dock, self.history_dock, self.queue_dock, self.tools.bar])
+        a.toggle_panels.toggled.connect(self._panels.set_hidden)
         a.previous.triggered.connect(lambda: self.candidates.step(-1))
         a.next.triggered.connect(lambda: self.candidates.step(1))
         a.add_model_file.triggered.connect(lambda: f.add_model_dialog(folder=False))

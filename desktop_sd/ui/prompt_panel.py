@@ -40,13 +40,14 @@ from desktop_sd.core.params import (
 )
 from desktop_sd.core.request import Family, Mode
 from desktop_sd.core.schedulers import SCHEDULERS
+from desktop_sd.ui.names import MODE_NAMES
 from desktop_sd.ui.param_spins import float_spin, int_spin
 
-MODE_TEXT = {
-    Mode.TXT2IMG: ("Text to image", "A new image from the prompt, in the frame."),
-    Mode.IMG2IMG: ("Image to image", "The image under the frame, reworked. Strength sets how much changes."),
-    Mode.INPAINT: ("Inpaint", "Only the painted mask inside the frame is repainted."),
-    Mode.OUTPAINT: ("Outpaint", "The frame reaches past the image: the new area is filled in."),
+MODE_HINTS = {
+    Mode.TXT2IMG: "A new image from the prompt, in the frame.",
+    Mode.IMG2IMG: "The image under the frame, reworked. Strength sets how much changes.",
+    Mode.INPAINT: "Only the painted mask inside the frame is repainted.",
+    Mode.OUTPAINT: "The frame reaches past the image: the new area is filled in.",
 }
 
 
@@ -91,7 +92,7 @@ class PromptPanel(QWidget):
 
         self.model_combo = QComboBox()
         self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.model_combo.setMinimumContentsLength(12)
+        self.model_combo.setMinimumContentsLength(8)
         self.models_button = QToolButton()
         self.models_button.setText("…")
         self.models_button.setToolTip("Open the model manager")
@@ -102,13 +103,21 @@ class PromptPanel(QWidget):
         self.negative_edit = PromptEdit("What to avoid (optional)", 2)
         self.negative_tokens = QLabel()
 
+        self.advanced_button = QToolButton()
+        self.advanced_button.setText("More settings")
+        self.advanced_button.setCheckable(True)
+        self.advanced_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.advanced_button.setAutoRaise(True)
+        self.advanced_button.setToolTip("Sampler, CFG scale and batch size")
         self.scheduler_combo = QComboBox()
+        self.scheduler_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.scheduler_combo.setMinimumContentsLength(10)
         for info in SCHEDULERS:
             self.scheduler_combo.addItem(info.label, info.id)
         self.steps_spin = int_spin(STEPS)
         self.cfg_spin = float_spin(CFG_SCALE)
         self.seed_spin = float_spin(SEED)  # QSpinBox stops at 2**31 - 1
-        self.random_check = QCheckBox("Random")
+        self.random_check = QCheckBox("Random seed")
         self.last_seed_button = QToolButton()
         self.last_seed_button.setText("Last")
         self.last_seed_button.setToolTip("Use the seed of the last image")
@@ -119,7 +128,7 @@ class PromptPanel(QWidget):
         self.aspect_combo = QComboBox()
         self.aspect_combo.setToolTip("Sizes this model family was trained at")
         self.aspect_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.aspect_combo.setMinimumContentsLength(10)
+        self.aspect_combo.setMinimumContentsLength(6)
         self.swap_button = QToolButton()
         self.swap_button.setText("⇄")
         self.swap_button.setToolTip("Swap width and height")
@@ -158,17 +167,24 @@ class PromptPanel(QWidget):
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("Model", _row(self.model_combo, self.models_button, stretch_first=True))
-        form.addRow("Sampler", self.scheduler_combo)
         form.addRow("Steps", self.steps_spin)
-        form.addRow("CFG scale", self.cfg_spin)
-        form.addRow("Seed", _row(self.seed_spin, self.random_check, self.last_seed_button, stretch_first=True))
+        form.addRow("Seed", _row(self.seed_spin, self.last_seed_button, stretch_first=True))
+        form.addRow("", self.random_check)  # its own row keeps the panel narrow
         form.addRow("Width", _row(self.width_spin, self.aspect_combo, stretch_first=True))
         form.addRow("Height", _row(self.height_spin, self.swap_button, stretch_first=True))
         self.strength_label = QLabel("Strength")
         form.addRow(self.strength_label, self.strength_spin)
         self.feather_label = QLabel("Mask feather")
         form.addRow(self.feather_label, self.feather_spin)
+        form.addRow(self.advanced_button)
+        # Folded away by default, so the common controls fit a small screen without scrolling.
+        self._advanced_rows = (self.scheduler_combo, self.cfg_spin, self.batch_spin)
+        form.addRow("Sampler", self.scheduler_combo)
+        form.addRow("CFG scale", self.cfg_spin)
         form.addRow("Batch", self.batch_spin)
+        self._form = form
+        self.advanced_button.toggled.connect(self.show_advanced)
+        self.show_advanced(False)
 
         inner = QWidget()
         column = QVBoxLayout(inner)
@@ -230,7 +246,7 @@ class PromptPanel(QWidget):
 
     def set_mode(self, mode: Mode) -> None:
         self._mode = mode
-        title, hint = MODE_TEXT[mode]
+        title, hint = MODE_NAMES[mode], MODE_HINTS[mode]
         self.mode_label.setText(title)
         self.mode_hint.setText(hint)
         uses_strength = mode in (Mode.IMG2IMG, Mode.INPAINT)
@@ -239,6 +255,14 @@ class PromptPanel(QWidget):
         self.strength_spin.setEnabled(uses_strength)
         self.feather_label.setEnabled(uses_feather)
         self.feather_spin.setEnabled(uses_feather)
+
+    def show_advanced(self, shown: bool) -> None:
+        """Show or fold away the less used settings (sampler, CFG scale, batch)."""
+        for widget in self._advanced_rows:
+            self._form.setRowVisible(widget, shown)
+        self.advanced_button.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+        if self.advanced_button.isChecked() != shown:
+            self.advanced_button.setChecked(shown)
 
     def focus_prompt(self) -> None:
         self.prompt_edit.setFocus()

@@ -94,6 +94,7 @@ def build_menus(
     for panel in panels:
         view.addAction(panel.toggleViewAction())
     view.addSeparator()
+    view.addAction(a.toggle_panels)
     view.addAction(a.reset_layout)
     tools = view.addMenu("&Tools")
     for item in (a.tool_frame, a.tool_brush, a.tool_eraser, None, a.brush_smaller, a.brush_larger):

@@ -151,7 +151,7 @@ def test_filters_model_mode_and_favourites(dock: GalleryDock, library: Library, 
 def test_details_show_every_parameter(dock: GalleryDock) -> None:
     _select(dock, 3)  # the lighthouse (newest first)
     text = dock.details.toPlainText()
-    for expected in ("a lighthouse at dusk", "blurry", "model-a", "Euler a", "102", "64 × 64", "txt2img", "7.5"):
+    for expected in ("a lighthouse at dusk", "blurry", "model-a", "Euler a", "102", "64 × 64", "Text to image", "7.5"):
         assert expected in text
     _select(dock, 3, 4)
     assert "2 images selected" in dock.details.toPlainText()

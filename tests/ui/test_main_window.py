@@ -454,3 +454,46 @@ def test_a_pickle_checkpoint_picked_as_a_model_file_is_converted_then_chosen(
     window.files.add_model(broken)
     manager.import_failed.emit(str(broken), "it is not a Stable Diffusion checkpoint.")
     assert any("broken.ckpt could not be used" in m.text for m in window.messages.messages())
+
+
+def test_tab_on_the_canvas_hides_every_panel_and_brings_them_back(qtbot: QtBot, make_window: WindowFactory) -> None:
+    window = make_window()
+    window.show()
+    qtbot.waitExposed(window)
+    window.queue_dock.hide()  # a panel the user had closed stays closed afterwards
+    qtbot.waitUntil(window.prompt_panel.prompt_edit.hasFocus)  # where the focus starts
+    window.view.setFocus()
+    qtbot.waitUntil(window.view.hasFocus)
+    canvas_width = window.view.width()
+    qtbot.keyClick(window.view, Qt.Key.Key_Tab)
+    assert not window.prompt_dock.isVisible() and not window.history_dock.isVisible()
+    qtbot.waitUntil(lambda: window.view.width() > canvas_width)
+    qtbot.keyClick(window.view, Qt.Key.Key_Tab)
+    assert window.prompt_dock.isVisible() and window.history_dock.isVisible() and not window.queue_dock.isVisible()
+
+
+def test_tab_in_the_prompt_moves_the_focus_instead(qtbot: QtBot, make_window: WindowFactory) -> None:
+    window = make_window()
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(window.prompt_panel.prompt_edit.hasFocus)
+    qtbot.keyClick(window.prompt_panel.prompt_edit, Qt.Key.Key_Tab)
+    assert window.prompt_dock.isVisible() and not window.prompt_panel.prompt_edit.hasFocus()
+
+
+def test_the_canvas_refits_when_the_window_changes_size_until_the_user_zooms(
+    qtbot: QtBot, make_window: WindowFactory
+) -> None:
+    window = make_window()
+    window.resize(1280, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: window.view.width() > 0)
+    fitted = window.view.zoom()
+    window.resize(900, 600)
+    qtbot.waitUntil(lambda: window.view.zoom() < fitted)
+    window.view.zoom_by(1.25)
+    zoomed = window.view.zoom()
+    window.resize(1280, 800)
+    qtbot.waitUntil(lambda: window.view.width() > 500)
+    assert window.view.zoom() == zoomed
