@@ -7,7 +7,7 @@ the widgets.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtCore import QSignalBlocker, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QFont, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -58,10 +58,14 @@ class PromptEdit(QPlainTextEdit):
         super().__init__()
         self.setPlaceholderText(placeholder)
         self.setTabChangesFocus(True)
-        height = self.fontMetrics().lineSpacing() * lines + 14
-        self.setMinimumHeight(height)
-        self.setMaximumHeight(height * 2)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self._height = self.fontMetrics().lineSpacing() * lines + 14
+        self.setMinimumHeight(self._height)
+        self.setMaximumHeight(self._height * 3)
+        # As small as ``lines`` on a small screen; the spare height of a tall panel goes to the prompts.
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), self._height)
 
 
 class PromptPanel(QWidget):
@@ -98,7 +102,7 @@ class PromptPanel(QWidget):
         self.models_button.setToolTip("Open the model manager")
         self.models_button.clicked.connect(self.manage_models_requested)
 
-        self.prompt_edit = PromptEdit("Describe the image…", 4)
+        self.prompt_edit = PromptEdit("Describe the image…", 3)
         self.prompt_tokens = QLabel()
         self.negative_edit = PromptEdit("What to avoid (optional)", 2)
         self.negative_tokens = QLabel()
@@ -127,8 +131,7 @@ class PromptPanel(QWidget):
             spin.setKeyboardTracking(False)
         self.aspect_combo = QComboBox()
         self.aspect_combo.setToolTip("Sizes this model family was trained at")
-        self.aspect_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.aspect_combo.setMinimumContentsLength(6)
+        self.aspect_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.swap_button = QToolButton()
         self.swap_button.setText("⇄")
         self.swap_button.setToolTip("Swap width and height")
@@ -170,7 +173,7 @@ class PromptPanel(QWidget):
         form.addRow("Steps", self.steps_spin)
         form.addRow("Seed", _row(self.seed_spin, self.last_seed_button, stretch_first=True))
         form.addRow("", self.random_check)  # its own row keeps the panel narrow
-        form.addRow("Width", _row(self.width_spin, self.aspect_combo, stretch_first=True))
+        form.addRow("Width", _row(self.width_spin, self.aspect_combo))
         form.addRow("Height", _row(self.height_spin, self.swap_button, stretch_first=True))
         self.strength_label = QLabel("Strength")
         form.addRow(self.strength_label, self.strength_spin)
@@ -192,11 +195,11 @@ class PromptPanel(QWidget):
         column.addWidget(self.mode_hint)
         column.addSpacing(4)
         column.addLayout(_labelled("Prompt", self.prompt_tokens))
-        column.addWidget(self.prompt_edit)
+        column.addWidget(self.prompt_edit, 2)
         column.addLayout(_labelled("Negative prompt", self.negative_tokens))
-        column.addWidget(self.negative_edit)
+        column.addWidget(self.negative_edit, 1)
         column.addLayout(form)
-        column.addStretch(1)
+        column.addStretch(0)
         scroll = QScrollArea(widgetResizable=True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setWidget(inner)
