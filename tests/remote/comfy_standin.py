@@ -512,7 +512,7 @@ def _multipart_fields(content_type: str, body: bytes) -> dict[str, Any]:
             continue
         head, _, data = part.partition(b"\r\n\r\n")
         data = data[:-2] if data.endswith(b"\r\n") else data
-        disposition = head.decode("utf-8", errors="replace")
+        disposition = head.decode("utf-8", errors="replace").strip().splitlines()[0]
         params = dict(p.strip().split("=", 1) for p in disposition.split(";") if "=" in p)
         name = params.get("name", "").strip('"')
         if "filename" in params:
