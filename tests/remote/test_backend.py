@@ -150,7 +150,7 @@ def test_a_server_killed_mid_job_is_reported_as_lost(backend: ComfyBackend, stan
 def test_an_unreachable_server_is_lost_and_its_status_says_so(standin: ComfyStandIn) -> None:
     standin.stop()
     backend = ComfyBackend(ComfyClient("gone", standin.url, timeout_s=2.0))
-    with pytest.raises(ServerLost, match="gone .* cannot be reached"):
+    with pytest.raises(ServerLost, match=r"gone .* cannot be reached"):
         backend.generate(request(), Steps(), threading.Event())
     assert backend.status().device_name == "gone (unreachable)"
 

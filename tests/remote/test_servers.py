@@ -71,7 +71,7 @@ def test_servers_live_in_the_settings_and_tokens_only_in_the_keyring(
     servers.remove_server(loaded, "box")
     assert [e.name for e in servers.server_entries(loaded)] == ["attic"]
     assert memory_keyring.passwords == {}
-    with pytest.raises(ServerError, match="No server named 'box'. Servers: attic"):
+    with pytest.raises(ServerError, match=r"No server named 'box'\. Servers: attic"):
         servers.find_server(loaded, "box")
 
 
