@@ -144,12 +144,16 @@ class ComfyClient:
         if content_type:
             request.add_header("Content-Type", content_type)
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:
+            with _OPENER.open(request, timeout=self._timeout) as response:
                 return bytes(response.read(MAX_RESPONSE_BYTES))
         except urllib.error.HTTPError as exc:
             body_text = exc.read(64 * 1024).decode("utf-8", errors="replace")
             if exc.code == 400:
                 raise _Refused(body_text) from None
+            if 300 <= exc.code < 400:
+                raise ServerError(
+                    f"{self.name} redirected the request elsewhere; give the server's final address instead."
+                ) from None
             if exc.code in (401, 403):
                 raise ServerError(f"{self.name} refused the request (HTTP {exc.code}): check its token.") from None
             raise ServerError(f"{self.name} failed the request {path.split('?')[0]} (HTTP {exc.code}).") from None
@@ -172,6 +176,16 @@ class ComfyClient:
         if not isinstance(name, str) or not name:
             raise ServerError(f"{self.name} did not name the uploaded file.")
         return ImageRef(name, str(answer.get("subfolder") or ""), str(answer.get("type") or "input"))
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Redirects are errors: urllib would send the token along to wherever one points."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
 
 
 class _Refused(Exception):

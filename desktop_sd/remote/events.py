@@ -121,7 +121,8 @@ class EventSocket:
         address = urllib.parse.urlunsplit((scheme, parts.netloc, parts.path.rstrip("/") + "/ws", query, ""))
         header = [f"{k}: {v}" for k, v in headers.items()]
         try:
-            self._socket = websocket.create_connection(address, timeout=timeout_s, header=header)
+            # No redirects: the token must not follow one to another host.
+            self._socket = websocket.create_connection(address, timeout=timeout_s, header=header, redirect_limit=0)
         except (websocket.WebSocketException, OSError) as exc:
             raise ServerLost(f"{url} did not accept the progress connection: {exc}.") from None
 

@@ -72,6 +72,7 @@ class ComfyStandIn:
         self.error_at_step: int | None = None
         self.hold = threading.Event()  # set: each job waits at step 1 until ``release`` or an interrupt
         self.required_token: str | None = None
+        self.redirect_to: str | None = None  # answer every request with a 302 to this URL
         self.version = "v0.2.3-standin"
         self.requests: list[tuple[str, str, dict[str, str]]] = []  # (method, path, headers) of each request
         self.prompts: dict[str, dict[str, Any]] = {}
@@ -103,12 +104,15 @@ class ComfyStandIn:
         self.stop()
 
     def start(self) -> ComfyStandIn:
-        for target in (self._server.serve_forever, self._execute_loop):
+        for target in (self._serve, self._execute_loop):
             thread = threading.Thread(target=target, daemon=True, name=f"standin-{target.__name__}")
             thread.start()
             self._threads.append(thread)
         self._timer.start()
         return self
+
+    def _serve(self) -> None:
+        self._server.serve_forever(poll_interval=0.05)  # a short poll: ``stop`` returns quickly
 
     def stop(self) -> None:
         """Close every connection and stop listening (what a killed server looks like to a client)."""
@@ -425,6 +429,12 @@ def _handler_for(standin: ComfyStandIn) -> type[BaseHTTPRequestHandler]:
 
         def _allowed(self) -> bool:
             standin.requests.append((self.command, self.path, dict(self.headers)))
+            if standin.redirect_to is not None:
+                self.send_response(302)
+                self.send_header("Location", standin.redirect_to)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return False
             token = standin.required_token
             if token is not None and self.headers.get("Authorization") != f"Bearer {token}":
                 self._reply(401, b"401: Unauthorized")

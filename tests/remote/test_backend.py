@@ -217,3 +217,11 @@ def test_the_token_is_sent_as_a_bearer_header_and_never_shown(standin: ComfyStan
 def test_status_reports_the_servers_device(backend: ComfyBackend) -> None:
     status = backend.status()
     assert status.device == "comfyui" and status.device_name == "box: cpu" and status.free_vram_mb == 4096
+
+
+def test_a_redirect_is_refused_so_the_token_never_follows_it(standin: ComfyStandIn) -> None:
+    standin.redirect_to = "http://127.0.0.2:9/"
+    client = ComfyClient("box", standin.url, token="s3cret-token", timeout_s=5.0)
+    with pytest.raises(ServerError, match="redirected the request elsewhere") as caught:
+        client.version()
+    assert "s3cret" not in str(caught.value)

@@ -124,3 +124,28 @@ def test_the_local_engine_is_one_more_member(make_standin: Make) -> None:
     assert [s.name for s in pool.states()] == ["remote", "This computer"]
     remote.release()
     held.join(10)
+
+
+def test_two_servers_share_the_jobs_of_one_queue(make_standin: Make) -> None:
+    a, b = make_standin(), make_standin()
+    a.hold.set()
+    b.hold.set()
+    pool = ServerPool([member("a", a), member("b", b)])
+    results: list[GenerationResult] = []
+
+    def job(seed: int) -> threading.Thread:
+        thread = threading.Thread(
+            target=lambda: results.append(pool.generate(request(seed=seed), no_steps, threading.Event()))
+        )
+        thread.start()
+        return thread
+
+    first = job(1)
+    assert a.step_reached.wait(10)  # equal queues: the first server in the list
+    second = job(2)
+    assert b.step_reached.wait(10)  # "a" is busy now: the other one
+    a.release()
+    b.release()
+    first.join(10)
+    second.join(10)
+    assert sorted((r.server, r.seeds) for r in results) == [("a", (1,)), ("b", (2,))]
