@@ -95,7 +95,7 @@ class ComfyBackend:
             seeds=seeds,
             model_id=checkpoint,
             device=DEVICE,
-            tier=MemoryTier.GPU,
+            tier=MemoryTier.GPU,  # the server places the model itself; the field has no "unknown"
             notices=tuple(notices),
             elapsed_s=time.perf_counter() - started,
             server=self.name,
@@ -234,6 +234,9 @@ class _Job:
             quiet_since = time.monotonic()
             if isinstance(event, Preview):
                 self.preview = event.image
+            elif isinstance(event, Progress) and event.prompt_id is None:
+                # Servers before mid-2024 sent no prompt id with progress; only our prompts report to our socket.
+                self._progress(Progress(self._current(), event.value, event.maximum))
             elif isinstance(event, Progress) and event.prompt_id in self.ids:
                 self._progress(event)
             elif isinstance(event, Finished) and event.prompt_id in self.ids and event.prompt_id not in self.results:
@@ -254,6 +257,10 @@ class _Job:
         if self.preview is not None and (now - self.preview_shown_at >= self.preview_interval or last):
             preview, self.preview, self.preview_shown_at = self.preview, None, now
         self.on_step(index * per_image + event.value, len(self.ids) * per_image, preview)
+
+    def _current(self) -> str:
+        """Our first prompt without a result: the server runs them in order."""
+        return next(p for p in self.ids if p not in self.results)
 
     def _check_history(self) -> None:
         for prompt_id in self.ids:

@@ -72,6 +72,7 @@ class ComfyStandIn:
         self.error_at_step: int | None = None
         self.hold = threading.Event()  # set: each job waits at step 1 until ``release`` or an interrupt
         self.required_token: str | None = None
+        self.progress_without_prompt_id = False  # as servers before mid-2024 sent it
         self.redirect_to: str | None = None  # answer every request with a 302 to this URL
         self.version = "v0.2.3-standin"
         self.requests: list[tuple[str, str, dict[str, str]]] = []  # (method, path, headers) of each request
@@ -285,7 +286,10 @@ class ComfyStandIn:
                 data = {"prompt_id": prompt_id, "node_id": sampler_id, "node_type": "KSampler", "executed": []}
                 self._send(client_id, "execution_interrupted", data)
                 return
-            self._send(client_id, "progress", {"value": step, "max": steps, "prompt_id": prompt_id, "node": sampler_id})
+            progress = {"value": step, "max": steps, "prompt_id": prompt_id, "node": sampler_id}
+            if self.progress_without_prompt_id:
+                del progress["prompt_id"]
+            self._send(client_id, "progress", progress)
             self._send_preview(client_id, Image.new("RGB", (64, 64), colour))
             self.step_reached.set()
         filename = f"ComfyUI_temp_{len(self.outputs):05}_.png"

@@ -61,6 +61,13 @@ def test_txt2img_batch_gives_one_image_per_seed_with_progress_and_previews(backe
     }
 
 
+def test_progress_from_servers_that_send_no_prompt_id(backend: ComfyBackend, standin: ComfyStandIn) -> None:
+    standin.progress_without_prompt_id = True
+    steps = Steps()
+    backend.generate(request(batch_size=2, seed=4), steps, threading.Event())
+    assert [(s, t) for s, t, _ in steps.calls] == [(i, 6) for i in range(1, 7)]
+
+
 def test_img2img_uploads_the_image_at_the_model_size(backend: ComfyBackend, standin: ComfyStandIn) -> None:
     result = backend.generate(
         request(Mode.IMG2IMG, init_image=gradient((80, 64)), strength=0.4, seed=1), Steps(), threading.Event()
