@@ -35,6 +35,7 @@ class GenerationController(QObject):
     job_started = Signal(QRect, int, str)  # the job's frame, its steps, what it is doing first
     job_progress = Signal(QRect, int, int, QImage, object)  # frame, step, total, preview, clip (QImage | None)
     job_done = Signal(float)  # seconds the job took; its images are candidates now
+    job_cancelling = Signal()  # the running job was asked to stop and will at its next block or step
     job_cancelled = Signal()
     idle = Signal()  # no job runs any more
     result_applied = Signal()  # a candidate became part of the canvas
@@ -61,6 +62,7 @@ class GenerationController(QObject):
         queue.job_finished.connect(self._on_finished)
         queue.job_failed.connect(self._on_failed)
         queue.job_cancelled.connect(self._on_cancelled)
+        queue.job_cancelling.connect(lambda _job_id: self.job_cancelling.emit())
 
     # ---- commands ---------------------------------------------------------------------------------
     def generate(self) -> int | None:
@@ -86,6 +88,11 @@ class GenerationController(QObject):
 
     def is_running(self) -> bool:
         return self.queue.running() is not None
+
+    def can_cancel(self) -> bool:
+        """A job runs and has not been asked to stop yet."""
+        job = self.queue.running()
+        return job is not None and not job.cancel_event.is_set()
 
     def apply_candidate(self) -> bool:
         """Make the candidate on show part of the canvas (undoable)."""

@@ -134,6 +134,7 @@ class JobQueue(QObject):
     job_finished = Signal(int, object)  # job id, GenerationResult
     job_failed = Signal(int, str)
     job_cancelled = Signal(int)
+    job_cancelling = Signal(int)  # cancel asked for the running job: it stops at its next block or step
     queue_changed = Signal()
     backend_status = Signal(object)  # BackendStatus
 
@@ -163,6 +164,7 @@ class JobQueue(QObject):
         self.last_status: BackendStatus | None = None
         self.backend_status.connect(self._remember_status)
         self._ending: Job | None = None  # the job whose end signal is being emitted
+        self.abandoned = False  # shutdown gave up waiting for the worker thread
         self._closed = False
 
     # ---- queries ---------------------------------------------------------------------------------
@@ -203,7 +205,9 @@ class JobQueue(QObject):
         if job_id is None or (self._running is not None and self._running.id == job_id):
             if self._running is None:
                 return False
-            self._running.cancel_event.set()
+            if not self._running.cancel_event.is_set():
+                self._running.cancel_event.set()
+                self.job_cancelling.emit(self._running.id)
             return True
         for job in self._pending:
             if job.id == job_id:
@@ -220,15 +224,26 @@ class JobQueue(QObject):
             self.cancel(job.id)
         self.cancel()
 
-    def shutdown(self) -> None:
-        """Cancel everything, let the running job stop at its next step, and join the thread."""
-        if self._closed:
-            return
-        self._closed = True
-        self.cancel_all()
-        if self._thread.isRunning():
-            self._thread.quit()
-            self._thread.wait()
+    def shutdown(self, wait_ms: int | None = None) -> bool:
+        """Cancel everything, let the running job stop at its next block or step, and join the thread.
+
+        With ``wait_ms``, give up waiting after that long and return False: the
+        worker is abandoned (quitting must not hang on a step that cannot be
+        interrupted), and ``abandoned`` tells the caller to end the process
+        without waiting for it. Safe to call twice.
+        """
+        if not self._closed:
+            self._closed = True
+            self.cancel_all()
+            if self._thread.isRunning():
+                self._thread.quit()
+        if not self._thread.isRunning():
+            return True
+        if not (self._thread.wait() if wait_ms is None else self._thread.wait(wait_ms)):
+            self.abandoned = True
+            log.warning("The generation worker did not stop within %s ms; leaving it behind", wait_ms)
+            return False
+        return True
 
     # ---- internals ------------------------------------------------------------------------------
     def _start_next(self) -> None:

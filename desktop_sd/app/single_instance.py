@@ -18,7 +18,7 @@ Usage at start-up (``cli/gui.py``)::
     instance = SingleInstance()
     if not instance.try_become_primary():
         return 0 if instance.send_to_primary(argv) else 1
-    instance.message_received.connect(window.handle_second_launch)
+    instance.message_received.connect(window.files.handle_second_launch)
 """
 
 from __future__ import annotations
@@ -100,6 +100,39 @@ class SingleInstance(QObject):
             self._server = None
         if self._lock.isLocked():
             self._lock.unlock()
+
+    def owner_pid(self) -> int | None:
+        """The process id of the running instance that holds the lock, if the lock names one."""
+        pid, _hostname, _app = self._lock.getLockInfo()
+        return pid if pid > 0 else None
+
+    def end_owner(self, timeout_s: float = 8.0) -> bool:
+        """End the instance that holds the lock but does not answer (asked of the user first).
+
+        It is asked to terminate (a Desktop SD window then saves its canvas for
+        recovery and quits), and killed if it is still there after ``timeout_s``.
+        Only a process that is Desktop SD is touched. True once it is gone.
+        """
+        pid = self.owner_pid()
+        if pid is None:
+            return True
+        try:
+            process = psutil.Process(pid)
+            if not _is_desktop_sd(process):
+                log.warning("The instance lock names process %s, which is not Desktop SD; leaving it", pid)
+                return False
+            process.terminate()
+            try:
+                process.wait(timeout_s)
+            except psutil.TimeoutExpired:
+                process.kill()
+                process.wait(timeout_s)
+        except psutil.NoSuchProcess:
+            return True
+        except (psutil.Error, OSError) as exc:
+            log.warning("Could not end process %s: %s", pid, exc)
+            return False
+        return True
 
     def _clear_stale_lock(self) -> bool:
         """Qt already takes a lock whose owner is dead; this covers what it cannot tell."""
@@ -192,6 +225,11 @@ class SingleInstance(QObject):
         finally:
             with contextlib.suppress(RuntimeError):
                 socket.abort()
+
+
+def _is_desktop_sd(process: psutil.Process) -> bool:
+    words = " ".join([process.name(), *process.cmdline()]).lower()
+    return "desktop-sd" in words or "desktop_sd" in words or "desktop sd" in words
 
 
 def _left_ms(deadline: float) -> int:

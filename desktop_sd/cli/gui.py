@@ -7,11 +7,15 @@ first job, so the window appears first.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
@@ -53,7 +57,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def build_window(
-    argv: list[str], backend_factory: Callable[[], Backend] = engine_factory
+    argv: list[str], backend_factory: Callable[[], Backend] | None = None
 ) -> tuple[QApplication, MainWindow]:
     """Build the services and the window without showing it or running the event loop."""
     args = parse_args(argv)
@@ -71,7 +75,7 @@ def build_window(
     history, library_error = History.open(Path(args.library) if args.library else None)
     services = WindowServices(
         settings=settings,
-        queue=JobQueue(backend_factory),
+        queue=JobQueue(backend_factory or engine_factory),
         models=ModelChoices(manager),
         tokens=TokenCounter(),
         history=history,
@@ -111,14 +115,18 @@ def run_gui(argv: list[str]) -> int:
     instance = SingleInstance()
     if not instance.try_become_primary():
         # Only the files travel: the running window opens them; its other options stay as they are.
-        return 0 if instance.send_to_primary(parse_args(argv).files) else 1
+        if instance.send_to_primary(parse_args(argv).files):
+            return 0
+        if not _replace_stuck_instance(instance):
+            return 1
 
     app, window = build_window(argv)
-    instance.message_received.connect(window.handle_second_launch)
+    instance.message_received.connect(window.files.handle_second_launch)
     file_events = FileOpenEvents(window)
-    file_events.file_opened.connect(lambda path: window.handle_second_launch([path]))
+    file_events.file_opened.connect(lambda path: window.files.handle_second_launch([path]))
     app.installEventFilter(file_events)
     autosave = _start_autosave(window)
+    ending = _EndOnSignal(window, autosave)
     reporter.crashed.connect(
         lambda summary, log_file: _on_crash(window, autosave, summary, log_file, reporter.last_details())
     )
@@ -132,13 +140,70 @@ def run_gui(argv: list[str]) -> int:
     if window.services.history is not None:
         window.services.history.reconcile_in_background()
     _offer_recovery(window, autosave)
+    code = 1
     try:
-        return int(app.exec())
+        code = int(app.exec())
     finally:
         window.shutdown()
-        autosave.discard()
+        if not ending.keep_snapshot:
+            autosave.discard()
         instance.release()
+    if window.queue.abandoned:
+        # A step that could not be interrupted is still running on the worker thread. Everything worth
+        # keeping is saved by now; end the process instead of waiting minutes for it.
+        logging.shutdown()
+        os._exit(code)
+    return code
 
+
+class _EndOnSignal:
+    """SIGTERM (logout, shutdown, ``kill``): keep the canvas for recovery and quit without asking.
+
+    Python runs signal handlers only between bytecodes, so a timer wakes it
+    while Qt waits for events.
+    """
+
+    def __init__(self, window: MainWindow, autosave: Autosave) -> None:
+        self.keep_snapshot = False
+        self._window = window
+        self._autosave = autosave
+        self._wake = QTimer(window)
+        self._wake.timeout.connect(lambda: None)
+        self._wake.start(250)
+        with contextlib.suppress(ValueError, OSError):  # not the main thread, or no such signal here
+            signal.signal(signal.SIGTERM, lambda _signum, _frame: QTimer.singleShot(0, self._end))
+
+    def _end(self) -> None:
+        window = self._window
+        log.info("Asked to end (SIGTERM): keeping the canvas for recovery and quitting")
+        if not window.canvas.undo_stack.isClean() and window.canvas.has_work():
+            self._autosave.snapshot_now()
+            self.keep_snapshot = self._autosave.wait_idle(2.0)
+        window.save_settings()
+        window.quit_without_asking()
+
+
+def _replace_stuck_instance(instance: SingleInstance) -> bool:
+    """Another instance holds the lock but does not answer: say so, and end it if the user agrees."""
+    pid = instance.owner_pid()
+    answer = QMessageBox.question(
+        None,
+        "Desktop SD is not responding",
+        f"Desktop SD is already running{f' (process {pid})' if pid else ''} but does not answer.\n\n"
+        "End it and open a new window? Canvas work it had not saved is offered back when the new window opens.",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+    )
+    if answer != QMessageBox.StandardButton.Yes:
+        return False
+    if not instance.end_owner() or not instance.try_become_primary():
+        QMessageBox.warning(
+            None,
+            "Desktop SD is not responding",
+            f"The running Desktop SD{f' (process {pid})' if pid else ''} could not be ended. "
+            "End it from the system's task manager, then start Desktop SD again.",
+        )
+        return False
+    return True
 
 
 def _start_autosave(window: MainWindow) -> Autosave:

@@ -26,6 +26,7 @@ from desktop_sd.core.request import Family, GenerationRequest, GenerationResult,
 from desktop_sd.core.validation import check_request
 from desktop_sd.engine import device as devices
 from desktop_sd.engine import loading, run
+from desktop_sd.engine.interrupt import interruptible
 from desktop_sd.engine.pipelines import LoadedModel
 from desktop_sd.engine.previews import DEFAULT_INTERVAL_S, Previewer, load_taesd, taesd_folder
 from desktop_sd.engine.prompts import truncation_notices
@@ -213,6 +214,25 @@ class Engine:
             return {}
 
         arguments = self._arguments(call, request, seeds)
+        with interruptible((getattr(pipe, "unet", None), getattr(pipe, "vae", None)), cancelled):
+            return self._denoise_and_decode(
+                model, pipe, tier, ladder, call, request, seeds, arguments, step_end, cancelled, notices
+            )
+
+    def _denoise_and_decode(
+        self,
+        model: LoadedModel,
+        pipe: DiffusionPipeline,
+        tier: MemoryTier,
+        ladder: tuple[MemoryTier, ...],
+        call: PipelineCall,
+        request: GenerationRequest,
+        seeds: tuple[int, ...],
+        arguments: dict[str, Any],
+        step_end: run.StepEnd,
+        cancelled: threading.Event,
+        notices: list[str],
+    ) -> list[Image.Image]:
         latents: torch.Tensor | None = None
         while latents is None:
             try:

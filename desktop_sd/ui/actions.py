@@ -74,7 +74,7 @@ class WindowActions:
         self.last_seed = a(parent, "Use &last seed", "Ctrl+R", "Fix the seed to the one of the last image")
         # Models
         self.manage_models = a(parent, "&Manage models…", "Ctrl+M", "Download, import and remove models")
-        self.add_model_file = a(parent, "Use a model &file…", None, "Use a .safetensors checkpoint from disk")
+        self.add_model_file = a(parent, "Use a model &file…", None, "A checkpoint file (.ckpt is converted first)")
         self.add_model_folder = a(parent, "Use a model f&older…", None, "Use a diffusers model folder from disk")
         # Help
         self.shortcuts = a(parent, "&Keyboard shortcuts", Key.HelpContents, "List the keyboard shortcuts")

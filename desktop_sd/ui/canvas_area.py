@@ -6,6 +6,7 @@ over its frame, then the candidates when no job runs.
 
 from __future__ import annotations
 
+from PySide6.QtCore import QRect
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QStackedWidget, QVBoxLayout, QWidget
 
@@ -37,8 +38,10 @@ class CanvasArea(QWidget):
         layout.addWidget(self.messages)
         layout.addWidget(self.stack, 1)
 
-        generation.job_started.connect(lambda frame, total, _doing: self.view.show_progress(frame, 0, total, QImage()))
-        generation.job_progress.connect(self.view.show_progress)
+        self._progress: tuple[QRect, int, int, QImage, QImage | None] | None = None
+        generation.job_started.connect(self._on_started)
+        generation.job_progress.connect(self._on_progress)
+        generation.job_cancelling.connect(self._on_cancelling)
         generation.idle.connect(self.show_candidate)
         candidates.changed.connect(self.show_candidate)
 
@@ -61,6 +64,18 @@ class CanvasArea(QWidget):
         hardness.valueChanged.connect(lambda value: v.set_hardness(value / 100))
         v.set_brush_size(size.value())
         v.set_hardness(hardness.value() / 100)
+
+    def _on_started(self, frame: QRect, total: int, doing: str) -> None:
+        self._progress = (frame, 0, total, QImage(), None)
+        self.view.show_progress(frame, 0, total, QImage(), None, doing)
+
+    def _on_progress(self, frame: QRect, step: int, total: int, preview: QImage, clip: QImage | None) -> None:
+        self._progress = (frame, step, total, preview, clip)
+        self.view.show_progress(frame, step, total, preview, clip)
+
+    def _on_cancelling(self) -> None:
+        if self._progress is not None:
+            self.view.show_progress(*self._progress, "Cancelling…")
 
     def show_welcome(self, welcome: bool) -> None:
         self.stack.setCurrentWidget(self.welcome if welcome else self.view)

@@ -338,6 +338,7 @@ class PreviewItem(QGraphicsItem):
         self._image = QImage()
         self._progress: tuple[int, int] | None = None
         self._caption = ""
+        self._label = ""
         self.setZValue(2)
         self.hide()
 
@@ -346,6 +347,11 @@ class PreviewItem(QGraphicsItem):
         """The line under the image ("Candidate 2 of 4  ·  seed 7"), empty during a job."""
         return self._caption
 
+    @property
+    def label(self) -> str:
+        """What a running job is doing when it is not a step ("Loading the model…", "Cancelling…")."""
+        return self._label
+
     def show_image(
         self,
         rect: QRect,
@@ -353,8 +359,12 @@ class PreviewItem(QGraphicsItem):
         progress: tuple[int, int] | None = None,
         caption: str = "",
         clip: QImage | None = None,
+        label: str = "",
     ) -> None:
-        """Show ``image`` over ``rect``; ``clip`` (8-bit, rect-sized) limits it to where the job will paint."""
+        """Show ``image`` over ``rect``; ``clip`` (8-bit, rect-sized) limits it to where the job will paint.
+
+        During a job (``progress`` given) the label reads "Step k of n" unless ``label`` says otherwise.
+        """
         self.prepareGeometryChange()
         self._rect = QRectF(rect)
         if not image.isNull() and clip is not None and not clip.isNull():
@@ -366,6 +376,7 @@ class PreviewItem(QGraphicsItem):
             self._image = image
         self._progress = progress
         self._caption = caption
+        self._label = label
         self.show()
         self.update()
 
@@ -393,7 +404,7 @@ class PreviewItem(QGraphicsItem):
             painter.fillRect(
                 QRectF(bar.left(), bar.top(), bar.width() * step / max(1, total), bar.height()), FRAME_COLOR
             )
-            text = f"Step {step} of {total}"
+            text = self._label or f"Step {step} of {total}"
         else:
             text = self._caption
         if text:

@@ -134,9 +134,14 @@ class CanvasView(QGraphicsView):
         self.zoom_changed.emit(self.zoom())
 
     # ---- progress and candidates ----------------------------------------------------------------------
-    def show_progress(self, frame: QRect, step: int, total: int, preview: QImage, clip: QImage | None = None) -> None:
-        """The running job's preview over ``frame`` (only where ``clip`` says it will paint, for inpainting)."""
-        self.preview_item.show_image(frame, preview, (step, total), clip=clip)
+    def show_progress(
+        self, frame: QRect, step: int, total: int, preview: QImage, clip: QImage | None = None, label: str = ""
+    ) -> None:
+        """The running job's preview over ``frame`` (only where ``clip`` says it will paint, for inpainting).
+
+        ``label`` says what the job is doing when it is not a step ("Loading the model…", "Cancelling…").
+        """
+        self.preview_item.show_image(frame, preview, (step, total), clip=clip, label=label)
 
     def show_candidate(self, frame: QRect, image: QImage, caption: str) -> None:
         self.preview_item.show_image(frame, image, None, caption)

@@ -10,9 +10,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QToolBar, QWidget
 
@@ -35,6 +34,7 @@ from desktop_sd.ui.queue_panel import QueuePanel
 from desktop_sd.ui.status_bar import StatusBar
 from desktop_sd.ui.window_files import WindowFiles
 from desktop_sd.ui.window_history import WindowHistory
+from desktop_sd.ui.window_layout import LAYOUT_VERSION, remember_layout, restore_layout
 from desktop_sd.ui.window_menus import (
     APP_TITLE,
     build_menus,
@@ -46,7 +46,7 @@ from desktop_sd.ui.window_menus import (
 
 log = logging.getLogger(__name__)
 
-LAYOUT_VERSION = 1
+QUIT_WAIT_MS = 3000  # how long quitting waits for a running job to stop before leaving it behind
 Actions = list[tuple[str, Callable[[], None]]]
 
 
@@ -74,6 +74,7 @@ class MainWindow(QMainWindow):
         self.queue = services.queue
         self.models = services.models
         self.setObjectName("main-window")
+        self._asking = True  # closing asks about unsaved work; not when the system ends the app
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
 
         self.canvas = CanvasDocument(parent=self)
@@ -89,9 +90,8 @@ class MainWindow(QMainWindow):
         self.candidate_bar, self.stack = self.area.candidate_bar, self.area.stack
         self.status = StatusBar(self)
         self.setStatusBar(self.status)
-        self.files = WindowFiles(
-            self, self.generation, self.models, self.settings, services.history, self.messages, self.status, self._shown
-        )
+        self.files = WindowFiles(self, self.generation, self.models, self.settings, services.history, self.messages,
+                                 self.status, self._shown, services.model_manager)  # fmt: skip
 
         self.prompt_panel = PromptPanel(self.prompt, services.tokens, a.generate, a.cancel)
         self.prompt_dock = self._dock("Prompt", "prompt-dock", self.prompt_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
@@ -148,6 +148,7 @@ class MainWindow(QMainWindow):
         v.image_dropped.connect(f.open_qimage)
         self.welcome.open_models.connect(self.open_models)
         self.welcome.add_model_file.connect(lambda: f.add_model_dialog(folder=False))
+        self.welcome.add_model_folder.connect(lambda: f.add_model_dialog(folder=True))
         self.prompt_panel.manage_models_requested.connect(self.open_models)
 
         c.mode_changed.connect(self.prompt_panel.set_mode)
@@ -162,30 +163,18 @@ class MainWindow(QMainWindow):
         g.message.connect(lambda text, level: self.show_message(text, Level(level)))
         g.model_missing.connect(self._on_model_missing)
         g.result_applied.connect(self.result_applied)
-        for signal in (g.job_started, g.idle, self.queue.queue_changed):
-            signal.connect(lambda *_args: a.cancel.setEnabled(g.is_running()))
+        for signal in (g.job_started, g.job_cancelling, g.idle, self.queue.queue_changed):
+            signal.connect(lambda *_args: a.cancel.setEnabled(g.can_cancel()))
         self.status.follow(g, self.models, self.services.model_manager)
         if self.services.model_manager is not None:
             self.services.model_manager.download_failed.connect(self._on_download_failed)
         v.set_feather(self.prompt.values.mask_feather)
 
-    # ---- the document (autosave, projects) -------------------------------------------------------------
     def load_document(self, doc: Document) -> None:
         """Show ``doc``: canvas, mask, frame and prompt settings; the undo history starts afresh."""
         self.generation.load_document(doc)
         self._shown()
 
-    def handle_second_launch(self, args: list[str]) -> None:
-        """Another ``desktop-sd`` was started: come to the front and open what it was given."""
-        self.setWindowState(self.windowState() & ~Qt.WindowState.WindowMinimized)
-        self.show()
-        self.raise_()
-        self.activateWindow()
-        for arg in args:
-            if not arg.startswith("-") and Path(arg).exists():
-                self.files.open_path(arg)
-
-    # ---- generating ------------------------------------------------------------------------------------
     def generate(self) -> int | None:
         """Queue a job from the prompt panel and the canvas; returns its id (None when refused)."""
         return self.generation.generate()
@@ -203,7 +192,6 @@ class MainWindow(QMainWindow):
         text = "Choose a model first: install one from Models > Manage models, or use a model file you have."
         self.show_message(text, Level.WARNING, [("Get a model…", self.open_models)])
 
-    # ---- models --------------------------------------------------------------------------------------
     def open_models(self) -> None:
         if self.services.open_models_dialog is not None:
             self.services.open_models_dialog(self)
@@ -225,7 +213,6 @@ class MainWindow(QMainWindow):
     def _on_download_failed(self, model_id: str, message: str) -> None:
         self.show_message(f"Download of {model_id} failed: {message}", Level.ERROR, [("Models…", self.open_models)])
 
-    # ---- what the window shows ------------------------------------------------------------------------
     def _shown(self) -> None:
         """The canvas shows something new: fit it in the view, leave the welcome panel."""
         self.view.zoom_fit()
@@ -251,17 +238,13 @@ class MainWindow(QMainWindow):
                 self.models.add_path(path)
             except Exception:  # a model moved or deleted since: just not offered any more
                 continue
-        if s.window_geometry:
-            self.restoreGeometry(QByteArray.fromBase64(s.window_geometry.encode("ascii")))
-        if s.window_state:
-            self.restoreState(QByteArray.fromBase64(s.window_state.encode("ascii")), LAYOUT_VERSION)
+        restore_layout(self, s)
         self.canvas.set_frame_size(self.prompt.values.width, self.prompt.values.height)
         self.canvas.undo_stack.clear()
 
     def save_settings(self) -> None:
         s = self.settings
-        s.window_geometry = bytes(self.saveGeometry().toBase64().data()).decode("ascii")
-        s.window_state = bytes(self.saveState(LAYOUT_VERSION).toBase64().data()).decode("ascii")
+        remember_layout(self, s)
         s.prompt = self.prompt.values.to_dict()
         s.extra_models = self.models.extra_paths()
         s.brush_size = self.tools.brush_size.value()
@@ -271,8 +254,13 @@ class MainWindow(QMainWindow):
         except OSError as exc:
             self.show_message(f"Settings could not be saved ({exc}).", Level.WARNING)
 
+    def quit_without_asking(self) -> None:
+        """Close at once, asking nothing (the system is logging out or shutting down)."""
+        self._asking = False
+        self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self.files.confirm_unsaved_results():
+        if self._asking and not self.files.confirm_unsaved_results():
             event.ignore()
             return
         self.save_settings()
@@ -283,8 +271,12 @@ class MainWindow(QMainWindow):
         event.accept()
 
     def shutdown(self) -> None:
-        """Cancel jobs, join the worker threads, close the history and the model manager. Safe to call twice."""
-        self.queue.shutdown()
+        """Cancel jobs, join the worker threads, close the history and the model manager. Safe to call twice.
+
+        A job that does not stop within ``QUIT_WAIT_MS`` is left behind (``queue.abandoned``): what it has
+        made so far is gone, everything saved stays saved, and the caller ends the process.
+        """
+        self.queue.shutdown(QUIT_WAIT_MS)
         manager = self.services.model_manager
         for close in (self.history.close, manager.shutdown if manager is not None else None):
             try:

@@ -7,8 +7,8 @@ the widgets.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
-from PySide6.QtGui import QAction, QFont
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QFont, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -79,6 +79,7 @@ class PromptPanel(QWidget):
         self._counter = counter
         self._choices: list[ModelChoice] = []
         self._mode = Mode.TXT2IMG
+        self._focused_once = False
 
         self.mode_label = QLabel()
         bold = QFont(self.mode_label.font())
@@ -241,6 +242,12 @@ class PromptPanel(QWidget):
 
     def focus_prompt(self) -> None:
         self.prompt_edit.setFocus()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._focused_once:  # what the user types when the window opens goes into the prompt
+            self._focused_once = True
+            QTimer.singleShot(0, self.focus_prompt)
 
     # ---- model -> widgets ----------------------------------------------------------------------------
     def _sync(self, values: PromptValues) -> None:

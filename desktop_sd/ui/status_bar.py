@@ -56,6 +56,7 @@ class StatusBar(QStatusBar):
         g.job_started.connect(lambda _frame, _total, doing: self.set_busy(doing))
         g.job_progress.connect(lambda _frame, step, total, *_rest: self.set_progress(step, total))
         g.job_done.connect(lambda seconds: self.showMessage(f"Done in {seconds:.1f} s", 5000))
+        g.job_cancelling.connect(lambda: self.set_busy("Cancelling…"))
         g.job_cancelled.connect(lambda: self.showMessage("Cancelled", 3000))
         g.idle.connect(self.clear_progress)
         g.prompt.changed.connect(lambda values: self.set_model(models.name_of(values.model)))

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QStatusBar, QWidget
 
@@ -18,9 +19,11 @@ from desktop_sd.app.generation import GenerationController
 from desktop_sd.app.history import History
 from desktop_sd.app.messages import Level
 from desktop_sd.app.model_choices import ModelChoices
+from desktop_sd.app.model_manager import ModelManager
 from desktop_sd.app.qimages import pil_to_qimage
 from desktop_sd.core.document_io import load_document, save_document
 from desktop_sd.core.errors import DesktopSDError, InputError
+from desktop_sd.core.model_files import PICKLE_SUFFIXES
 from desktop_sd.core.settings import Settings
 from desktop_sd.ui.message_area import MessageArea
 from desktop_sd.ui.new_canvas_dialog import NewCanvasDialog
@@ -39,6 +42,7 @@ class WindowFiles:
         messages: MessageArea,
         status: QStatusBar,
         on_shown: Callable[[], None],
+        model_manager: ModelManager | None = None,
     ) -> None:
         self.parent = parent
         self.generation = generation
@@ -49,12 +53,28 @@ class WindowFiles:
         self.messages = messages
         self.status = status
         self.on_shown = on_shown
+        self.model_manager = model_manager
         self.project_path: Path | None = None
+        self._converting: set[str] = set()  # pickle checkpoints being converted for the model picker
+        if model_manager is not None:
+            model_manager.import_finished.connect(self._on_converted)
+            model_manager.import_failed.connect(self._on_conversion_failed)
 
     def _notify(
         self, text: str, level: Level = Level.INFO, actions: list[tuple[str, Callable[[], None]]] | None = None
     ) -> None:
         self.messages.show_message(text, level, actions)
+
+    def handle_second_launch(self, args: list[str]) -> None:
+        """Another ``desktop-sd`` was started: bring the window to the front and open what it was given."""
+        window = self.parent.window()
+        window.setWindowState(window.windowState() & ~Qt.WindowState.WindowMinimized)
+        window.show()
+        window.raise_()
+        window.activateWindow()
+        for arg in args:
+            if not arg.startswith("-") and Path(arg).exists():
+                self.open_path(arg)
 
     # ---- new / open / paste ------------------------------------------------------------------------------
     def new_canvas(self) -> None:
@@ -82,6 +102,7 @@ class WindowFiles:
                 self.project_path = path
             else:
                 opened = load_image_file(path)
+                self.generation.candidates.clear()  # they were made for the image that was there
                 self.canvas.set_image(opened.image, opened.title)
                 self.project_path = None
                 for notice in opened.notices:
@@ -106,6 +127,7 @@ class WindowFiles:
         except InputError as exc:
             self._notify(str(exc), Level.ERROR)
             return False
+        self.generation.candidates.clear()
         self.canvas.set_image(image, title)
         self.project_path = None
         for notice in notices:
@@ -198,13 +220,28 @@ class WindowFiles:
         if folder:
             path = QFileDialog.getExistingDirectory(self.parent, "Choose a diffusers model folder", self._folder())
         else:
+            pickled = " ".join(f"*{suffix}" for suffix in PICKLE_SUFFIXES)
             path, _ = QFileDialog.getOpenFileName(
-                self.parent, "Choose a model file", self._folder(), "Stable Diffusion checkpoint (*.safetensors)"
+                self.parent,
+                "Choose a model file",
+                self._folder(),
+                f"Stable Diffusion checkpoints (*.safetensors {pickled});;Safe checkpoints (*.safetensors);;"
+                f"Pickle checkpoints, converted first ({pickled})",
             )
         if path:
             self.add_model(path)
 
     def add_model(self, path: str | Path) -> bool:
+        """Offer a model file or folder; a pickle checkpoint is converted to a safe copy first (in the background)."""
+        if Path(path).suffix.lower() in PICKLE_SUFFIXES and self.model_manager is not None:
+            self.model_manager.import_path(path, copy=True)
+            self._converting.add(str(path))
+            self._notify(
+                f"Converting {Path(path).name} to a safe .safetensors copy (a pickle file can hide code). "
+                "It is chosen as soon as it is ready.",
+                Level.INFO,
+            )
+            return True
         try:
             choice = self.models.add_path(path)
         except DesktopSDError as exc:
@@ -213,6 +250,18 @@ class WindowFiles:
         self.generation.prompt.update(model=choice.id)
         self.status.showMessage(f"Using {choice.name}", 4000)
         return True
+
+    def _on_converted(self, model_id: str) -> None:
+        if not self._converting or not model_id:
+            return
+        self._converting.clear()
+        self.generation.prompt.update(model=model_id)
+        self.status.showMessage(f"Using {self.models.name_of(model_id)}", 4000)
+
+    def _on_conversion_failed(self, path: str, message: str) -> None:
+        if path in self._converting:
+            self._converting.discard(path)
+            self._notify(f"{Path(path).name} could not be used: {message}", Level.ERROR)
 
     def choose_library_folder(self) -> None:
         if self.history is None:

@@ -1,4 +1,4 @@
-"""Cancelling: within one step, no VAE decode, and the next job is unaffected."""
+"""Cancelling: within one step (inside it, between blocks), no VAE decode, and the next job is unaffected."""
 
 from __future__ import annotations
 
@@ -95,3 +95,44 @@ def test_cancel_during_model_load_keeps_the_model_for_the_next_job(
     assert engine.loads == 1
     result = run(engine, tiny_request)
     assert engine.loads == 1 and len(result.images) == 1
+
+
+def test_cancel_inside_a_step_stops_before_the_step_ends(sd_engine: Engine, tiny_request: GenerationRequest) -> None:
+    """A huge first step must not have to finish: the flag is checked between the UNet's blocks."""
+    run(sd_engine, tiny_request)
+    unet = sd_engine._model.pipeline(PipelineKind.TXT2IMG).unet
+    cancelled = threading.Event()
+    blocks_run: list[str] = []
+    first_block = next(m for m in unet.modules() if type(m).__name__ == "ResnetBlock2D")
+
+    def mid_step(module, _inputs, _output) -> None:
+        blocks_run.append(type(module).__name__)
+        cancelled.set()  # the user presses Esc while the first block of the first step runs
+
+    handle = first_block.register_forward_hook(mid_step)
+    seen: list[int] = []
+    try:
+        with pytest.raises(Cancelled):
+            sd_engine.generate(tiny_request, lambda step, total, preview: seen.append(step), cancelled)
+    finally:
+        handle.remove()
+    assert blocks_run == ["ResnetBlock2D"] and seen == []  # stopped inside step 1
+    assert not any(m._forward_pre_hooks for m in unet.modules())  # no check left behind
+    assert len(run(sd_engine, tiny_request).images) == 1
+
+
+def test_cancel_during_the_decode_stops_it(
+    sd_engine: Engine, tiny_request: GenerationRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(sd_engine, tiny_request)
+    vae = sd_engine._model.pipeline(PipelineKind.TXT2IMG).vae
+    cancelled = threading.Event()
+    original = vae.decode
+
+    def decode(*args, **kwargs):
+        cancelled.set()  # Esc while the (at large sizes, minutes-long) decode runs
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(vae, "decode", decode)
+    with pytest.raises(Cancelled):
+        sd_engine.generate(tiny_request, lambda *a: None, cancelled)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from PySide6.QtCore import QPointF, QRect, Qt
+from PySide6.QtCore import QObject, QPointF, QRect, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QDockWidget
 from pytestqt.qtbot import QtBot
@@ -134,6 +134,28 @@ def test_escape_cancels_the_running_job_and_the_canvas_is_left_as_it_was(
     assert not window.actions_.cancel.isEnabled()
     assert not window.view.preview_item.isVisible() and len(window.candidates) == 0
     assert window.canvas.image is None and window.canvas.undo_stack.count() == edits
+
+
+def test_cancel_shows_cancelling_at_once_while_the_job_has_not_stopped_yet(
+    qtbot: QtBot, make_window: WindowFactory
+) -> None:
+    backend = FakeBackend(gated=True)
+    window = make_window(backend)
+    window.show()
+    window.prompt.update(prompt="slow", steps=50, width=64, height=64)
+    with qtbot.waitSignal(window.queue.job_started, timeout=10_000):
+        window.generate()
+    assert window.view.preview_item.label == "Loading the model…"  # not "Step 0 of 50" while it loads
+    with qtbot.waitSignal(window.queue.progress, timeout=10_000):
+        backend.allow(1)
+    qtbot.keyClick(window.view, Qt.Key.Key_Escape)  # the backend is stuck inside its step: nothing ends yet
+    assert window.queue.running() is not None
+    assert window.view.preview_item.label == "Cancelling…"
+    assert window.status.progress.format() == "Cancelling…"
+    assert not window.actions_.cancel.isEnabled() and not window.prompt_panel.cancel_button.isEnabled()
+    with qtbot.waitSignal(window.queue.job_cancelled, timeout=10_000):
+        backend.allow(1)
+    assert not window.view.preview_item.isVisible()
 
 
 def test_an_error_is_a_readable_non_blocking_message_and_the_next_job_runs(
@@ -370,3 +392,65 @@ def test_closing_with_unsaved_canvas_work_asks_first(
     assert not window.close()
     assert asked == ["Unsaved canvas"] and window.isVisible()
     assert window.queue._thread is not None  # still working
+
+
+def test_typing_when_the_window_opens_goes_into_the_prompt(qtbot: QtBot, make_window: WindowFactory) -> None:
+    window = make_window()
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: window.prompt_panel.prompt_edit.hasFocus())
+    qtbot.keyClicks(window.prompt_panel.prompt_edit.focusWidget() or window, "a lighthouse")
+    assert window.prompt.values.prompt == "a lighthouse"
+
+
+def test_opening_another_image_drops_candidates_made_for_the_old_one(
+    qtbot: QtBot, make_window: WindowFactory, tmp_path: Path
+) -> None:
+    window = make_window()
+    window.files.open_path(_photo(tmp_path / "first.png"))
+    window.prompt.update(prompt="x", steps=1, batch_size=2)
+    with qtbot.waitSignal(window.queue.job_finished, timeout=10_000):
+        window.generate()
+    assert len(window.candidates) == 2 and window.actions_.apply.isEnabled()
+    window.files.open_path(_photo(tmp_path / "second.png"))
+    assert len(window.candidates) == 0 and not window.actions_.apply.isEnabled()
+    assert not window.view.preview_item.isVisible()
+
+
+class _ConvertingManager(QObject):
+    """The model manager's import side, as the model picker uses it for pickle checkpoints."""
+
+    import_finished = Signal(str)
+    import_failed = Signal(str, str)
+    download_progress = Signal(str, int, int, float)
+    download_finished = Signal(str)
+    download_failed = Signal(str, str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.imports: list[str] = []
+
+    def import_path(self, path: object, copy: bool) -> str:
+        self.imports.append(str(path))
+        return f"import:{path}"
+
+    def shutdown(self) -> None:
+        pass
+
+
+def test_a_pickle_checkpoint_picked_as_a_model_file_is_converted_then_chosen(
+    make_window: WindowFactory, tmp_path: Path
+) -> None:
+    manager = _ConvertingManager()
+    ckpt = tmp_path / "old-model.ckpt"
+    ckpt.write_bytes(b"not loaded here")
+    window = make_window(model_manager=manager)
+    assert window.files.add_model(ckpt)
+    assert manager.imports == [str(ckpt)]
+    assert any("Converting old-model.ckpt" in m.text for m in window.messages.messages())
+    manager.import_finished.emit("old-model")  # the safe copy is installed
+    assert window.prompt.values.model == "old-model"
+    broken = tmp_path / "broken.ckpt"
+    window.files.add_model(broken)
+    manager.import_failed.emit(str(broken), "it is not a Stable Diffusion checkpoint.")
+    assert any("broken.ckpt could not be used" in m.text for m in window.messages.messages())

@@ -215,7 +215,7 @@ def test_a_second_launch_opens_its_image_in_the_running_window(
     assert instance.try_become_primary()
     try:
         window, _autosave = started([])
-        instance.message_received.connect(window.handle_second_launch)
+        instance.message_received.connect(window.files.handle_second_launch)
         write_photo(tmp_path / "second.png", size=(40, 32))
 
         proc = child(SECOND_LAUNCH, "second.png", cwd=tmp_path)
