@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.memory_keyring import MemoryKeyring
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
@@ -23,6 +25,18 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("DESKTOP_SD_HOME", str(home))
     monkeypatch.setenv("HF_HOME", str(home / "hf"))
     return home
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    """Tokens go to an in-memory keyring: no test touches the developer's OS keyring."""
+    import keyring
+    from keyring.backends import fail
+
+    store = MemoryKeyring()
+    keyring.set_keyring(store)
+    yield store
+    keyring.set_keyring(fail.Keyring())  # never the real one, even between tests
 
 
 @pytest.fixture(autouse=True)

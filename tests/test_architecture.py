@@ -116,7 +116,7 @@ def test_importing_the_package_and_gui_modules_does_not_import_torch() -> None:
     code = (
         "import sys, importlib, pkgutil\n"
         "import desktop_sd, desktop_sd.core, desktop_sd.models, desktop_sd.library, desktop_sd.cli\n"
-        "for pkg in ('desktop_sd.core', 'desktop_sd.models', 'desktop_sd.library',"
+        "for pkg in ('desktop_sd.core', 'desktop_sd.models', 'desktop_sd.library', 'desktop_sd.remote',"
         " 'desktop_sd.app', 'desktop_sd.ui'):\n"
         "    mod = importlib.import_module(pkg)\n"
         "    for info in pkgutil.iter_modules(mod.__path__):\n"

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from desktop_sd.core.backend import Backend
 from desktop_sd.core.errors import DesktopSDError, InputError
 from desktop_sd.core.params import (
     BATCH_SIZE,
@@ -44,9 +45,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "generate",
         help="generate images from a prompt (txt2img, img2img, inpaint, outpaint)",
-        description="Generate images with a local model and save them as PNG with their parameters.",
+        description="Generate images with a local model, or on a ComfyUI server with --server, "
+        "and save them as PNG with their parameters.",
     )
-    parser.add_argument("--model", required=True, help="diffusers folder, .safetensors file or installed repo id")
+    parser.add_argument(
+        "--model",
+        required=True,
+        help="diffusers folder, .safetensors file or installed repo id; with --server, the server's checkpoint name",
+    )
     parser.add_argument(PROMPT.flag, required=True, help=PROMPT.help)
     parser.add_argument(NEGATIVE_PROMPT.flag, default=NEGATIVE_PROMPT.default, help=NEGATIVE_PROMPT.help)
     parser.add_argument("--init-image", type=Path, help="start from this image (img2img)")
@@ -68,6 +74,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _number_argument(parser, BATCH_SIZE)
     _number_argument(parser, MASK_FEATHER)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    parser.add_argument(
+        "--server", metavar="NAME_OR_URL", help="generate on this ComfyUI server (see `desktop-sd servers`)"
+    )
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="with --server: use a server on another machine even in offline mode",
+    )
     parser.add_argument("--out", type=Path, help="output PNG (a batch adds -1, -2, ...); default: ./<time>-<seed>.png")
     parser.set_defaults(func=run)
 
@@ -180,36 +194,58 @@ def quiet_libraries() -> None:
     transformers_logging.disable_progress_bar()
 
 
+def _backend(args: argparse.Namespace) -> Backend:
+    """The local engine, or with ``--server`` the ComfyUI server (after the offline and http checks)."""
+    if args.server is None:
+        quiet_libraries()
+        from desktop_sd.engine import Engine
+        from desktop_sd.models.resolve import resolve_model
+
+        return Engine(resolve=resolve_model, device=args.device)
+    from desktop_sd.cli.servers import connect
+    from desktop_sd.core.settings import Settings
+    from desktop_sd.models.network import is_offline
+    from desktop_sd.remote.backend import ComfyBackend
+
+    settings = Settings.load()
+    return ComfyBackend(connect(settings, args.server, args.allow_remote, is_offline(settings)).client())
+
+
 def _generate(args: argparse.Namespace, request: GenerationRequest) -> int:
-    quiet_libraries()
     from desktop_sd.core.atomic import atomic_write_bytes
     from desktop_sd.core.disk_errors import os_error_reason
-    from desktop_sd.engine import Engine
     from desktop_sd.library.metadata import encode_png
-    from desktop_sd.models.resolve import resolve_model
 
-    engine = Engine(resolve=resolve_model, device=args.device)
+    backend = _backend(args)
     started = time.perf_counter()
 
     def on_step(step: int, total: int, preview: object) -> None:
         print(f"step {step}/{total}", file=sys.stderr, flush=True)
 
-    result = engine.generate(request, on_step, threading.Event())
+    result = backend.generate(request, on_step, threading.Event())
     for notice in result.notices:
         print(f"note: {notice}", file=sys.stderr)
-    model_name = Path(args.model).name if Path(args.model).exists() else args.model
+    if result.server:
+        model_name = result.model_id
+    else:
+        model_name = Path(args.model).name if Path(args.model).exists() else args.model
     targets = output_paths(args.out, result.request.seed or 0, len(result.images))
-    for image, seed, target in zip(result.images, result.seeds, targets, strict=True):
+    for i, (image, seed, target) in enumerate(zip(result.images, result.seeds, targets, strict=True)):
         single = result.request.replace(seed=seed, batch_size=1)
+        extra = {"server": result.server} if result.server else None
+        text = {"prompt": result.graphs[i]} if result.graphs else None  # ComfyUI loads the image's graph from it
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(target, encode_png(image, single, model_name))
+            atomic_write_bytes(target, encode_png(image, single, model_name, extra, text))
         except OSError as exc:
             raise DesktopSDError(f"Could not write {target}: {os_error_reason(exc)}. Choose another --out.") from None
         print(target)
+    if result.server:
+        where = f"server {result.server}"
+    else:
+        where = result.device + (f" ({result.tier})" if result.device != "cpu" else "")
     print(
-        f"done: {len(result.images)} image(s), seed {result.request.seed}, on {result.device}"
-        + (f" ({result.tier})" if result.device != "cpu" else "")
+        f"done: {len(result.images)} image(s), seed {result.request.seed}, on {where}"
         + f", {time.perf_counter() - started:.1f} s",
         file=sys.stderr,
     )

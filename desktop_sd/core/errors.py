@@ -30,3 +30,11 @@ class OutOfMemoryError(DesktopSDError):
 
 class Cancelled(DesktopSDError):
     """The user cancelled the job."""
+
+
+class ServerError(DesktopSDError):
+    """A generation server (ComfyUI) refused a job, failed it or could not be used."""
+
+
+class ServerLost(ServerError):
+    """The server could not be reached, or stopped answering mid-job: the job may run elsewhere."""

@@ -171,7 +171,9 @@ class GenerationResult:
 
     ``request`` is the request as it was really run: sizes after snapping,
     the seed actually drawn. ``seeds`` holds one seed per image (a batch uses
-    ``seed, seed + 1, ...``).
+    ``seed, seed + 1, ...``). A result from a ComfyUI server names it in
+    ``server`` and keeps, per image, the API graph submitted for it (JSON)
+    in ``graphs``, which the image's metadata stores so ComfyUI can load it.
     """
 
     images: tuple[Image.Image, ...]
@@ -182,3 +184,5 @@ class GenerationResult:
     tier: MemoryTier
     notices: tuple[str, ...] = ()
     elapsed_s: float = 0.0
+    server: str = ""  # the ComfyUI server's name; empty for the local engine
+    graphs: tuple[str, ...] = ()  # one submitted ComfyUI API graph (JSON) per image; empty for the local engine

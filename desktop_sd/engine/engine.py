@@ -20,12 +20,12 @@ from PIL import Image
 
 from desktop_sd.core.backend import BackendStatus, StepCallback
 from desktop_sd.core.errors import Cancelled, InputError, OutOfMemoryError
+from desktop_sd.core.inputs import PipelineCall, prepare_call
 from desktop_sd.core.params import draw_seed
 from desktop_sd.core.request import Family, GenerationRequest, GenerationResult, MemoryTier, ModelRef
 from desktop_sd.core.validation import check_request
 from desktop_sd.engine import device as devices
 from desktop_sd.engine import loading, run
-from desktop_sd.engine.inputs import PipelineCall, prepare_call
 from desktop_sd.engine.interrupt import interruptible
 from desktop_sd.engine.pipelines import LoadedModel
 from desktop_sd.engine.previews import DEFAULT_INTERVAL_S, Previewer, load_taesd, taesd_folder

@@ -13,10 +13,10 @@ from diffusers import (
     StableDiffusionXLPipeline,
 )
 
+from desktop_sd.core.inputs import PipelineKind
 from desktop_sd.core.request import MemoryTier
 from desktop_sd.engine import placement
 from desktop_sd.engine.device import Device
-from desktop_sd.engine.inputs import PipelineKind
 from desktop_sd.engine.schedulers import SchedulerSet
 from desktop_sd.engine.tiers import SETUPS
 

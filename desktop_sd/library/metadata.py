@@ -121,13 +121,19 @@ def request_json(request: GenerationRequest, extra: dict[str, Any] | None = None
 
 
 def png_info(
-    request: GenerationRequest, model_name: str, version: str = "", extra: dict[str, Any] | None = None
+    request: GenerationRequest,
+    model_name: str,
+    version: str = "",
+    extra: dict[str, Any] | None = None,
+    text: Mapping[str, str] | None = None,
 ) -> PngInfo:
-    """A ``PngInfo`` holding both chunks (Unicode prompts survive in either)."""
+    """A ``PngInfo`` holding both chunks (Unicode prompts survive in either), then ``text`` as given."""
     info = PngInfo()
     # add_text writes tEXt when the text is Latin-1 and iTXt otherwise, as A1111 does.
     info.add_text(A1111_CHUNK, a1111_parameters(request, model_name, version))
     info.add_itxt(JSON_CHUNK, request_json(request, extra))
+    for key, value in (text or {}).items():
+        info.add_text(key, value)
     return info
 
 
@@ -136,13 +142,16 @@ def encode_png(
     request: GenerationRequest | None,
     model_name: str = "",
     extra: dict[str, Any] | None = None,
+    text: Mapping[str, str] | None = None,
 ) -> bytes:
     """``image`` as a PNG file's bytes, with both chunks for ``request`` (none when it is None).
 
     The one encoder for every PNG we write with metadata: the library, the
-    command line and File > Export.
+    command line and File > Export. ``text`` adds chunks of other tools'
+    formats, written as given: a ComfyUI server's result keeps the submitted
+    graph under ``prompt``, so ComfyUI itself can load the image.
     """
-    info = png_info(request, model_name, desktop_sd.__version__, extra) if request is not None else None
+    info = png_info(request, model_name, desktop_sd.__version__, extra, text) if request is not None else None
     buffer = io.BytesIO()
     image.save(buffer, "PNG", pnginfo=info, compress_level=PNG_COMPRESS_LEVEL)
     return buffer.getvalue()

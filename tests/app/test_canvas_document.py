@@ -205,7 +205,7 @@ def test_document_round_trip_keeps_pixels_mask_frame_and_title() -> None:
 
 def test_the_feather_preview_matches_the_engines_blend_exactly() -> None:
     """What the canvas shows around the mask is the weight the engine will composite with."""
-    masks = pytest.importorskip("desktop_sd.engine.masks")
+    masks = pytest.importorskip("desktop_sd.core.masks")
     mask = Image.new("L", (160, 120), 0)
     ImageDraw.Draw(mask).ellipse((30, 20, 110, 90), fill=255)
     qmask = pil_to_qimage(mask)

@@ -7,9 +7,9 @@ import threading
 import pytest
 
 from desktop_sd.core.errors import Cancelled
+from desktop_sd.core.inputs import PipelineKind
 from desktop_sd.core.request import GenerationRequest
 from desktop_sd.engine import Engine
-from desktop_sd.engine.inputs import PipelineKind
 from tests.engine.helpers import max_diff, run
 
 

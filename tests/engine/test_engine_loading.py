@@ -15,9 +15,9 @@ import pytest
 from safetensors.torch import load_file, save_file
 
 from desktop_sd.core.errors import ModelError
+from desktop_sd.core.inputs import PipelineKind
 from desktop_sd.core.request import Family, GenerationRequest, Mode, ModelFormat, ModelRef
 from desktop_sd.engine import Engine, loading
-from desktop_sd.engine.inputs import PipelineKind
 from desktop_sd.engine.random_models import build_pipeline, save_single_file
 from desktop_sd.models.inspection import detect
 from desktop_sd.models.resolve import resolve_model

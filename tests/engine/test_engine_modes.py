@@ -10,9 +10,9 @@ import torch
 from diffusers import StableDiffusionImg2ImgPipeline, StableDiffusionPipeline
 from PIL import Image
 
+from desktop_sd.core.masks import OUTPAINT_OVERLAP, feather_alpha
 from desktop_sd.core.request import Borders, GenerationRequest, Mode
 from desktop_sd.engine import Engine
-from desktop_sd.engine.masks import OUTPAINT_OVERLAP, feather_alpha
 from tests.engine.helpers import box_mask, gradient, max_diff, pixels, run
 
 

@@ -8,10 +8,10 @@ import torch
 from diffusers import DDIMScheduler
 
 from desktop_sd.core.errors import InputError
+from desktop_sd.core.inputs import PipelineKind
 from desktop_sd.core.request import GenerationRequest
 from desktop_sd.core.schedulers import SCHEDULER_IDS
 from desktop_sd.engine import Engine
-from desktop_sd.engine.inputs import PipelineKind
 from desktop_sd.engine.schedulers import SCHEDULER_CLASSES, LMSDiscreteScheduler, SchedulerSet
 from desktop_sd.models.resolve import resolve_model
 from tests.engine.helpers import max_diff, pixels, run

@@ -4,6 +4,9 @@ The request's width and height are the size the model runs at. For inpaint
 and outpaint the result keeps the canvas size (the init image, plus the
 borders): if the two differ the generated image is scaled to the canvas and
 composited there, so untouched pixels stay the user's own bytes.
+
+Pure Pillow and numpy: the local engine and the ComfyUI backend (``remote``)
+prepare and finish a request the same way.
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ from PIL import Image
 
 from desktop_sd.core.errors import InputError
 from desktop_sd.core.images import normalize_image, normalize_mask
+from desktop_sd.core.masks import composite, outpaint_canvas, union
 from desktop_sd.core.request import GenerationRequest, Mode
-from desktop_sd.engine.masks import composite, outpaint_canvas, union
 
 BLANK_GREY = (127, 127, 127)
 

@@ -1,0 +1,107 @@
+"""API-format ComfyUI graphs for our requests, built from standard nodes only.
+
+One graph makes one image: a batch is submitted as one graph per image with
+seeds ``seed, seed + 1, ...``, so each image's seed is its own (ComfyUI's
+batch noise would tie every image to the first seed), and each image's
+metadata can hold the exact graph that made it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from desktop_sd.core.inputs import PipelineCall, PipelineKind
+from desktop_sd.core.request import GenerationRequest
+
+Graph = dict[str, dict[str, Any]]
+
+
+class ComfySampler(NamedTuple):
+    sampler: str  # KSampler "sampler_name"
+    scheduler: str  # KSampler "scheduler"
+
+
+# Our scheduler ids (core.schedulers) as ComfyUI's KSampler.SAMPLERS and KSampler.SCHEDULERS names.
+SAMPLERS: dict[str, ComfySampler] = {
+    "default": ComfySampler("euler", "normal"),
+    "ddim": ComfySampler("ddim", "ddim_uniform"),
+    "lms": ComfySampler("lms", "normal"),
+    "euler": ComfySampler("euler", "normal"),
+    "euler_a": ComfySampler("euler_ancestral", "normal"),
+    "heun": ComfySampler("heun", "normal"),
+    "dpm2": ComfySampler("dpm_2", "normal"),
+    "dpm2_a": ComfySampler("dpm_2_ancestral", "normal"),
+    "dpmpp_2m": ComfySampler("dpmpp_2m", "normal"),
+    "dpmpp_2m_karras": ComfySampler("dpmpp_2m", "karras"),
+    "dpmpp_sde_karras": ComfySampler("dpmpp_sde", "karras"),
+    "unipc": ComfySampler("uni_pc", "normal"),
+    "lcm": ComfySampler("lcm", "sgm_uniform"),
+}
+
+OUTPUT_NODE = "10"  # the PreviewImage node whose images are the result
+
+
+class Uploaded(NamedTuple):
+    """Names the server gave our uploads (``LoadImage`` inputs)."""
+
+    image: str  # the init image
+    masked: str | None = None  # the init image with the mask as its alpha (``/upload/mask``), for inpainting
+
+
+def build_graph(
+    call: PipelineCall, request: GenerationRequest, checkpoint: str, seed: int, uploaded: Uploaded | None
+) -> Graph:
+    """The graph for one image of ``request`` (already checked and prepared as ``call``).
+
+    txt2img starts from an empty latent; img2img encodes the uploaded image;
+    inpaint (and outpaint, prepared as an inpaint of the enlarged canvas) loads
+    the image whose alpha holds the mask, and ``SetLatentNoiseMask`` keeps the
+    sampler to the masked area at any strength. The result is composited
+    locally afterwards, as the local engine does.
+    """
+    sampler = SAMPLERS[request.scheduler]
+    width, height = call.size
+    graph: Graph = {
+        "1": _node("CheckpointLoaderSimple", ckpt_name=checkpoint),
+        "2": _node("CLIPTextEncode", text=request.prompt, clip=["1", 1]),
+        "3": _node("CLIPTextEncode", text=request.negative_prompt, clip=["1", 1]),
+    }
+    denoise = 1.0
+    if call.kind is PipelineKind.TXT2IMG:
+        graph["4"] = _node("EmptyLatentImage", width=width, height=height, batch_size=1)
+        latent = ["4", 0]
+    else:
+        if uploaded is None:
+            raise ValueError("img2img and inpaint graphs need the uploaded image")
+        denoise = float(call.strength if call.strength is not None else request.strength)
+        if call.kind is PipelineKind.INPAINT:
+            if uploaded.masked is None:
+                raise ValueError("an inpaint graph needs the uploaded mask")
+            graph["5"] = _node("LoadImage", image=uploaded.masked)
+            graph["6"] = _node("VAEEncode", pixels=["5", 0], vae=["1", 2])
+            graph["7"] = _node("SetLatentNoiseMask", samples=["6", 0], mask=["5", 1])
+            latent = ["7", 0]
+        else:
+            graph["5"] = _node("LoadImage", image=uploaded.image)
+            graph["6"] = _node("VAEEncode", pixels=["5", 0], vae=["1", 2])
+            latent = ["6", 0]
+    graph["8"] = _node(
+        "KSampler",
+        model=["1", 0],
+        seed=seed,
+        steps=request.steps,
+        cfg=request.cfg_scale,
+        sampler_name=sampler.sampler,
+        scheduler=sampler.scheduler,
+        positive=["2", 0],
+        negative=["3", 0],
+        latent_image=latent,
+        denoise=denoise,
+    )
+    graph["9"] = _node("VAEDecode", samples=["8", 0], vae=["1", 2])
+    graph[OUTPUT_NODE] = _node("PreviewImage", images=["9", 0])
+    return graph
+
+
+def _node(class_type: str, **inputs: Any) -> dict[str, Any]:
+    return {"class_type": class_type, "inputs": inputs}
