@@ -35,6 +35,7 @@ from desktop_sd.core.settings import Settings
 from desktop_sd.ui.crash_dialog import show_crash_dialog
 from desktop_sd.ui.main_window import MainWindow, WindowServices
 from desktop_sd.ui.models_dialog import ModelsDialog
+from desktop_sd.ui.theme import apply_theme
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ def build_window(
         app.setWindowIcon(QIcon(str(icon)))
 
     settings = Settings.load()
+    apply_theme(app, settings.theme)
     manager = ModelManager(settings=settings)  # one Settings object, so neither overwrites the other
     history, library_error = History.open(Path(args.library) if args.library else None)
     services = WindowServices(

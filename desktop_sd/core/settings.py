@@ -50,6 +50,7 @@ class Settings:
     brush_size: int = field(default=48, metadata=_limits(1, 1024))
     brush_hardness: float = field(default=0.8, metadata=_limits(0.0, 1.0))
     last_folder: str = ""  # where file dialogs open
+    theme: str = "dark"  # "dark", "light" or "system"
     # ComfyUI servers the user added: name -> URL (``remote.servers``; tokens live in the OS keyring, never here).
     servers: dict[str, str] = field(default_factory=dict)
 

@@ -52,6 +52,11 @@ class WindowActions:
         self.zoom_out = a(parent, "Zoom &out", Key.ZoomOut, "Zoom out")
         self.zoom_fit = a(parent, "&Fit to window", "Ctrl+0", "Show the whole canvas and frame")
         self.zoom_actual = a(parent, "&Actual size (100 %)", "Ctrl+1", "One image pixel per screen pixel")
+        self.themes = QActionGroup(parent)
+        for theme, label in (("dark", "&Dark"), ("light", "&Light"), ("system", "Like the &system")):
+            action = a(parent, label, None, f"{label.replace('&', '')} theme", True)
+            action.setData(theme)
+            self.themes.addAction(action)
         self.reset_layout = a(parent, "&Reset layout", None, "Put the panels back where they started")
         # No shortcut of its own: a Tab shortcut would steal Tab from moving the focus; the canvas handles Tab.
         self.toggle_panels = a(parent, "Hide &panels\tTab", None, "Hide or show every panel: the canvas alone", True)

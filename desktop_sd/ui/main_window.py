@@ -32,6 +32,7 @@ from desktop_sd.ui.canvas_area import CanvasArea
 from desktop_sd.ui.prompt_panel import PromptPanel
 from desktop_sd.ui.queue_panel import QueuePanel
 from desktop_sd.ui.status_bar import StatusBar
+from desktop_sd.ui.theme import bind_theme_choice, set_action_icons
 from desktop_sd.ui.window_files import WindowFiles
 from desktop_sd.ui.window_history import WindowHistory
 from desktop_sd.ui.window_layout import LAYOUT_VERSION, PanelsToggle, remember_layout, restore_layout
@@ -84,6 +85,7 @@ class MainWindow(QMainWindow):
         self.candidates = self.generation.candidates
         self.actions_ = WindowActions(self)
         a = self.actions_
+        set_action_icons(a)
         self.area = CanvasArea(self.generation, a)
         self.setCentralWidget(self.area)
         self.view, self.welcome, self.messages = self.area.view, self.area.welcome, self.area.messages
@@ -144,6 +146,7 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _checked=False, slot=slot: slot())
         self.area.bind_tools(a, self.tools)
         a.reset_layout.triggered.connect(lambda: self.restoreState(self._default_state, LAYOUT_VERSION))
+        bind_theme_choice(a.themes, self.settings, a)
         self._panels = PanelsToggle(lambda: [self.prompt_dock, self.history_dock, self.queue_dock, self.tools.bar])
         a.toggle_panels.toggled.connect(self._panels.set_hidden)
         a.previous.triggered.connect(lambda: self.candidates.step(-1))

@@ -145,8 +145,10 @@ class PromptPanel(QWidget):
         self.generate_button.setStyleSheet(
             "QPushButton { background: #2f6fdd; color: white; font-weight: bold; border-radius: 4px; }"
             "QPushButton:hover { background: #3b7cf0; }"
-            "QPushButton:disabled { background: #7a8699; }"
+            "QPushButton:disabled { background: #5a6270; color: #c8ccd4; }"
+            "QPushButton:focus { border: 2px solid #ffffff; }"  # the keyboard focus shows on the button too
         )
+        self.generate_button.setIcon(generate.icon())
         self.generate_button.setToolTip(f"{generate.toolTip()} ({generate.shortcut().toString()})")
         self.generate_button.clicked.connect(generate.trigger)
         self.cancel_button = QPushButton("Cancel")

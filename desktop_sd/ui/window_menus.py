@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QSlider,
     QSpinBox,
     QToolBar,
+    QToolButton,
     QWidget,
 )
 
@@ -44,9 +45,12 @@ def build_toolbar(window: QMainWindow, actions: WindowActions, brush_size: int, 
     a = actions
     bar = QToolBar("Canvas tools", window)
     bar.setObjectName("canvas-toolbar")
-    bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
     for action in (a.tool_frame, a.tool_brush, a.tool_eraser):
         bar.addAction(action)
+        button = bar.widgetForAction(action)
+        if isinstance(button, QToolButton):  # the tools are named; the commands after them are icons with tips
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
     bar.addSeparator()
     bar.addWidget(QLabel(" Size "))
     size = QSpinBox()
@@ -96,6 +100,9 @@ def build_menus(
     view.addSeparator()
     view.addAction(a.toggle_panels)
     view.addAction(a.reset_layout)
+    themes = view.addMenu("T&heme")
+    for action in a.themes.actions():
+        themes.addAction(action)
     tools = view.addMenu("&Tools")
     for item in (a.tool_frame, a.tool_brush, a.tool_eraser, None, a.brush_smaller, a.brush_larger):
         tools.addSeparator() if item is None else tools.addAction(item)

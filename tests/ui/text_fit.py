@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextDocument
-from PySide6.QtWidgets import QAbstractButton, QCheckBox, QLabel, QStyle, QWidget
+from PySide6.QtWidgets import QAbstractButton, QCheckBox, QLabel, QStyle, QToolButton, QWidget
 
 BUTTON_PADDING = 8  # a button draws its frame and margins around the text
 
@@ -36,7 +36,7 @@ def clipped_texts(root: QWidget) -> list[str]:
                 width = max(widget.fontMetrics().horizontalAdvance(line) for line in text.split("\n"))
                 if width > room + 1:
                     found.append(f"label {text[:40]!r}: {width} px wide in {room} px")
-        elif isinstance(widget, QAbstractButton) and widget.text():
+        elif isinstance(widget, QAbstractButton) and widget.text() and not _icon_only(widget):
             text = plain(widget.text(), False)
             width = widget.fontMetrics().horizontalAdvance(text)
             extra = widget.iconSize().width() + 4 if not widget.icon().isNull() else 0
@@ -48,3 +48,12 @@ def clipped_texts(root: QWidget) -> list[str]:
             if width + extra + padding > widget.width():
                 found.append(f"button {text!r}: {width + extra + padding} px wide in {widget.width()} px")
     return found
+
+
+def _icon_only(button: QAbstractButton) -> bool:
+    """A tool button that shows its icon alone (its text is the tooltip's)."""
+    return (
+        isinstance(button, QToolButton)
+        and button.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonIconOnly
+        and not button.icon().isNull()
+    )
