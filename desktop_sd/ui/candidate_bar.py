@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
 
@@ -54,6 +55,8 @@ class CandidateBar(QFrame):
 def _button(action: QAction) -> QToolButton:
     button = QToolButton()
     button.setDefaultAction(action)
+    if not action.icon().isNull():  # named in menus and tooltips; an arrow is enough on the bar
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
     button.setToolTip(f"{action.text().replace('&', '')} ({action.shortcut().toString()})")
     button.setStyleSheet(
         "QToolButton { color: #eee; background: #3a3a40; border: 1px solid #5a5a62; border-radius: 4px;"

@@ -36,6 +36,7 @@ from .gallery_delegate import ThumbnailDelegate
 from .gallery_details import DetailsPane
 from .gallery_dialogs import GalleryDialogs
 from .gallery_filters import FilterBar
+from .local_keys import LocalKeys
 
 GRID_MARGIN = 8
 
@@ -89,6 +90,7 @@ class GalleryDock(QDockWidget):
         self.status.setObjectName("GalleryStatus")
 
         self._make_actions()
+        LocalKeys(self.view)  # F, Del, Ctrl+C and 0-5 act on the selection while the thumbnails have focus
         toolbar = QToolBar(self)
         toolbar.setObjectName("GalleryToolbar")
         for action in (self.act_send, self.act_send_init, self.act_reuse, self.act_favourite, self.act_delete):
@@ -134,6 +136,7 @@ class GalleryDock(QDockWidget):
             action.setShortcut(QKeySequence(shortcut))
             action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
             self.view.addAction(action)
+            action.setToolTip(f"{text} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})")
         return action
 
     def _make_actions(self) -> None:
@@ -159,10 +162,15 @@ class GalleryDock(QDockWidget):
         self.act_refresh.triggered.connect(lambda _checked=False: self._run(self.model.library.reconcile))
         self.addAction(self.act_refresh)
         self.act_search = QAction("Search history", self)
-        self.act_search.setShortcut(QKeySequence.StandardKey.Find)
-        self.act_search.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self.act_search.triggered.connect(self.filters.focus_search)
+        self.act_search.setShortcut(QKeySequence.StandardKey.Find)  # from anywhere in the window
+        self.act_search.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.act_search.triggered.connect(self._search)
         self.addAction(self.act_search)
+
+    def _search(self) -> None:
+        self.show()  # a hidden History dock comes back for Ctrl+F
+        self.raise_()
+        self.filters.focus_search()
 
     def _context_menu(self, pos: QPoint) -> None:
         menu = QMenu(self)

@@ -153,7 +153,7 @@ class MainWindow(QMainWindow):
         a.next.triggered.connect(lambda: self.candidates.step(1))
         a.add_model_file.triggered.connect(lambda: f.add_model_dialog(folder=False))
         a.add_model_folder.triggered.connect(lambda: f.add_model_dialog(folder=True))
-        a.shortcuts.triggered.connect(lambda: show_shortcuts(self, a))
+        a.shortcuts.triggered.connect(lambda: show_shortcuts(self))
         a.about.triggered.connect(lambda: show_about(self))
         v.files_dropped.connect(lambda paths: f.open_path(paths[0]) if paths else None)
         v.image_dropped.connect(f.open_qimage)

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 import desktop_sd
 from desktop_sd.core import paths
 from desktop_sd.ui.actions import WindowActions
+from desktop_sd.ui.shortcuts_dialog import ShortcutsDialog
 
 APP_TITLE = "Desktop SD"  # also the window title's suffix
 
@@ -121,28 +122,10 @@ def build_menus(
     return WindowMenus(undo, redo, view)
 
 
-def show_shortcuts(parent: QWidget, actions: WindowActions) -> None:
-    rows = [
-        (action.text().replace("&", ""), action.shortcut().toString())
-        for action in actions.all()
-        if not action.shortcut().isEmpty()
-    ]
-    rows += [
-        ("Undo", "Ctrl+Z"),
-        ("Redo", "Ctrl+Shift+Z"),
-        ("Pan", "Space+drag or middle button"),
-        ("Zoom", "Mouse wheel"),
-    ]
-    table = "".join(f"<tr><td>{name}</td><td><b>{keys}</b></td></tr>" for name, keys in rows)
-    box = QMessageBox(
-        QMessageBox.Icon.NoIcon,
-        "Keyboard shortcuts",
-        f"<table cellpadding=3>{table}</table>",
-        QMessageBox.StandardButton.Close,
-        parent,
-    )
-    box.setModal(False)
-    box.show()
+def show_shortcuts(window: QMainWindow) -> None:
+    dialog = window.findChild(ShortcutsDialog) or ShortcutsDialog(window)
+    dialog.show()
+    dialog.raise_()
 
 
 def show_about(parent: QWidget) -> None:
