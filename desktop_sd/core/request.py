@@ -171,7 +171,9 @@ class GenerationResult:
 
     ``request`` is the request as it was really run: sizes after snapping,
     the seed actually drawn. ``seeds`` holds one seed per image (a batch uses
-    ``seed, seed + 1, ...``).
+    ``seed, seed + 1, ...``); ``request.scheduler`` is the id that ran ("default"
+    becomes the model's own scheduler's id when one matches it). ``model_hash``
+    is A1111's ``Model hash`` of a single-file checkpoint ("" otherwise).
     """
 
     images: tuple[Image.Image, ...]
@@ -182,3 +184,4 @@ class GenerationResult:
     tier: MemoryTier
     notices: tuple[str, ...] = ()
     elapsed_s: float = 0.0
+    model_hash: str = ""
