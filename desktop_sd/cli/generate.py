@@ -203,7 +203,7 @@ def _generate(args: argparse.Namespace, request: GenerationRequest) -> int:
         single = result.request.replace(seed=seed, batch_size=1)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(target, encode_png(image, single, model_name))
+            atomic_write_bytes(target, encode_png(image, single, model_name, model_hash=result.model_hash))
         except OSError as exc:
             raise DesktopSDError(f"Could not write {target}: {os_error_reason(exc)}. Choose another --out.") from None
         print(target)

@@ -86,18 +86,23 @@ def model_display_name(model: str) -> str:
     return model  # a repo id ("owner/name") or a catalog id
 
 
-def a1111_parameters(request: GenerationRequest, model_name: str, version: str = "") -> str:
-    """The ``parameters`` text exactly as A1111 lays it out (keys in A1111's order, None values left out)."""
+def a1111_parameters(request: GenerationRequest, model_name: str, version: str = "", model_hash: str = "") -> str:
+    """The ``parameters`` text exactly as A1111 lays it out (keys in A1111's order, None values left out).
+
+    ``Sampler`` and ``Schedule type`` are A1111's names for the scheduler id; a request still
+    saying "default" (never run, so the model's own scheduler is not known) has neither.
+    """
     info = scheduler_info(request.scheduler)
     pairs: list[tuple[str, str]] = [("Steps", str(request.steps))]
     if info.a1111_sampler:
         pairs.append(("Sampler", info.a1111_sampler))
-        if info.a1111_schedule:
-            pairs.append(("Schedule type", info.a1111_schedule))
+        pairs.append(("Schedule type", info.a1111_schedule))
     pairs.append(("CFG scale", _number(request.cfg_scale)))
     if request.seed is not None:
         pairs.append(("Seed", str(request.seed)))
     pairs.append(("Size", f"{request.width}x{request.height}"))
+    if model_hash:
+        pairs.append(("Model hash", model_hash))
     name = model_display_name(model_name)
     if name:
         pairs.append(("Model", name))
@@ -121,12 +126,18 @@ def request_json(request: GenerationRequest, extra: dict[str, Any] | None = None
 
 
 def png_info(
-    request: GenerationRequest, model_name: str, version: str = "", extra: dict[str, Any] | None = None
+    request: GenerationRequest,
+    model_name: str,
+    version: str = "",
+    extra: dict[str, Any] | None = None,
+    model_hash: str = "",
 ) -> PngInfo:
     """A ``PngInfo`` holding both chunks (Unicode prompts survive in either)."""
     info = PngInfo()
     # add_text writes tEXt when the text is Latin-1 and iTXt otherwise, as A1111 does.
-    info.add_text(A1111_CHUNK, a1111_parameters(request, model_name, version))
+    info.add_text(A1111_CHUNK, a1111_parameters(request, model_name, version, model_hash))
+    if model_hash:
+        extra = {**(extra or {}), "model_hash": model_hash}
     info.add_itxt(JSON_CHUNK, request_json(request, extra))
     return info
 
@@ -136,13 +147,16 @@ def encode_png(
     request: GenerationRequest | None,
     model_name: str = "",
     extra: dict[str, Any] | None = None,
+    model_hash: str = "",
 ) -> bytes:
     """``image`` as a PNG file's bytes, with both chunks for ``request`` (none when it is None).
 
     The one encoder for every PNG we write with metadata: the library, the
-    command line and File > Export.
+    command line and File > Export. ``model_hash`` is A1111's (``core.file_hash``).
     """
-    info = png_info(request, model_name, desktop_sd.__version__, extra) if request is not None else None
+    info = None
+    if request is not None:
+        info = png_info(request, model_name, desktop_sd.__version__, extra, model_hash)
     buffer = io.BytesIO()
     image.save(buffer, "PNG", pnginfo=info, compress_level=PNG_COMPRESS_LEVEL)
     return buffer.getvalue()

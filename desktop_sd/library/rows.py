@@ -74,7 +74,7 @@ def record_from_row(row: Sequence[Any], root: Path) -> ImageRecord:
         scheduler=data["scheduler"],
         steps=data["steps"],
         cfg_scale=data["cfg_scale"],
-        seed=data["seed"],
+        seed=_seed_from_column(data["seed"]),
         width=data["width"],
         height=data["height"],
         mode=_MODES.get(data["mode"], Mode.TXT2IMG),
@@ -89,11 +89,18 @@ def record_from_row(row: Sequence[Any], root: Path) -> ImageRecord:
     )
 
 
-def _seed(value: int | None) -> int | None:
-    # SQLite integers are signed 64-bit; a larger seed (some tools draw 64-bit unsigned ones) is kept as text.
-    if value is None or -(2**63) <= value < 2**63:
-        return value
-    return None
+def _seed(value: int | None) -> str | None:
+    """A seed as the database keeps it: exact decimal text (an INTEGER column stops at 2**63 - 1)."""
+    return None if value is None else str(int(value))
+
+
+def _seed_from_column(value: object) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
 
 
 def row_for_request(

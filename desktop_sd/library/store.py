@@ -120,9 +120,16 @@ class Library:
     # ---- saving -----------------------------------------------------------------------
 
     def add(
-        self, image: Image.Image, request: GenerationRequest, model_id: str, parent_id: int | None = None
+        self,
+        image: Image.Image,
+        request: GenerationRequest,
+        model_id: str,
+        parent_id: int | None = None,
+        model_hash: str = "",
     ) -> ImageRecord:
         """Save a finished image with its metadata, then record it; returns the record.
+
+        ``model_hash`` is the checkpoint's A1111 ``Model hash`` (``GenerationResult.model_hash``).
 
         Raises ``LibraryError`` (full or read-only disk, locked database) with
         nothing half-written and no record without its file; the caller still
@@ -130,7 +137,7 @@ class Library:
         """
         created = time.time()
         extra = {"created": created, "model_id": model_id, "parent_id": parent_id}
-        data = encode_png(image, request, model_id, extra)
+        data = encode_png(image, request, model_id, extra, model_hash)
         if self.closed:
             raise LibraryError("The library is closed.")
         seed = request.seed if request.seed is not None else "x"

@@ -68,12 +68,13 @@ class SeedBox(QAbstractSpinBox):
             flags |= QAbstractSpinBox.StepEnabledFlag.StepUpEnabled
         return flags
 
-    def validate(self, text: str, pos: int) -> QValidator.State:
+    def validate(self, text: str, pos: int) -> tuple[QValidator.State, str, int]:
+        return self._state(text), text, pos
+
+    def _state(self, text: str) -> QValidator.State:
         if text == "":
             return QValidator.State.Intermediate
-        if not text.isascii() or not text.isdigit():
-            return QValidator.State.Invalid
-        if int(text) > self._maximum:
+        if not text.isascii() or not text.isdigit() or int(text) > self._maximum:
             return QValidator.State.Invalid
         return QValidator.State.Acceptable if int(text) >= self._minimum else QValidator.State.Intermediate
 

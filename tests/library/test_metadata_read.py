@@ -257,3 +257,30 @@ def test_non_utf8_and_very_long_paths(tmp_path: Path) -> None:
     odd.write_bytes(long_path.read_bytes())
     parsed = read_parameters(odd)
     assert parsed is not None and parsed.seed == 3141592653
+
+
+def test_seeds_past_2_53_are_read_exactly_from_every_format(tmp_path: Path) -> None:
+    seed = 6952411511246973023  # through a float it would come back as ...2928
+    a1111 = samples.A1111_TEXT.replace("Seed: 3141592653", f"Seed: {seed}")
+    fooocus = {**samples.FOOOCUS, "seed": str(seed)}
+    graph = json.loads(json.dumps(samples.COMFY_PROMPT))
+    graph["3"]["inputs"]["seed"] = 2**64 - 1
+    found = [
+        read_parameters(samples.png(tmp_path / "a.png", {"parameters": a1111})),
+        read_parameters(
+            samples.png(tmp_path / "f.png", {"parameters": json.dumps(fooocus), "fooocus_scheme": "fooocus"})
+        ),
+        read_parameters(samples.a1111_jpeg(tmp_path / "a.jpg", a1111)),
+        read_parameters(samples.comfy_png(tmp_path / "c.png", graph)),
+    ]
+    assert [p.seed if p else None for p in found] == [seed, seed, seed, 2**64 - 1]
+    assert all(p is not None and p.to_request().seed == p.seed for p in found)
+
+
+def test_comfyui_sampler_names_map_to_the_same_variant() -> None:
+    from desktop_sd.library.parsed import scheduler_for
+
+    assert scheduler_for("dpmpp_sde", "normal") == "dpmpp_sde"  # not the Karras variant
+    assert scheduler_for("dpmpp_sde", "karras") == "dpmpp_sde_karras"
+    assert scheduler_for("dpmpp_2m_sde_gpu", "karras") == "dpmpp_2m_sde_karras"
+    assert scheduler_for("sample_dpmpp_2m", "") == "dpmpp_2m"

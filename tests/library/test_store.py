@@ -232,12 +232,13 @@ def test_importing_the_library_itself_is_refused(library: Library) -> None:
     assert library.count() == 1
 
 
-def test_huge_seeds_from_other_tools_are_kept_in_the_parameters(library: Library, tmp_path: Path) -> None:
+def test_huge_seeds_from_other_tools_are_kept_exactly(library: Library, tmp_path: Path) -> None:
     graph = json.loads(json.dumps(samples.COMFY_PROMPT))
     graph["3"]["inputs"]["seed"] = 2**64 - 1
     report = library.import_files([samples.comfy_png(tmp_path / "c.png", graph)])
     record = report.added[0]
-    assert record.seed is None and str(2**64 - 1) in record.parameters["raw"]
+    assert record.seed == 2**64 - 1 and str(2**64 - 1) in record.parameters["raw"]
+    assert [r.id for r in library.search(str(2**64 - 1))] == [record.id]
 
 
 def test_closed_library_says_so(library_dir: Path) -> None:
@@ -271,3 +272,14 @@ def test_re_pointing_to_an_existing_library(library: Library, tmp_path: Path) ->
         found = copy.search("other")
         assert [r.id for r in found] == [theirs.id] and found[0].path.is_file()
         assert found[0].path.is_relative_to(tmp_path / "copy")
+
+
+def test_seeds_up_to_2_64_round_trip_and_are_found_by_search(library: Library) -> None:
+    seeds = (0, 2**63 - 1, 2**63, 6952411511246973023, 2**64 - 1)
+    for seed in seeds:
+        library.add(make_image(), make_request(seed=seed), "m")
+    assert sorted(record.seed for record in library.search()) == sorted(seeds)
+    for seed in seeds[1:]:
+        (found,) = library.search(str(seed))
+        assert found.seed == seed
+        assert found.to_request().seed == seed
