@@ -18,14 +18,14 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from PIL import Image
-from PIL.PngImagePlugin import PngInfo
+from PIL.PngImagePlugin import PngInfo, iTXt
 
 import desktop_sd
 from desktop_sd.core.model_files import PICKLE_SUFFIXES
 from desktop_sd.core.request import GenerationRequest, Mode
 from desktop_sd.core.schedulers import SCHEDULER_IDS, scheduler_info
 from desktop_sd.library.parsed import A1111, DESKTOP_SD, FOOOCUS, NOVELAI, ParsedParameters, to_float, to_int
-from desktop_sd.library.pngtext import NotPNG, read_text_chunks
+from desktop_sd.library.pngtext import NotPNG, latin1_text, read_text_chunks
 from desktop_sd.library.read_a1111 import parse_a1111
 from desktop_sd.library.read_comfy import parse_comfy_prompt, parse_comfy_workflow
 from desktop_sd.library.read_invoke import parse_dream, parse_invoke_metadata, parse_sd_metadata
@@ -274,12 +274,23 @@ def _exif_text(image: Image.Image) -> str | None:
     return text if text.strip() else None
 
 
+def _png_text(value: Any) -> Any:
+    """Pillow decodes ``tEXt`` as Latin-1; redo it UTF-8 first, as ``pngtext`` does (iTXt is UTF-8 already)."""
+    if isinstance(value, str) and not isinstance(value, iTXt):
+        try:
+            return latin1_text(value.encode("latin-1"))
+        except UnicodeEncodeError:
+            return value
+    return value
+
+
 def _from_image(image: Image.Image) -> ParsedParameters | None:
     info: dict[str, Any] = {k: v for k, v in image.info.items() if isinstance(k, str)}
     if image.format == "PNG":
         # A truncated file fails past the header: keep what the lazy open read.
         with contextlib.suppress(Exception):
             info.update(getattr(image, "text", {}))
+        info = {k: _png_text(v) for k, v in info.items()}
     parsed = parse_text_chunks(info, image.size)
     if parsed is not None:
         return parsed

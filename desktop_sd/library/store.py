@@ -241,7 +241,7 @@ class Library:
     def _import_one(self, source: Path) -> int:
         if not source.is_file():
             raise NotAnImage("it is not a file")
-        probe = probe_image(source, verify=True)
+        probe = probe_image(source)
         suffix = source.suffix.lower() if source.suffix.lower() in IMAGE_SUFFIXES else ""
         suffix = suffix or _SUFFIX_OF_FORMAT.get(probe.format, "")
         if not suffix:

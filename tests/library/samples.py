@@ -200,6 +200,21 @@ def png_with_raw_chunk(path: Path, kind: bytes, payload: bytes) -> Path:
     return path
 
 
+def png_with_chunk_before_pixels(path: Path, kind: bytes, payload: bytes) -> Path:
+    """A PNG with one raw chunk right after the header, where most tools put their text."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16), "white").save(buffer, "PNG")
+    data = buffer.getvalue()
+    after_header = 8 + 25  # signature, then IHDR (length, type, 13 bytes, CRC)
+    path.write_bytes(data[:after_header] + _chunk(kind, payload) + data[after_header:])
+    return path
+
+
+def compressed_itxt(keyword: str, text: str) -> bytes:
+    """An ``iTXt`` payload, compressed: keyword, flag 1, method 0, no language, no translation."""
+    return keyword.encode("latin-1") + b"\0\1\0\0\0" + zlib.compress(text.encode("utf-8"))
+
+
 def exif_image(path: Path, fmt: str, comment: bytes) -> Path:
     exif = Image.Exif()
     exif.get_ifd(0x8769)[0x9286] = comment

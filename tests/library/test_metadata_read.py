@@ -284,3 +284,32 @@ def test_comfyui_sampler_names_map_to_the_same_variant() -> None:
     assert scheduler_for("dpmpp_sde", "karras") == "dpmpp_sde_karras"
     assert scheduler_for("dpmpp_2m_sde_gpu", "karras") == "dpmpp_2m_sde_karras"
     assert scheduler_for("sample_dpmpp_2m", "") == "dpmpp_2m"
+
+
+def test_a_compressed_text_chunk_past_pillows_1_mb_limit_is_read(tmp_path: Path) -> None:
+    workflow = json.dumps({"nodes": [{"id": i, "widgets_values": ["x" * 200]} for i in range(8000)]})
+    assert len(workflow) > 1_500_000
+    graph = json.dumps(samples.COMFY_PROMPT)
+    path = tmp_path / "big.png"
+    data = samples.png_with_chunk_before_pixels(path, b"iTXt", samples.compressed_itxt("workflow", workflow))
+    raw = data.read_bytes()
+    path.write_bytes(raw[:33] + samples._chunk(b"tEXt", b"prompt\0" + graph.encode("latin-1")) + raw[33:])
+    parsed = read_parameters(path)
+    assert parsed is not None and parsed.source == "ComfyUI" and parsed.seed == 156680208700286
+    with Image.open(path) as image:  # Pillow too, so thumbnails and the canvas open it
+        assert len(image.text["workflow"]) == len(workflow)
+        assert read_parameters(image) is not None
+
+
+def test_utf8_in_a_text_chunk_is_read_as_utf8_latin1_as_the_fallback(tmp_path: Path) -> None:
+    text = "café in Zürich\nSteps: 20, Sampler: Euler, CFG scale: 7, Seed: 1, Size: 512x512"
+    utf8 = samples.png_with_chunk_before_pixels(tmp_path / "u.png", b"tEXt", b"parameters\0" + text.encode("utf-8"))
+    latin = samples.png_with_chunk_before_pixels(
+        tmp_path / "l.png", b"tEXt", b"parameters\0" + text.encode("latin-1")
+    )
+    for path in (utf8, latin):
+        parsed = read_parameters(path)
+        assert parsed is not None and parsed.prompt == "café in Zürich", path.name
+        with Image.open(path) as image:
+            from_pillow = read_parameters(image)
+        assert from_pillow is not None and from_pillow.prompt == "café in Zürich", path.name

@@ -283,3 +283,23 @@ def test_seeds_up_to_2_64_round_trip_and_are_found_by_search(library: Library) -
         (found,) = library.search(str(seed))
         assert found.seed == seed
         assert found.to_request().seed == seed
+
+
+def test_utf8_prompts_and_huge_text_chunks_import_and_are_found(library: Library, tmp_path: Path) -> None:
+    text = "café in Zürich\nSteps: 20, Sampler: Euler, CFG scale: 7, Seed: 1, Size: 512x512"
+    small = samples.png_with_chunk_before_pixels(tmp_path / "u.png", b"tEXt", b"parameters\0" + text.encode("utf-8"))
+    workflow = json.dumps([{"widgets_values": ["y" * 300]} for _ in range(6000)])
+    chunk = samples.compressed_itxt("workflow", workflow)
+    big = samples.png_with_chunk_before_pixels(tmp_path / "w.png", b"iTXt", chunk)
+    report = library.import_files([small, big])
+    assert report.skipped == () and len(report.added) == 2
+    assert [r.path.name for r in library.search("café")] == [report.added[0].path.name]
+    assert len(library.search("Zürich")) == 1
+
+
+def test_a_text_chunk_past_the_cap_is_named_as_the_reason(library: Library, tmp_path: Path) -> None:
+    chunk = samples.compressed_itxt("workflow", "z" * (33 * 1024 * 1024))  # a few KB on disk
+    bomb = samples.png_with_chunk_before_pixels(tmp_path / "bomb.png", b"iTXt", chunk)
+    report = library.import_files([bomb])
+    assert report.added == ()
+    assert report.skipped == ((bomb, "a text chunk in it expands past 32 MB, more than Desktop SD reads"),)
