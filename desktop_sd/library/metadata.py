@@ -35,6 +35,9 @@ JSON_CHUNK = "desktop_sd"
 A1111_CHUNK = "parameters"
 EXIF_IFD = 0x8769
 USER_COMMENT = 0x9286
+# ComfyUI's WebP/JPEG savers put its two graphs in IFD0 text tags, each value prefixed "<chunk name>:".
+EXIF_MAKE = 0x010F  # "workflow:{...}"
+EXIF_MODEL = 0x0110  # "prompt:{...}"
 PNG_COMPRESS_LEVEL = 4  # a fast save; barely larger than level 6
 # A1111 shows a checkpoint's name without these (GGUF: quantised models other tools run).
 MODEL_SUFFIXES = (".safetensors", *PICKLE_SUFFIXES, ".gguf")
@@ -284,8 +287,28 @@ def _png_text(value: Any) -> Any:
     return value
 
 
+def _exif_chunks(image: Image.Image) -> dict[str, str]:
+    """ComfyUI's ``prompt``/``workflow`` from EXIF tags, as if they were PNG chunks."""
+    try:
+        exif = image.getexif()
+    except Exception:  # damaged EXIF: no metadata, not a failure
+        return {}
+    chunks: dict[str, str] = {}
+    for tag in (EXIF_MODEL, EXIF_MAKE):
+        value = exif.get(tag)
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", errors="replace")
+        if isinstance(value, str):
+            name, sep, text = value.partition(":")
+            if sep and name in ("prompt", "workflow") and text.lstrip().startswith("{"):
+                chunks[name] = text.rstrip("\0")
+    return chunks
+
+
 def _from_image(image: Image.Image) -> ParsedParameters | None:
     info: dict[str, Any] = {k: v for k, v in image.info.items() if isinstance(k, str)}
+    if image.format != "PNG":
+        info.update(_exif_chunks(image))
     if image.format == "PNG":
         # A truncated file fails past the header: keep what the lazy open read.
         with contextlib.suppress(Exception):

@@ -313,3 +313,34 @@ def test_utf8_in_a_text_chunk_is_read_as_utf8_latin1_as_the_fallback(tmp_path: P
         with Image.open(path) as image:
             from_pillow = read_parameters(image)
         assert from_pillow is not None and from_pillow.prompt == "café in Zürich", path.name
+
+
+def test_comfyui_flux_graph(tmp_path: Path) -> None:
+    parsed = read_parameters(samples.comfy_png(tmp_path / "flux.png", samples.COMFY_FLUX))
+    assert parsed is not None and parsed.source == "ComfyUI"
+    assert (parsed.prompt, parsed.negative_prompt, parsed.model) == ("a red fox", "", "flux1-dev.safetensors")
+    assert (parsed.width, parsed.height, parsed.steps, parsed.seed) == (1024, 768, 24, 2**64 - 2)
+    assert parsed.scheduler == "euler" and parsed.sampler == "euler simple" and parsed.extra["Guidance"] == "3.5"
+    assert parsed.mode is Mode.TXT2IMG
+
+
+def test_comfyui_sd_turbo_graph(tmp_path: Path) -> None:
+    parsed = read_parameters(samples.comfy_png(tmp_path / "turbo.png", samples.COMFY_TURBO))
+    assert parsed is not None
+    assert (parsed.prompt, parsed.model, parsed.steps, parsed.cfg_scale, parsed.seed) == (
+        "a cinematic owl",
+        "sd_turbo.safetensors",
+        1,
+        1.0,
+        77,
+    )
+    assert parsed.scheduler == "euler_a" and (parsed.width, parsed.height) == (512, 512)
+
+
+@pytest.mark.parametrize("fmt", ["WEBP", "JPEG"])
+def test_comfyui_graph_in_webp_and_jpeg_exif(tmp_path: Path, fmt: str) -> None:
+    path = samples.comfy_exif_image(tmp_path / f"c.{fmt.lower()}", fmt, samples.COMFY_PROMPT, {"nodes": []})
+    parsed = read_parameters(path)
+    assert parsed is not None and parsed.source == "ComfyUI"
+    assert (parsed.prompt, parsed.seed) == ("beautiful scenery, glass bottle", 156680208700286)
+    assert parsed.scheduler == "dpmpp_2m_karras"
