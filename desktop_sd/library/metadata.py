@@ -251,7 +251,7 @@ def parse_text_chunks(chunks: Mapping[str, Any], size: tuple[int, int] | None = 
     if "workflow" in text:
         readers.append(lambda: parse_comfy_workflow(text["workflow"]))
     if "sd-metadata" in text:
-        readers.append(lambda: parse_sd_metadata(text["sd-metadata"]))
+        readers.append(lambda: parse_sd_metadata(text["sd-metadata"], text.get("Dream")))
     if "Dream" in text:
         readers.append(lambda: parse_dream(text["Dream"]))
     if str(text.get("Software", "")).startswith(NOVELAI):

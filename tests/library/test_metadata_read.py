@@ -344,3 +344,26 @@ def test_comfyui_graph_in_webp_and_jpeg_exif(tmp_path: Path, fmt: str) -> None:
     assert parsed is not None and parsed.source == "ComfyUI"
     assert (parsed.prompt, parsed.seed) == ("beautiful scenery, glass bottle", 156680208700286)
     assert parsed.scheduler == "dpmpp_2m_karras"
+
+
+def test_invokeai_2_images_list_and_empty_fields_fall_back_to_dream(tmp_path: Path) -> None:
+    listed = {k: v for k, v in samples.SD_METADATA.items() if k not in ("image", "model_weights")}
+    listed["images"] = [samples.SD_METADATA["image"]]
+    parsed = read_parameters(samples.png(tmp_path / "l.png", {"sd-metadata": json.dumps(listed)}))
+    assert parsed is not None and parsed.prompt == "a red barn" and parsed.seed == 1700
+    assert parsed.model == samples.SD_METADATA["model_hash"]  # no weights name: the hash names it
+
+    empty = {"model_weights": "", "model_id": "stable-diffusion-1.4", "image": {"prompt": "", "seed": None}}
+    dream = '"a cat wearing a hat [ugly]" -s 50 -S 1234 -W 512 -H 640 -C 7.5 -A k_lms -f 0.4'
+    chunks = {"sd-metadata": json.dumps(empty), "Dream": dream}
+    parsed = read_parameters(samples.png(tmp_path / "e.png", chunks))
+    assert parsed is not None and parsed.source == "InvokeAI"
+    assert (parsed.prompt, parsed.negative_prompt) == ("a cat wearing a hat", "ugly")
+    assert parsed.model == "stable-diffusion-1.4"
+    assert (parsed.steps, parsed.seed, parsed.width, parsed.height, parsed.cfg_scale) == (50, 1234, 512, 640, 7.5)
+    assert parsed.scheduler == "lms" and parsed.mode is Mode.IMG2IMG and parsed.strength == 0.4
+
+
+def test_dream_strength_makes_it_img2img(tmp_path: Path) -> None:
+    parsed = read_parameters(samples.png(tmp_path / "d.png", {"Dream": samples.DREAM + " -I in.png -f 0.3"}))
+    assert parsed is not None and parsed.mode is Mode.IMG2IMG and parsed.strength == 0.3
