@@ -30,6 +30,7 @@ from desktop_sd.library.read_a1111 import parse_a1111
 from desktop_sd.library.read_comfy import parse_comfy_prompt, parse_comfy_workflow
 from desktop_sd.library.read_invoke import parse_dream, parse_invoke_metadata, parse_sd_metadata
 from desktop_sd.library.read_other import parse_fooocus, parse_json_comment, parse_novelai
+from desktop_sd.library.read_stealth import stealth_text
 
 JSON_CHUNK = "desktop_sd"
 A1111_CHUNK = "parameters"
@@ -326,14 +327,23 @@ def _from_image(image: Image.Image) -> ParsedParameters | None:
         if _is_json_object(comment):
             return parse_json_comment(comment)
         return parse_a1111(comment, A1111)
-    return None
+    return _from_stealth(image)
+
+
+def _from_stealth(image: Image.Image) -> ParsedParameters | None:
+    """A1111's stealth PNG info, for a lossless image with no other metadata (this decodes pixels)."""
+    if image.format not in ("PNG", "WEBP"):
+        return None
+    text = stealth_text(image)
+    return parse_a1111(text, A1111, require_parameters=False) if text else None
 
 
 def read_parameters(source: str | Path | Image.Image) -> ParsedParameters | None:
     """Generation parameters embedded in an image file (or an opened image); None when there are none.
 
     Never raises for a damaged, truncated or foreign file: whatever cannot be
-    read is simply not there. PNG text is read without decoding pixels.
+    read is simply not there. PNG text is read without decoding pixels; only a
+    PNG with no text at all is decoded, for A1111's stealth info in its pixels.
     """
     if isinstance(source, Image.Image):
         try:
@@ -349,7 +359,12 @@ def read_parameters(source: str | Path | Image.Image) -> ParsedParameters | None
                 chunks = None
             if chunks is not None:
                 size = _png_size(stream)
-                return parse_text_chunks(chunks, size)
+                parsed = parse_text_chunks(chunks, size)
+                if parsed is not None:
+                    return parsed
+                stream.seek(0)
+                with Image.open(stream) as image:
+                    return _from_stealth(image)
             stream.seek(0)
             with Image.open(stream) as image:
                 return _from_image(image)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import zlib
@@ -292,6 +293,29 @@ def comfy_exif_image(path: Path, fmt: str, graph: dict[str, Any], workflow: Any 
     if workflow is not None:
         exif[0x010F] = "workflow:" + json.dumps(workflow)
     Image.new("RGB", (40, 30), (30, 90, 30)).save(path, fmt, exif=exif)
+    return path
+
+
+def stealth_png(path: Path, text: str, channel: str = "alpha", compressed: bool = False) -> Path:
+    """A PNG with ``text`` hidden as A1111's stealth-pnginfo writes it (see ``library.read_stealth``)."""
+    signature = {"alpha": b"stealth_png", "rgb": b"stealth_rgb"}[channel] + (b"comp" if compressed else b"info")
+    payload = gzip.compress(text.encode("utf-8")) if compressed else text.encode("utf-8")
+    data = signature + (len(payload) * 8).to_bytes(4, "big") + payload
+    bits = [(byte >> (7 - i)) & 1 for byte in data for i in range(8)]
+    width, height = 64, 48
+    mode = "RGBA" if channel == "alpha" else "RGB"
+    image = Image.new(mode, (width, height), (120, 80, 200, 255)[: len(mode)])
+    pixels = image.load()
+    per_pixel = 1 if channel == "alpha" else 3
+    assert len(bits) <= width * height * per_pixel, "text too long for the sample image"
+    for index, bit in enumerate(bits):
+        pixel, band = divmod(index, per_pixel)
+        x, y = divmod(pixel, height)  # column by column
+        value = list(pixels[x, y])
+        band = 3 if channel == "alpha" else band
+        value[band] = (value[band] & ~1) | bit
+        pixels[x, y] = tuple(value)
+    image.save(path, "PNG")
     return path
 
 

@@ -367,3 +367,23 @@ def test_invokeai_2_images_list_and_empty_fields_fall_back_to_dream(tmp_path: Pa
 def test_dream_strength_makes_it_img2img(tmp_path: Path) -> None:
     parsed = read_parameters(samples.png(tmp_path / "d.png", {"Dream": samples.DREAM + " -I in.png -f 0.3"}))
     assert parsed is not None and parsed.mode is Mode.IMG2IMG and parsed.strength == 0.3
+
+
+@pytest.mark.parametrize(("channel", "compressed"), [("alpha", False), ("alpha", True), ("rgb", False), ("rgb", True)])
+def test_a1111_stealth_png_info(tmp_path: Path, channel: str, compressed: bool) -> None:
+    text = "a hidden lake, café\nNegative prompt: fog\nSteps: 12, Sampler: Euler a, CFG scale: 5, Seed: 99, Size: 64x48"
+    path = samples.stealth_png(tmp_path / "s.png", text, channel, compressed)
+    with Image.open(path) as image:
+        assert "parameters" not in image.info  # a plain reader finds nothing
+        from_image = read_parameters(image)
+    parsed = read_parameters(path)
+    for found in (parsed, from_image):
+        assert found is not None and found.source == "AUTOMATIC1111"
+        assert (found.prompt, found.negative_prompt) == ("a hidden lake, café", "fog")
+        assert (found.seed, found.scheduler) == (99, "euler_a")
+
+
+def test_an_image_without_stealth_info_has_none(tmp_path: Path) -> None:
+    path = tmp_path / "plain.png"
+    Image.new("RGBA", (64, 64), (1, 2, 3, 255)).save(path)
+    assert read_parameters(path) is None
