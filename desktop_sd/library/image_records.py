@@ -169,6 +169,20 @@ class ImageRecords:
                 count += 1
         return count
 
+    def find_by_hash(self, content_hash: str) -> int | None:
+        """The id of an image whose file has this SHA-256, if any."""
+        rows = self._read("SELECT id FROM images WHERE content_hash = ? LIMIT 1", [content_hash])
+        return int(rows[0][0]) if rows else None
+
+    def unhashed(self) -> list[tuple[int, str]]:
+        """``(id, file name)`` of the images whose content hash is not known yet."""
+        return [(int(i), str(f)) for i, f in self._read("SELECT id, file_name FROM images WHERE content_hash IS NULL")]
+
+    def set_hashes(self, hashes: Iterable[tuple[int, str]]) -> None:
+        """Record the content hash of images (``(id, sha256)`` pairs)."""
+        with self.transaction():
+            self.conn.executemany("UPDATE images SET content_hash = ? WHERE id = ?", [(h, i) for i, h in hashes])
+
     def delete(self, ids: Sequence[int]) -> None:
         """Drop the records (their children keep their place, without a parent)."""
         with self.transaction():

@@ -36,7 +36,7 @@ FIELDS = (
     "params",
 )
 COLUMNS = ", ".join(f"images.{name}" for name in FIELDS)
-INSERT_FIELDS = (*FIELDS[1:], "folder")
+INSERT_FIELDS = (*FIELDS[1:], "folder", "content_hash")
 INSERT_SQL = f"INSERT INTO images ({', '.join(INSERT_FIELDS)}) VALUES ({', '.join('?' * len(INSERT_FIELDS))})"
 _MODES = {m.value: m for m in Mode}
 
@@ -178,6 +178,7 @@ def row_for_parsed(
 
 
 def insert_row(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
-    row = {**row, "folder": folder_of(row["file_name"])}
+    """Insert one row; ``content_hash`` (the file's SHA-256) may be left out, to be filled in later."""
+    row = {"content_hash": None, **row, "folder": folder_of(row["file_name"])}
     cursor = conn.execute(INSERT_SQL, [row[name] for name in INSERT_FIELDS])
     return int(cursor.lastrowid or 0)

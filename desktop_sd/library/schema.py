@@ -167,6 +167,15 @@ def _seed_as_text(conn: sqlite3.Connection) -> None:
 MIGRATIONS = (
     *MIGRATIONS,
     Migration(5, "seeds as exact text, up to 2**64 - 1", apply=_seed_as_text),
+    Migration(
+        6,
+        "each file's content hash, so an image imported twice is recognised",
+        (
+            # NULL until known: images we save get it at once, files found in the folder on their first import.
+            "ALTER TABLE images ADD COLUMN content_hash TEXT",
+            "CREATE INDEX images_content_hash ON images(content_hash) WHERE content_hash IS NOT NULL",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

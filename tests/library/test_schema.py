@@ -113,6 +113,17 @@ def test_migration_5_keeps_seeds_as_exact_text_and_searchable(tmp_path: Path) ->
     assert {"images_folder", "images_created", "images_model", "images_parent"} <= indexes
 
 
+def test_migration_6_adds_an_indexed_content_hash(tmp_path: Path) -> None:
+    conn = _connect(tmp_path / "db")
+    migrate(conn, tmp_path / "db", MIGRATIONS[:5])
+    _insert_v1(conn, "a.png", "old")
+    migrate(conn, tmp_path / "db", MIGRATIONS[:6])
+    assert schema_version(conn) == 6
+    assert conn.execute("SELECT content_hash FROM images").fetchall() == [(None,)]  # learnt on the next import
+    plan = " ".join(str(r) for r in conn.execute("EXPLAIN QUERY PLAN SELECT id FROM images WHERE content_hash = 'x'"))
+    assert "images_content_hash" in plan
+
+
 def test_open_brings_a_new_library_to_the_latest_version(tmp_path: Path) -> None:
     with Library.open(tmp_path / "lib") as library:
         assert schema_version(library.records.conn) == LATEST == MIGRATIONS[-1].version

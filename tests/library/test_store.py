@@ -303,3 +303,32 @@ def test_a_text_chunk_past_the_cap_is_named_as_the_reason(library: Library, tmp_
     report = library.import_files([bomb])
     assert report.added == ()
     assert report.skipped == ((bomb, "a text chunk in it expands past 32 MB, more than Desktop SD reads"),)
+
+
+def test_importing_the_same_files_again_adds_nothing(library: Library, tmp_path: Path) -> None:
+    source = tmp_path / "in"
+    source.mkdir()
+    samples.png(source / "a.png", {"parameters": samples.A1111_TEXT})
+    samples.comfy_png(source / "c.png")
+    shutil.copy(source / "a.png", source / "a-copy.png")  # the same content under another name
+    seen: list[tuple[int, int]] = []
+    first = library.import_files([source], on_file=lambda done, total: seen.append((done, total)))
+    assert len(first.added) == 2 and len(first.already) == 1
+    assert first.already[0].name in ("a.png", "a-copy.png")
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+    again = library.import_files([source])
+    assert again.added == () and sorted(p.name for p in again.already) == ["a-copy.png", "a.png", "c.png"]
+    assert len(library.search()) == 2
+
+
+def test_images_saved_or_found_in_the_folder_are_recognised_on_import(library: Library, tmp_path: Path) -> None:
+    made = library.add(make_image(), make_request(), "m")  # hashed as it is saved
+    outside = tmp_path / "copy.png"
+    shutil.copy(made.path, outside)
+    dropped = library.folder / "dropped.png"
+    samples.png(dropped, {"parameters": samples.A1111_TEXT})
+    library.reconcile()  # indexed from the folder, hash not known yet
+    twin = tmp_path / "twin.png"
+    shutil.copy(dropped, twin)
+    report = library.import_files([outside, twin])
+    assert report.added == () and [p.name for p in report.already] == ["copy.png", "twin.png"]
