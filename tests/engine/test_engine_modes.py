@@ -12,7 +12,7 @@ from PIL import Image
 
 from desktop_sd.core.request import Borders, GenerationRequest, Mode
 from desktop_sd.engine import Engine
-from desktop_sd.engine.masks import OUTPAINT_OVERLAP, feather_alpha
+from desktop_sd.engine.masks import OUTPAINT_OVERLAP, feather_alpha, outpaint_blend
 from tests.engine.helpers import box_mask, gradient, max_diff, pixels, run
 
 
@@ -173,6 +173,30 @@ def test_outpaint_with_a_painted_mask_repaints_both(sd_engine: Engine, tiny_requ
     changed = (out != pixels(init)).any(axis=-1)
     assert changed[20:36, 24:40].mean() > 0.5
     assert not changed[OUTPAINT_OVERLAP + 1 :, :20].any()
+
+
+@pytest.mark.parametrize("feather", [0, 4, 8])
+def test_outpaint_changes_the_original_within_the_overlap_whatever_the_feather(
+    sd_engine: Engine, tiny_request: GenerationRequest, feather: int
+) -> None:
+    init = gradient((48, 64))
+    request = tiny_request.replace(
+        mode=Mode.OUTPAINT, init_image=init, outpaint=Borders(16, 0, 8, 0), width=72, height=64, mask_feather=feather
+    )
+    out = pixels(run(sd_engine, request).images[0])
+    original = out[:, 16 : 16 + 48]
+    changed = (original != pixels(init)).any(axis=-1).any(axis=0)  # per column of the original
+    assert not changed[OUTPAINT_OVERLAP : 48 - OUTPAINT_OVERLAP].any()
+    assert changed[:2].all() and changed[-2:].all()  # the seam itself is repainted
+
+
+def test_outpaint_blend_weights_stay_inside_the_overlap() -> None:
+    borders = Borders(8, 0, 0, 0)
+    for feather in (0, 3, 8, 12):
+        alpha = outpaint_blend((40, 40), borders, feather)
+        assert (alpha[:, :8] == 1).all()  # the new area is all generated
+        assert (alpha[:, 8 + OUTPAINT_OVERLAP :] == 0).all(), feather
+        assert alpha[20, 8] > 0
 
 
 def test_feather_blends_only_near_the_mask() -> None:
