@@ -87,6 +87,17 @@ def test_batch_uses_consecutive_seeds(sd_engine: Engine, tiny_request: Generatio
     assert max_diff(batch.images[0], batch.images[1]) > 2
 
 
+def test_a_batch_at_the_top_of_the_seed_range_wraps_and_each_seed_repeats_its_image(
+    sd_engine: Engine, tiny_request: GenerationRequest
+) -> None:
+    top = 2**64 - 1
+    batch = run(sd_engine, tiny_request.replace(batch_size=2, seed=top))
+    assert batch.seeds == (top, 0)
+    for index, seed in enumerate(batch.seeds):  # every recorded seed is accepted back and repeats its image
+        single = run(sd_engine, tiny_request.replace(seed=seed))
+        assert max_diff(batch.images[index], single.images[0]) <= 2
+
+
 def test_inpaint_keeps_pixels_outside_the_mask(sd_engine: Engine, tiny_request: GenerationRequest) -> None:
     init = gradient()
     mask = box_mask((64, 64), (20, 20, 44, 44))
