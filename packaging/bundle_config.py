@@ -68,6 +68,9 @@ METADATA_PACKAGES = (
     "networkx",
     "typing_extensions",
     "send2trash",
+    "scipy",  # diffusers offers its LMS scheduler only when scipy's metadata is there
+    "torchsde",  # ... and DPM++ SDE only when torchsde's is
+    "trampoline",  # torchsde's dependency
     "PySide6_Essentials",
     "shiboken6",
     "desktop-sd",
@@ -81,6 +84,9 @@ DIFFUSERS_PIPELINES = ("stable_diffusion", "stable_diffusion_xl", "stable_diffus
 # CLIP (SD's text encoders, tokenizers, image processor, safety checker) and the
 # models diffusers' own modules import on the way.
 TRANSFORMERS_MODELS = ("clip", "auto", "siglip", "dinov2_with_registers", "vit_mae", "encoder_decoder")
+# Imported by diffusers' schedulers behind an availability check, which PyInstaller may not follow:
+# LMS integrates with scipy, DPM++ SDE draws its noise with torchsde.
+SCHEDULER_IMPORTS = ("scipy.integrate", "scipy.stats", "torchsde", "trampoline")
 
 # Never in the bundle: development tools, test suites, training and notebook stacks.
 EXCLUDES = (
@@ -162,6 +168,8 @@ def hidden_imports(collect_submodules: Callable[..., list[str]]) -> list[str]:
     names = collect_submodules("desktop_sd", filter=keep_module)
     names += collect_submodules("diffusers", filter=keep_module)
     names += collect_submodules("transformers", filter=keep_module)
+    names += collect_submodules("torchsde", filter=keep_module)
+    names += SCHEDULER_IMPORTS
     return sorted(set(names))
 
 

@@ -22,7 +22,9 @@ log = logging.getLogger(__name__)
 class ResultStore(Protocol):
     """What the saver needs of ``library.store.Library`` (thread-safe)."""
 
-    def add(self, image: Any, request: GenerationRequest, model_id: str, parent_id: int | None = None) -> Any: ...
+    def add(
+        self, image: Any, request: GenerationRequest, model_id: str, parent_id: int | None = None, model_hash: str = ""
+    ) -> Any: ...
 
 
 def image_request(result: GenerationResult, index: int) -> GenerationRequest:
@@ -45,7 +47,9 @@ class _SaveWorker(QObject):
         records = []
         for index in range(start, len(result.images)):
             try:
-                records.append(store.add(result.images[index], image_request(result, index), result.model_id))
+                request = image_request(result, index)
+                image = result.images[index]
+                records.append(store.add(image, request, result.model_id, model_hash=result.model_hash))
             except Exception as exc:  # any failure keeps the image in memory for a retry
                 if not isinstance(exc, DesktopSDError):
                     log.exception("saving job %s image %s failed", job_id, index)

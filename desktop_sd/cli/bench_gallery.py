@@ -143,7 +143,7 @@ def _rows(folder: Path, count: int) -> Iterator[dict[str, Any]]:
             "scheduler": "euler_a",
             "steps": 20,
             "cfg_scale": 7.0,
-            "seed": rnd.randint(SEED.minimum, SEED.maximum),
+            "seed": str(rnd.randint(SEED.minimum, SEED.maximum)),
             "width": 96,
             "height": 96,
             "mode": "txt2img",

@@ -236,7 +236,7 @@ def _generate(args: argparse.Namespace, request: GenerationRequest) -> int:
         text = {"prompt": result.graphs[i]} if result.graphs else None  # ComfyUI loads the image's graph from it
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(target, encode_png(image, single, model_name, extra, text))
+            atomic_write_bytes(target, encode_png(image, single, model_name, extra, text, model_hash=result.model_hash))
         except OSError as exc:
             raise DesktopSDError(f"Could not write {target}: {os_error_reason(exc)}. Choose another --out.") from None
         print(target)

@@ -10,11 +10,18 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from desktop_sd.core.errors import InputError
 
 MAX_INPUT_PIXELS = 64_000_000  # ~8000 x 8000: anything larger is refused, not decoded
+# Pillow refuses a PNG text chunk that inflates past 1 MB ("Decompressed Data Too Large"), so
+# an intact image with a big ComfyUI workflow or prompt history looked damaged. Every reader
+# here (Pillow and library.pngtext) takes up to this much per chunk, and no more.
+MAX_PNG_TEXT = 32 * 1024 * 1024
+PngImagePlugin.MAX_TEXT_CHUNK = MAX_PNG_TEXT
+PngImagePlugin.MAX_TEXT_MEMORY = 2 * MAX_PNG_TEXT
+TEXT_TOO_LARGE = f"a text chunk in it expands past {MAX_PNG_TEXT // (1024 * 1024)} MB, more than Desktop SD reads"
 
 
 def open_image(path: str | Path) -> tuple[Image.Image, list[str]]:

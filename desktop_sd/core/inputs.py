@@ -14,11 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+import numpy as np
 from PIL import Image
 
 from desktop_sd.core.errors import InputError
 from desktop_sd.core.images import normalize_image, normalize_mask
-from desktop_sd.core.masks import composite, outpaint_canvas, union
+from desktop_sd.core.masks import composite, composite_alpha, feather_alpha, outpaint_blend, outpaint_canvas, union
 from desktop_sd.core.request import GenerationRequest, Mode
 
 BLANK_GREY = (127, 127, 127)
@@ -44,12 +45,16 @@ class PipelineCall:
     canvas: Image.Image | None = None  # original pixels to composite onto (inpaint, outpaint)
     canvas_mask: Image.Image | None = None
     feather: int = 0
+    # Blend weights at the canvas size, when they are not the feathered mask's (outpaint).
+    blend: np.ndarray | None = field(default=None, repr=False, compare=False)
     notices: list[str] = field(default_factory=list)
 
     def finish(self, images: list[Image.Image]) -> list[Image.Image]:
         """Composite the generated images back onto the canvas (inpaint and outpaint)."""
         if self.canvas is None or self.canvas_mask is None:
             return images
+        if self.blend is not None:
+            return [composite_alpha(self.canvas, image, self.blend) for image in images]
         return [composite(self.canvas, image, self.canvas_mask, self.feather) for image in images]
 
     def for_inpainting_model(self) -> PipelineCall:
@@ -116,16 +121,19 @@ def prepare_call(request: GenerationRequest) -> PipelineCall:
         mask, mask_notices = normalize_mask(request.mask, init.size)
         notices += mask_notices
         canvas, canvas_mask = init, mask
+        blend = None
     else:
         if not 0.0 < request.strength <= 1.0:
             raise InputError(f"Strength must be above 0 and at most 1, got {request.strength}.")
         canvas, canvas_mask = outpaint_canvas(init, request.outpaint, request.seed or 0)
+        blend = outpaint_blend(init.size, request.outpaint, request.mask_feather)
         if request.mask is not None:
             painted, mask_notices = normalize_mask(request.mask, init.size)
             notices += mask_notices
             placed = Image.new("L", canvas.size, 0)
             placed.paste(painted, (request.outpaint.left, request.outpaint.top))
             canvas_mask = union(canvas_mask, placed)
+            blend = np.maximum(blend, feather_alpha(placed, request.mask_feather))  # the painted part as inpaint
     if canvas.size != size:
         notices.append(
             f"The canvas is {canvas.width}x{canvas.height}; it was generated at {size[0]}x{size[1]} "
@@ -140,5 +148,6 @@ def prepare_call(request: GenerationRequest) -> PipelineCall:
         canvas=canvas,
         canvas_mask=canvas_mask,
         feather=request.mask_feather,
+        blend=blend,
         notices=notices,
     )

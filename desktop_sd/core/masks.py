@@ -14,7 +14,9 @@ from PIL import Image, ImageFilter
 
 from desktop_sd.core.request import Borders
 
-OUTPAINT_OVERLAP = 8  # pixels of the original repainted along each extended edge, to hide the seam
+# Pixels of the original repainted along each extended edge, to hide the seam: the most an
+# outpaint changes the original, the feathered blend included (``outpaint_blend``).
+OUTPAINT_OVERLAP = 8
 
 
 def feather_alpha(mask: Image.Image, feather: int) -> np.ndarray:
@@ -44,11 +46,16 @@ def feather_alpha(mask: Image.Image, feather: int) -> np.ndarray:
 
 def composite(original: Image.Image, generated: Image.Image, mask: Image.Image, feather: int) -> Image.Image:
     """``generated`` inside the mask, a soft blend ``feather`` px around it, ``original`` bytes everywhere else."""
+    return composite_alpha(original, generated, feather_alpha(mask, feather))
+
+
+def composite_alpha(original: Image.Image, generated: Image.Image, alpha_2d: np.ndarray) -> Image.Image:
+    """``generated`` over ``original`` by a blend weight per pixel (0 keeps the original's bytes)."""
     if generated.size != original.size:
         generated = generated.resize(original.size, Image.Resampling.LANCZOS)
     orig = np.asarray(original.convert("RGB"))
     gen = np.asarray(generated.convert("RGB")).astype(np.float32)
-    alpha = feather_alpha(mask, feather)[..., None]
+    alpha = alpha_2d[..., None]
     blended = np.rint(orig.astype(np.float32) * (1.0 - alpha) + gen * alpha).clip(0, 255).astype(np.uint8)
     return Image.fromarray(np.where(alpha > 0, blended, orig), "RGB")
 
@@ -74,7 +81,13 @@ def outpaint_canvas(
     noise = np.random.default_rng(seed).normal(0.0, 12.0, blurred.shape)
     canvas = Image.fromarray(np.clip(blurred + noise, 0, 255).astype(np.uint8), "RGB")
     canvas.paste(image.convert("RGB"), (borders.left, borders.top))
+    return canvas, outpaint_mask(image.size, borders, overlap)
 
+
+def outpaint_mask(size: tuple[int, int], borders: Borders, overlap: int) -> Image.Image:
+    """The new area around an image of ``size``, plus ``overlap`` px of it along each extended edge
+    (at most a quarter of the image)."""
+    w, h = size
     inner_x = min(overlap, w // 4)
     inner_y = min(overlap, h // 4)
     keep = (
@@ -83,9 +96,19 @@ def outpaint_canvas(
         borders.left + w - (inner_x if borders.right else 0),
         borders.top + h - (inner_y if borders.bottom else 0),
     )
-    mask = Image.new("L", (width, height), 255)
+    mask = Image.new("L", (w + borders.left + borders.right, h + borders.top + borders.bottom), 255)
     mask.paste(0, keep)
-    return canvas, mask
+    return mask
+
+
+def outpaint_blend(
+    size: tuple[int, int], borders: Borders, feather: int, overlap: int = OUTPAINT_OVERLAP
+) -> np.ndarray:
+    """Blend weights for an outpaint's result: the feather sits inside the overlap, so the original
+    changes at most ``overlap`` px from each extended edge, whatever the feather (the model repaints
+    the whole overlap; only its outer part is blended back)."""
+    soft = max(0, min(feather, overlap))
+    return feather_alpha(outpaint_mask(size, borders, overlap - soft), soft)
 
 
 def union(a: Image.Image, b: Image.Image) -> Image.Image:

@@ -107,8 +107,10 @@ CFG_SCALE = NumberParam(
     flag="--cfg", help="guidance scale: how closely the image follows the prompt",
 )
 # The default is where a fixed seed starts; a request with no seed draws one (``draw_seed``).
+# The range is torch.Generator.manual_seed's (an unsigned 64-bit integer), which takes every
+# seed A1111, ComfyUI and Fooocus write. Seeds are exact ints everywhere: never through a float.
 SEED = NumberParam(
-    name="seed", label="Seed", default=0, minimum=0, maximum=2**32 - 1, step=1,
+    name="seed", label="Seed", default=0, minimum=0, maximum=2**64 - 1, step=1,
     flag="--seed", help="the starting noise: a fixed seed repeats an image exactly",
 )
 SCHEDULER = TextParam(
@@ -150,3 +152,10 @@ NUMBER_PARAMS: dict[str, NumberParam[int] | NumberParam[float]] = {
 def draw_seed() -> int:
     """A random seed from the whole range ``SEED`` accepts (the only place seeds are drawn)."""
     return SEED.minimum + secrets.randbelow(SEED.maximum - SEED.minimum + 1)
+
+
+def batch_seeds(seed: int, count: int) -> tuple[int, ...]:
+    """The seeds of a batch: ``seed, seed + 1, ...``, wrapping past ``SEED.maximum`` to 0, so that
+    every recorded seed is one the range accepts."""
+    span = SEED.maximum - SEED.minimum + 1
+    return tuple(SEED.minimum + (seed - SEED.minimum + i) % span for i in range(count))

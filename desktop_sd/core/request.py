@@ -171,9 +171,12 @@ class GenerationResult:
 
     ``request`` is the request as it was really run: sizes after snapping,
     the seed actually drawn. ``seeds`` holds one seed per image (a batch uses
-    ``seed, seed + 1, ...``). A result from a ComfyUI server names it in
-    ``server`` and keeps, per image, the API graph submitted for it (JSON)
-    in ``graphs``, which the image's metadata stores so ComfyUI can load it.
+    ``seed, seed + 1, ...``); ``request.scheduler`` is the id that ran ("default"
+    becomes the model's own scheduler's id when one matches it). ``model_hash``
+    is A1111's ``Model hash`` of a single-file checkpoint ("" otherwise). A
+    result from a ComfyUI server names it in ``server`` and keeps, per image,
+    the API graph submitted for it (JSON) in ``graphs``, which the image's
+    metadata stores so ComfyUI can load it.
     """
 
     images: tuple[Image.Image, ...]
@@ -186,3 +189,4 @@ class GenerationResult:
     elapsed_s: float = 0.0
     server: str = ""  # the ComfyUI server's name; empty for the local engine
     graphs: tuple[str, ...] = ()  # one submitted ComfyUI API graph (JSON) per image; empty for the local engine
+    model_hash: str = ""

@@ -46,6 +46,8 @@ def check_request(request: GenerationRequest) -> tuple[GenerationRequest, list[s
         value = getattr(request, spec.name)
         if spec is SEED and value is None:
             continue  # the engine draws one
+        if spec is SEED and (isinstance(value, bool) or not isinstance(value, int)):
+            raise InputError(f"Seed must be a whole number, got {value!r}.")  # a float has lost digits
         if not spec.accepts(value):
             raise range_error(spec, value)
     if request.scheduler not in SCHEDULER.choices:

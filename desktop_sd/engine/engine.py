@@ -18,11 +18,13 @@ import torch
 from diffusers import DiffusionPipeline
 from PIL import Image
 
+from desktop_sd.core import paths
 from desktop_sd.core.backend import BackendStatus, StepCallback
 from desktop_sd.core.errors import Cancelled, InputError, OutOfMemoryError
+from desktop_sd.core.file_hash import model_hash
 from desktop_sd.core.inputs import PipelineCall, prepare_call
-from desktop_sd.core.params import draw_seed
-from desktop_sd.core.request import Family, GenerationRequest, GenerationResult, MemoryTier, ModelRef
+from desktop_sd.core.params import batch_seeds, draw_seed
+from desktop_sd.core.request import Family, GenerationRequest, GenerationResult, MemoryTier, ModelFormat, ModelRef
 from desktop_sd.core.validation import check_request
 from desktop_sd.engine import device as devices
 from desktop_sd.engine import loading, run
@@ -30,6 +32,7 @@ from desktop_sd.engine.interrupt import interruptible
 from desktop_sd.engine.pipelines import LoadedModel
 from desktop_sd.engine.previews import DEFAULT_INTERVAL_S, Previewer, load_taesd, taesd_folder
 from desktop_sd.engine.prompts import truncation_notices
+from desktop_sd.engine.schedulers import scheduler_id_of, seed_noise
 from desktop_sd.engine.tiers import TierMemory, choose_start_tier, next_tier
 
 T = TypeVar("T")
@@ -92,8 +95,10 @@ class Engine:
             _raise_if_cancelled(cancelled)
             if model.inpainting:
                 call = call.for_inpainting_model()
+            if request.scheduler == "default":  # record the scheduler that really runs
+                request = request.replace(scheduler=scheduler_id_of(model.schedulers.get("default")))
             notices += truncation_notices(model.tokenizer, request.prompt, request.negative_prompt)
-            seeds = tuple(seed + i for i in range(request.batch_size))
+            seeds = batch_seeds(seed, request.batch_size)
             images = self._run(model, call, request, seeds, on_step, cancelled, notices)
             images = call.finish(images)
             assert model.tier is not None
@@ -102,6 +107,7 @@ class Engine:
                 request=request,
                 seeds=seeds,
                 model_id=model.model_id,
+                model_hash=model.model_hash,
                 device=model.device.kind,
                 tier=model.tier,
                 notices=tuple(notices),
@@ -158,7 +164,9 @@ class Engine:
         loading.check_ram(ref, plan)
         pipe = loading.load_pipeline(ref, plan, device.dtype)
         self.loads += 1
-        return self._install(LoadedModel(request.model, ref.id, pipe, device, plan.xl))
+        model = LoadedModel(request.model, ref.id, pipe, device, plan.xl)
+        model.model_hash = _a1111_hash(ref)
+        return self._install(model)
 
     def _install(self, model: LoadedModel) -> LoadedModel:
         ladder = devices.ladder(model.device)
@@ -199,6 +207,7 @@ class Engine:
     ) -> list[Image.Image]:
         pipe = model.pipeline(call.kind)
         pipe.scheduler = model.schedulers.get(request.scheduler)
+        seed_noise(pipe.scheduler, seeds)
         ladder = devices.ladder(model.device)
         assert model.tier is not None
         tier = model.tier
@@ -309,3 +318,14 @@ def _decode_at(
 ) -> list[Image.Image]:
     model.place(pipe, tier)  # a no-op unless the tier or VAE tiling just changed
     return run.decode(pipe, latents, model.xl)
+
+
+def _a1111_hash(ref: ModelRef) -> str:
+    """The checkpoint's ``Model hash`` as A1111 writes it; "" for a folder model (A1111 has none)
+    or a file that cannot be read."""
+    if ref.format is not ModelFormat.SINGLE_FILE or not ref.path.is_file():
+        return ""
+    try:
+        return model_hash(ref.path, paths.cache_dir() / "model-hashes.json")
+    except OSError:
+        return ""

@@ -48,6 +48,7 @@ class LoadedModel:
     def __init__(self, name: str, model_id: str, base: DiffusionPipeline, device: Device, xl: bool) -> None:
         self.name = name  # what the request named it
         self.model_id = model_id
+        self.model_hash = ""  # A1111's "Model hash" of a single-file checkpoint
         self.device = device
         self.xl = xl
         self.inpainting = base.unet.config.in_channels == 9

@@ -7,48 +7,37 @@ timestep spacing for Turbo models); each id overrides only what defines it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from diffusers import (
     DDIMScheduler,
     DPMSolverMultistepScheduler,
+    DPMSolverSDEScheduler,
     EulerAncestralDiscreteScheduler,
     EulerDiscreteScheduler,
     HeunDiscreteScheduler,
     KDPM2AncestralDiscreteScheduler,
     KDPM2DiscreteScheduler,
     LCMScheduler,
+    LMSDiscreteScheduler,
+    PNDMScheduler,
     UniPCMultistepScheduler,
 )
-from diffusers.schedulers.scheduling_lms_discrete import LMSDiscreteScheduler as _LMSDiscreteScheduler
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
-from numpy.polynomial import Polynomial
 
 from desktop_sd.core.errors import InputError
 from desktop_sd.core.schedulers import SCHEDULER_IDS
 
 _NO_KARRAS = {"use_karras_sigmas": False}
+_KARRAS = {"use_karras_sigmas": True}
+_2M = {"algorithm_type": "dpmsolver++", "solver_order": 2}
+_2M_SDE = {"algorithm_type": "sde-dpmsolver++", "solver_order": 2}
 
-
-class LMSDiscreteScheduler(_LMSDiscreteScheduler):  # type: ignore[misc]  # a base of type Any: diffusers is not followed
-    """diffusers' LMS with its coefficient integrated exactly, without scipy.
-
-    The integrand is a polynomial in sigma (a Lagrange basis polynomial), so its
-    integral needs no numerical quadrature; diffusers calls ``scipy.integrate.quad``.
-    """
-
-    def get_lms_coefficient(self, order: int, t: int, current_order: int) -> float:
-        sigmas = [float(s) for s in self.sigmas]
-        basis = Polynomial([1.0])
-        for k in range(order):
-            if k != current_order:
-                basis *= Polynomial([-sigmas[t - k], 1.0]) / (sigmas[t - current_order] - sigmas[t - k])
-        integral = basis.integ()
-        return float(integral(sigmas[t + 1]) - integral(sigmas[t]))
-
-
-# id -> (class, overrides of the model's config)
+# id -> (class, overrides of the model's config). LMS needs scipy, DPM++ SDE torchsde (its
+# Brownian-tree noise is seeded per image by the engine: ``seed_noise``).
 SCHEDULER_CLASSES: dict[str, tuple[type[SchedulerMixin], dict[str, Any]]] = {
+    "pndm": (PNDMScheduler, {"skip_prk_steps": True}),
     "ddim": (DDIMScheduler, {}),
     "lms": (LMSDiscreteScheduler, _NO_KARRAS),
     "euler": (EulerDiscreteScheduler, _NO_KARRAS),
@@ -56,20 +45,33 @@ SCHEDULER_CLASSES: dict[str, tuple[type[SchedulerMixin], dict[str, Any]]] = {
     "heun": (HeunDiscreteScheduler, _NO_KARRAS),
     "dpm2": (KDPM2DiscreteScheduler, _NO_KARRAS),
     "dpm2_a": (KDPM2AncestralDiscreteScheduler, _NO_KARRAS),
-    "dpmpp_2m": (DPMSolverMultistepScheduler, {"algorithm_type": "dpmsolver++", "solver_order": 2, **_NO_KARRAS}),
-    "dpmpp_2m_karras": (
-        DPMSolverMultistepScheduler,
-        {"algorithm_type": "dpmsolver++", "solver_order": 2, "use_karras_sigmas": True},
-    ),
-    # DPM++ SDE proper needs torchsde (Brownian tree noise); the SDE variant of the
-    # multistep solver draws its noise from our seeded generator instead.
-    "dpmpp_sde_karras": (
-        DPMSolverMultistepScheduler,
-        {"algorithm_type": "sde-dpmsolver++", "solver_order": 2, "use_karras_sigmas": True},
-    ),
+    "dpmpp_2m": (DPMSolverMultistepScheduler, {**_2M, **_NO_KARRAS}),
+    "dpmpp_2m_karras": (DPMSolverMultistepScheduler, {**_2M, **_KARRAS}),
+    "dpmpp_sde": (DPMSolverSDEScheduler, _NO_KARRAS),
+    "dpmpp_sde_karras": (DPMSolverSDEScheduler, _KARRAS),
+    "dpmpp_2m_sde": (DPMSolverMultistepScheduler, {**_2M_SDE, **_NO_KARRAS}),
+    "dpmpp_2m_sde_karras": (DPMSolverMultistepScheduler, {**_2M_SDE, **_KARRAS}),
     "unipc": (UniPCMultistepScheduler, _NO_KARRAS),
     "lcm": (LCMScheduler, {}),
 }
+
+
+def scheduler_id_of(scheduler: SchedulerMixin) -> str:
+    """The id that builds exactly ``scheduler`` (same class, every override already in its config);
+    "default" when none does. Records which scheduler "Model default" really ran."""
+    config: Mapping[str, Any] = scheduler.config
+    for scheduler_id, (cls, overrides) in SCHEDULER_CLASSES.items():
+        if type(scheduler) is cls and all(config.get(key) == value for key, value in overrides.items()):
+            return scheduler_id
+    return "default"
+
+
+def seed_noise(scheduler: SchedulerMixin, seeds: tuple[int, ...]) -> None:
+    """Seed a scheduler that draws its own noise (DPM++ SDE's Brownian tree), one seed per image,
+    so that a seed repeats its image; the others draw from the pipeline's generators."""
+    if hasattr(scheduler, "noise_sampler_seed"):
+        scheduler.noise_sampler_seed = list(seeds)
+        scheduler.noise_sampler = None
 
 
 class SchedulerSet:
@@ -78,6 +80,7 @@ class SchedulerSet:
     def __init__(self, default: SchedulerMixin) -> None:
         self._config = dict(default.config)
         self._made: dict[str, SchedulerMixin] = {"default": default}
+        self._made.setdefault(scheduler_id_of(default), default)  # the same scheduler under its own id
 
     def get(self, scheduler_id: str) -> SchedulerMixin:
         if scheduler_id not in SCHEDULER_IDS:

@@ -169,6 +169,34 @@ class ImageRecords:
                 count += 1
         return count
 
+    def file_names(self) -> list[tuple[int, str]]:
+        """``(id, file name)`` of every record, oldest first."""
+        return [(int(i), str(f)) for i, f in self._read("SELECT id, file_name FROM images ORDER BY id")]
+
+    def integrity_problems(self) -> list[str]:
+        """What SQLite's own checks find wrong with the database and its search index (empty: none)."""
+        problems = [str(row[0]) for row in self._read("PRAGMA integrity_check") if row[0] != "ok"]
+        try:
+            with self.transaction():
+                self.conn.execute("INSERT INTO images_fts(images_fts, rank) VALUES ('integrity-check', 1)")
+        except (sqlite3.Error, LibraryError) as exc:
+            problems.append(f"the search index does not match the records ({exc})")
+        return problems
+
+    def find_by_hash(self, content_hash: str) -> int | None:
+        """The id of an image whose file has this SHA-256, if any."""
+        rows = self._read("SELECT id FROM images WHERE content_hash = ? LIMIT 1", [content_hash])
+        return int(rows[0][0]) if rows else None
+
+    def unhashed(self) -> list[tuple[int, str]]:
+        """``(id, file name)`` of the images whose content hash is not known yet."""
+        return [(int(i), str(f)) for i, f in self._read("SELECT id, file_name FROM images WHERE content_hash IS NULL")]
+
+    def set_hashes(self, hashes: Iterable[tuple[int, str]]) -> None:
+        """Record the content hash of images (``(id, sha256)`` pairs)."""
+        with self.transaction():
+            self.conn.executemany("UPDATE images SET content_hash = ? WHERE id = ?", [(h, i) for i, h in hashes])
+
     def delete(self, ids: Sequence[int]) -> None:
         """Drop the records (their children keep their place, without a parent)."""
         with self.transaction():

@@ -18,23 +18,27 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from PIL import Image
-from PIL.PngImagePlugin import PngInfo
+from PIL.PngImagePlugin import PngInfo, iTXt
 
 import desktop_sd
 from desktop_sd.core.model_files import PICKLE_SUFFIXES
 from desktop_sd.core.request import GenerationRequest, Mode
 from desktop_sd.core.schedulers import SCHEDULER_IDS, scheduler_info
 from desktop_sd.library.parsed import A1111, DESKTOP_SD, FOOOCUS, NOVELAI, ParsedParameters, to_float, to_int
-from desktop_sd.library.pngtext import NotPNG, read_text_chunks
+from desktop_sd.library.pngtext import NotPNG, latin1_text, read_text_chunks
 from desktop_sd.library.read_a1111 import parse_a1111
 from desktop_sd.library.read_comfy import parse_comfy_prompt, parse_comfy_workflow
 from desktop_sd.library.read_invoke import parse_dream, parse_invoke_metadata, parse_sd_metadata
 from desktop_sd.library.read_other import parse_fooocus, parse_json_comment, parse_novelai
+from desktop_sd.library.read_stealth import stealth_text
 
 JSON_CHUNK = "desktop_sd"
 A1111_CHUNK = "parameters"
 EXIF_IFD = 0x8769
 USER_COMMENT = 0x9286
+# ComfyUI's WebP/JPEG savers put its two graphs in IFD0 text tags, each value prefixed "<chunk name>:".
+EXIF_MAKE = 0x010F  # "workflow:{...}"
+EXIF_MODEL = 0x0110  # "prompt:{...}"
 PNG_COMPRESS_LEVEL = 4  # a fast save; barely larger than level 6
 # A1111 shows a checkpoint's name without these (GGUF: quantised models other tools run).
 MODEL_SUFFIXES = (".safetensors", *PICKLE_SUFFIXES, ".gguf")
@@ -86,18 +90,23 @@ def model_display_name(model: str) -> str:
     return model  # a repo id ("owner/name") or a catalog id
 
 
-def a1111_parameters(request: GenerationRequest, model_name: str, version: str = "") -> str:
-    """The ``parameters`` text exactly as A1111 lays it out (keys in A1111's order, None values left out)."""
+def a1111_parameters(request: GenerationRequest, model_name: str, version: str = "", model_hash: str = "") -> str:
+    """The ``parameters`` text exactly as A1111 lays it out (keys in A1111's order, None values left out).
+
+    ``Sampler`` and ``Schedule type`` are A1111's names for the scheduler id; a request still
+    saying "default" (never run, so the model's own scheduler is not known) has neither.
+    """
     info = scheduler_info(request.scheduler)
     pairs: list[tuple[str, str]] = [("Steps", str(request.steps))]
     if info.a1111_sampler:
         pairs.append(("Sampler", info.a1111_sampler))
-        if info.a1111_schedule:
-            pairs.append(("Schedule type", info.a1111_schedule))
+        pairs.append(("Schedule type", info.a1111_schedule))
     pairs.append(("CFG scale", _number(request.cfg_scale)))
     if request.seed is not None:
         pairs.append(("Seed", str(request.seed)))
     pairs.append(("Size", f"{request.width}x{request.height}"))
+    if model_hash:
+        pairs.append(("Model hash", model_hash))
     name = model_display_name(model_name)
     if name:
         pairs.append(("Model", name))
@@ -126,11 +135,14 @@ def png_info(
     version: str = "",
     extra: dict[str, Any] | None = None,
     text: Mapping[str, str] | None = None,
+    model_hash: str = "",
 ) -> PngInfo:
     """A ``PngInfo`` holding both chunks (Unicode prompts survive in either), then ``text`` as given."""
     info = PngInfo()
     # add_text writes tEXt when the text is Latin-1 and iTXt otherwise, as A1111 does.
-    info.add_text(A1111_CHUNK, a1111_parameters(request, model_name, version))
+    info.add_text(A1111_CHUNK, a1111_parameters(request, model_name, version, model_hash))
+    if model_hash:
+        extra = {**(extra or {}), "model_hash": model_hash}
     info.add_itxt(JSON_CHUNK, request_json(request, extra))
     for key, value in (text or {}).items():
         info.add_text(key, value)
@@ -143,6 +155,7 @@ def encode_png(
     model_name: str = "",
     extra: dict[str, Any] | None = None,
     text: Mapping[str, str] | None = None,
+    model_hash: str = "",
 ) -> bytes:
     """``image`` as a PNG file's bytes, with both chunks for ``request`` (none when it is None).
 
@@ -150,8 +163,11 @@ def encode_png(
     command line and File > Export. ``text`` adds chunks of other tools'
     formats, written as given: a ComfyUI server's result keeps the submitted
     graph under ``prompt``, so ComfyUI itself can load the image.
+    ``model_hash`` is A1111's (``core.file_hash``).
     """
-    info = png_info(request, model_name, desktop_sd.__version__, extra, text) if request is not None else None
+    info = None
+    if request is not None:
+        info = png_info(request, model_name, desktop_sd.__version__, extra, text, model_hash)
     buffer = io.BytesIO()
     image.save(buffer, "PNG", pnginfo=info, compress_level=PNG_COMPRESS_LEVEL)
     return buffer.getvalue()
@@ -243,7 +259,7 @@ def parse_text_chunks(chunks: Mapping[str, Any], size: tuple[int, int] | None = 
     if "workflow" in text:
         readers.append(lambda: parse_comfy_workflow(text["workflow"]))
     if "sd-metadata" in text:
-        readers.append(lambda: parse_sd_metadata(text["sd-metadata"]))
+        readers.append(lambda: parse_sd_metadata(text["sd-metadata"], text.get("Dream")))
     if "Dream" in text:
         readers.append(lambda: parse_dream(text["Dream"]))
     if str(text.get("Software", "")).startswith(NOVELAI):
@@ -269,12 +285,43 @@ def _exif_text(image: Image.Image) -> str | None:
     return text if text.strip() else None
 
 
+def _png_text(value: Any) -> Any:
+    """Pillow decodes ``tEXt`` as Latin-1; redo it UTF-8 first, as ``pngtext`` does (iTXt is UTF-8 already)."""
+    if isinstance(value, str) and not isinstance(value, iTXt):
+        try:
+            return latin1_text(value.encode("latin-1"))
+        except UnicodeEncodeError:
+            return value
+    return value
+
+
+def _exif_chunks(image: Image.Image) -> dict[str, str]:
+    """ComfyUI's ``prompt``/``workflow`` from EXIF tags, as if they were PNG chunks."""
+    try:
+        exif = image.getexif()
+    except Exception:  # damaged EXIF: no metadata, not a failure
+        return {}
+    chunks: dict[str, str] = {}
+    for tag in (EXIF_MODEL, EXIF_MAKE):
+        value = exif.get(tag)
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", errors="replace")
+        if isinstance(value, str):
+            name, sep, text = value.partition(":")
+            if sep and name in ("prompt", "workflow") and text.lstrip().startswith("{"):
+                chunks[name] = text.rstrip("\0")
+    return chunks
+
+
 def _from_image(image: Image.Image) -> ParsedParameters | None:
     info: dict[str, Any] = {k: v for k, v in image.info.items() if isinstance(k, str)}
+    if image.format != "PNG":
+        info.update(_exif_chunks(image))
     if image.format == "PNG":
         # A truncated file fails past the header: keep what the lazy open read.
         with contextlib.suppress(Exception):
             info.update(getattr(image, "text", {}))
+        info = {k: _png_text(v) for k, v in info.items()}
     parsed = parse_text_chunks(info, image.size)
     if parsed is not None:
         return parsed
@@ -287,14 +334,23 @@ def _from_image(image: Image.Image) -> ParsedParameters | None:
         if _is_json_object(comment):
             return parse_json_comment(comment)
         return parse_a1111(comment, A1111)
-    return None
+    return _from_stealth(image)
+
+
+def _from_stealth(image: Image.Image) -> ParsedParameters | None:
+    """A1111's stealth PNG info, for a lossless image with no other metadata (this decodes pixels)."""
+    if image.format not in ("PNG", "WEBP"):
+        return None
+    text = stealth_text(image)
+    return parse_a1111(text, A1111, require_parameters=False) if text else None
 
 
 def read_parameters(source: str | Path | Image.Image) -> ParsedParameters | None:
     """Generation parameters embedded in an image file (or an opened image); None when there are none.
 
     Never raises for a damaged, truncated or foreign file: whatever cannot be
-    read is simply not there. PNG text is read without decoding pixels.
+    read is simply not there. PNG text is read without decoding pixels; only a
+    PNG with no text at all is decoded, for A1111's stealth info in its pixels.
     """
     if isinstance(source, Image.Image):
         try:
@@ -310,7 +366,12 @@ def read_parameters(source: str | Path | Image.Image) -> ParsedParameters | None
                 chunks = None
             if chunks is not None:
                 size = _png_size(stream)
-                return parse_text_chunks(chunks, size)
+                parsed = parse_text_chunks(chunks, size)
+                if parsed is not None:
+                    return parsed
+                stream.seek(0)
+                with Image.open(stream) as image:
+                    return _from_stealth(image)
             stream.seek(0)
             with Image.open(stream) as image:
                 return _from_image(image)

@@ -48,10 +48,17 @@ _SAMPLER_ALIASES: dict[str, str] = {
     "kdpm_2_a": "dpm2_a",
     "dpmpp_2m": "dpmpp_2m",
     "k_dpmpp_2m": "dpmpp_2m",
+    "sample_dpmpp_2m": "dpmpp_2m",
     "dpmpp_2m_k": "dpmpp_2m_karras",
-    "dpmpp_sde": "dpmpp_sde_karras",
-    "dpmpp_sde_gpu": "dpmpp_sde_karras",
+    "dpmpp_sde": "dpmpp_sde",
+    "dpmpp_sde_gpu": "dpmpp_sde",
     "dpmpp_sde_k": "dpmpp_sde_karras",
+    "dpmpp_2m_sde": "dpmpp_2m_sde",
+    "dpmpp_2m_sde_gpu": "dpmpp_2m_sde",
+    "dpmpp_2m_sde_k": "dpmpp_2m_sde_karras",
+    "pndm": "pndm",
+    "plms": "pndm",
+    "k_plms": "pndm",
     "uni_pc": "unipc",
     "unipc": "unipc",
     "uni_pc_bh2": "unipc",
@@ -59,7 +66,11 @@ _SAMPLER_ALIASES: dict[str, str] = {
 }
 
 # Samplers whose Karras-scheduled variant has its own id here.
-_KARRAS_VARIANTS = {"dpmpp_2m": "dpmpp_2m_karras", "dpmpp_sde_karras": "dpmpp_sde_karras"}
+_KARRAS_VARIANTS = {
+    "dpmpp_2m": "dpmpp_2m_karras",
+    "dpmpp_sde": "dpmpp_sde_karras",
+    "dpmpp_2m_sde": "dpmpp_2m_sde_karras",
+}
 
 
 def scheduler_for(sampler: str, schedule: str = "") -> str:
@@ -92,11 +103,18 @@ def json_object(text: str) -> dict[str, Any] | None:
 
 
 def to_int(value: Any) -> int | None:
-    """An int from whatever a tool wrote (int, float, numeric string); None if it is not one."""
+    """An int from whatever a tool wrote (int, float, numeric string); None if it is not one.
+
+    Whole numbers written as digits are read exactly (a seed of 6952411511246973023 must not
+    pass through a float, which would make it ...2928); only "12.0"-style text goes through one.
+    """
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
+    text = str(value).strip()
+    if text.lstrip("+-").isdigit() and text.isascii():
+        return int(text)
     try:
         number = float(str(value).strip())
     except (TypeError, ValueError):

@@ -13,9 +13,11 @@ import struct
 import zlib
 from typing import BinaryIO
 
+from desktop_sd.core.images import MAX_PNG_TEXT
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_TEXT_CHUNK = 16 * 1024 * 1024  # larger text chunks are skipped
-MAX_INFLATED = 32 * 1024 * 1024  # a compressed chunk may not inflate past this
+MAX_INFLATED = MAX_PNG_TEXT  # a compressed chunk may not inflate past this (Pillow's cap too)
 MAX_CHUNKS = 100_000
 
 
@@ -32,16 +34,26 @@ def _inflate(data: bytes) -> bytes | None:
     return None if inflater.unconsumed_tail else out
 
 
+def latin1_text(data: bytes) -> str:
+    """A ``tEXt``/``zTXt`` value: Latin-1 by the PNG standard, but A1111 (and others) write UTF-8
+    there, so UTF-8 comes first ("café", "Zürich" must be found by search) and Latin-1 is the
+    fallback; real Latin-1 text with accents is almost never valid UTF-8."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
 def _decode_chunk(kind: bytes, data: bytes) -> tuple[str, str] | None:
     key, sep, rest = data.partition(b"\0")
     if not sep or not key:
         return None
     keyword = key.decode("latin-1")
     if kind == b"tEXt":
-        return keyword, rest.decode("latin-1")
+        return keyword, latin1_text(rest)
     if kind == b"zTXt":
         text = _inflate(rest[1:]) if rest[:1] == b"\0" else None
-        return None if text is None else (keyword, text.decode("latin-1"))
+        return None if text is None else (keyword, latin1_text(text))
     # iTXt: compression flag, method, language\0, translated keyword\0, UTF-8 text
     if len(rest) < 2:
         return None

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from desktop_sd.core.images import MAX_INPUT_PIXELS
+from desktop_sd.core.images import MAX_INPUT_PIXELS, TEXT_TOO_LARGE
 from desktop_sd.library.metadata import read_parameters
 from desktop_sd.library.parsed import ParsedParameters
 
@@ -25,12 +25,32 @@ class Probe:
     parameters: ParsedParameters | None
 
 
-def probe_image(path: Path, verify: bool = False) -> Probe:
+TRUNCATED = "it is damaged or truncated (the file ends before its image does)"
+_TAIL = 4096  # how far from the end a format's end marker may sit (some tools append a little)
+
+
+def _ends_whole(path: Path, kind: str) -> bool:
+    """Whether the file reaches its format's end: PNG's IEND chunk, JPEG's EOI marker, the RIFF size."""
+    with open(path, "rb") as stream:
+        size = stream.seek(0, 2)
+        if kind == "WEBP":
+            stream.seek(4)
+            riff = int.from_bytes(stream.read(4), "little")
+            return size >= riff + 8
+        marker = {"PNG": b"IEND\xaeB`\x82", "JPEG": b"\xff\xd9"}.get(kind)
+        if marker is None:
+            return True
+        stream.seek(max(0, size - _TAIL))
+        return marker in stream.read()
+
+
+def probe_image(path: Path) -> Probe:
     """Size, format and parameters of an image file; raises ``NotAnImage``.
 
-    Without ``verify`` only the header is read (start-up re-indexing must stay
-    fast). With it, the file is checked whole: PNG chunk checksums, and a full
-    decode for other formats, so truncated files are refused on import.
+    The one rule for what enters the history, whether imported or found in the
+    library folder: the header reads, the size is sane, and the file reaches its
+    format's end marker (a truncated download or copy does not). Pixels are not
+    decoded, so indexing thousands of files stays fast.
     """
     try:
         with warnings.catch_warnings():
@@ -40,17 +60,18 @@ def probe_image(path: Path, verify: bool = False) -> Probe:
                 kind = image.format or path.suffix.lstrip(".").upper()
                 if width * height > MAX_INPUT_PIXELS:
                     raise NotAnImage(f"it is {width}x{height} pixels, larger than Desktop SD opens")
-                if verify:
-                    if kind == "PNG":
-                        image.verify()
-                    else:
-                        image.load()
+            if not _ends_whole(path, kind):
+                raise NotAnImage(TRUNCATED)
     except NotAnImage:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise NotAnImage("its size is so large it looks like a decompression bomb") from None
     except UnidentifiedImageError:
         raise NotAnImage("it is not an image Desktop SD can read (PNG, JPEG, WebP)") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+    except ValueError as exc:
+        if "MAX_TEXT_CHUNK" in str(exc) or "MAX_TEXT_MEMORY" in str(exc):  # Pillow's text limits
+            raise NotAnImage(TEXT_TOO_LARGE) from None
+        raise NotAnImage(f"it is damaged or truncated ({exc})") from None
+    except (OSError, SyntaxError, EOFError) as exc:
         raise NotAnImage(f"it is damaged or truncated ({exc})") from None
     return Probe(width, height, kind, read_parameters(path))

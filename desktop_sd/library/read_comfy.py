@@ -2,7 +2,11 @@
 
 Graphs vary without limit (custom nodes, several samplers, prompts built by
 concatenation), so everything here is best effort: read what can be read by
-following links from a sampler, and never raise.
+following links from a sampler, and never raise. Besides ``KSampler`` the
+custom samplers are followed through their parts: ``SamplerCustom`` and
+``SamplerCustomAdvanced`` take the sampler from ``KSamplerSelect``, steps and
+schedule from ``BasicScheduler`` or ``SDTurboScheduler``, the seed from
+``RandomNoise`` and (Flux) the prompt and guidance through a guider node.
 """
 
 from __future__ import annotations
@@ -16,7 +20,18 @@ from desktop_sd.library.parsed import COMFYUI, ParsedParameters, scheduler_for, 
 Graph = dict[str, dict[str, Any]]
 
 _SAMPLER_INPUTS = ("positive", "negative")
-_TEXT_INPUTS = ("text", "text_g", "text_l", "string", "value", "prompt", "text_positive", "text_negative")
+_TEXT_INPUTS = (
+    "text",
+    "text_g",
+    "text_l",
+    "t5xxl",  # CLIPTextEncodeFlux: the T5 prompt, then the CLIP-L one (often the same)
+    "clip_l",
+    "string",
+    "value",
+    "prompt",
+    "text_positive",
+    "text_negative",
+)
 _MAX_DEPTH = 12  # links followed from a sampler before giving up (graphs may hold cycles)
 
 
@@ -111,13 +126,21 @@ def _latent_size(graph: Graph, link: Any, depth: int = 0) -> tuple[int | None, i
     return None, None, False
 
 
+def _linked(graph: Graph, link: Any, key: str) -> Any:
+    """Input ``key`` of the node ``link`` points to, itself resolved to a literal."""
+    node = _node(graph, link)
+    return None if node is None else _resolve_value(graph, _inputs(node).get(key))
+
+
 def _samplers(graph: Graph) -> list[dict[str, Any]]:
     found = []
     for node in graph.values():
         if not isinstance(node, dict):
             continue
         inputs = _inputs(node)
-        if any(k in inputs for k in _SAMPLER_INPUTS) and any(k in inputs for k in ("seed", "noise_seed", "steps")):
+        seeded = any(k in inputs for k in ("seed", "noise_seed", "steps"))
+        classic = seeded and any(k in inputs for k in _SAMPLER_INPUTS)
+        if classic or ("guider" in inputs and "noise" in inputs):  # the second: SamplerCustomAdvanced
             found.append(node)
     # The first pass of a multi-pass graph usually starts from nothing: prefer full denoise, then most steps.
     found.sort(key=lambda n: (-(to_float(_inputs(n).get("denoise")) or 1.0), -(to_int(_inputs(n).get("steps")) or 0)))
@@ -143,33 +166,62 @@ def _from_graph(graph: Graph, raw: str) -> ParsedParameters:
     if not samplers:
         return ParsedParameters(source=COMFYUI, raw=raw)
     inputs = _inputs(samplers[0])
-    positive = _texts(graph, inputs.get("positive"))
-    negative = _texts(graph, inputs.get("negative"))
+    guider = _node(graph, inputs.get("guider"))
+    # A guider holds what KSampler holds itself: CFGGuider model/positive/negative/cfg, BasicGuider
+    # model/conditioning (Flux, whose guidance is a FluxGuidance node or CLIPTextEncodeFlux input).
+    parts = {**_inputs(guider), **inputs} if guider is not None else inputs
+    positive = _texts(graph, parts.get("positive", parts.get("conditioning")))
+    negative = _texts(graph, parts.get("negative"))
     width, height, encoded = _latent_size(graph, inputs.get("latent_image"))
-    denoise = to_float(_resolve_value(graph, inputs.get("denoise")))
+    sigmas = inputs.get("sigmas")  # BasicScheduler / SDTurboScheduler: steps, schedule, denoise
+    denoise = to_float(_resolve_value(graph, inputs.get("denoise", _linked(graph, sigmas, "denoise"))))
     sampler = _resolve_value(graph, inputs.get("sampler_name"))
+    if sampler is None:
+        sampler = _linked(graph, inputs.get("sampler"), "sampler_name")  # KSamplerSelect
     schedule = _resolve_value(graph, inputs.get("scheduler"))
+    if schedule is None:
+        schedule = _linked(graph, sigmas, "scheduler")
     sampler = sampler if isinstance(sampler, str) else ""
     schedule = schedule if isinstance(schedule, str) else ""
-    seed = _resolve_value(graph, inputs.get("seed", inputs.get("noise_seed")))
+    steps = _resolve_value(graph, inputs.get("steps"))
+    if steps is None:
+        steps = _linked(graph, sigmas, "steps")
+    seed = _resolve_value(graph, inputs.get("seed", inputs.get("noise_seed", inputs.get("noise"))))
+    scheduler_node = _node(graph, sigmas) or {}
+    model = _model_name(graph, parts.get("model")) or _model_name(graph, _inputs(scheduler_node).get("model"))
     img2img = encoded or (denoise is not None and denoise < 1.0)
+    extra = {"samplers": str(len(samplers))}
+    guidance = _flux_guidance(graph, parts.get("conditioning"))
+    if guidance is not None:
+        extra["Guidance"] = str(guidance)
     return ParsedParameters(
         source=COMFYUI,
         prompt="\n".join(positive),
         negative_prompt="\n".join(negative),
-        model=_model_name(graph, inputs.get("model")),
+        model=model,
         width=width,
         height=height,
-        steps=to_int(_resolve_value(graph, inputs.get("steps"))),
-        cfg_scale=to_float(_resolve_value(graph, inputs.get("cfg"))),
+        steps=to_int(steps),
+        cfg_scale=to_float(_resolve_value(graph, parts.get("cfg"))),
         seed=to_int(seed),
         sampler=f"{sampler} {schedule}".strip(),
         scheduler=scheduler_for(sampler, schedule),
         strength=denoise if img2img else None,
         mode=Mode.IMG2IMG if img2img else Mode.TXT2IMG,
-        extra={"samplers": str(len(samplers))},
+        extra=extra,
         raw=raw,
     )
+
+
+def _flux_guidance(graph: Graph, link: Any, depth: int = 0) -> float | None:
+    """Flux's distilled guidance, on the way from a guider to the prompt (FluxGuidance, CLIPTextEncodeFlux)."""
+    node = _node(graph, link)
+    if node is None or depth > _MAX_DEPTH:
+        return None
+    inputs = _inputs(node)
+    if "guidance" in inputs:
+        return to_float(_resolve_value(graph, inputs["guidance"]))
+    return _flux_guidance(graph, inputs.get("conditioning"), depth + 1)
 
 
 def parse_comfy_workflow(text: str) -> ParsedParameters | None:

@@ -7,6 +7,7 @@ older two, negative words sit in the prompt in square brackets.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shlex
 from typing import Any
@@ -66,21 +67,33 @@ def parse_invoke_metadata(text: str) -> ParsedParameters | None:
     )
 
 
-def parse_sd_metadata(text: str) -> ParsedParameters | None:
-    """InvokeAI 2.x ``sd-metadata``."""
+def _first_image(data: dict[str, Any]) -> dict[str, Any]:
+    """The ``image`` object, or the first of an ``images`` list (some 2.x versions and batch runs)."""
+    image = data.get("image")
+    if not isinstance(image, dict):
+        images = data.get("images")
+        image = images[0] if isinstance(images, list) and images else None
+    return image if isinstance(image, dict) else {}
+
+
+def parse_sd_metadata(text: str, dream: str | None = None) -> ParsedParameters | None:
+    """InvokeAI 2.x ``sd-metadata``; what it leaves empty comes from the ``Dream`` chunk beside it.
+
+    The model is ``model_weights``, else ``model_id``, else ``model_hash`` (1.x wrote only the hash).
+    """
     data = json_object(text)
     if data is None:
-        return None
-    image = data.get("image")
-    image = image if isinstance(image, dict) else {}
+        return parse_dream(dream) if dream else None
+    image = _first_image(data)
     positive, negative = split_bracket_negative(to_text(image.get("prompt")))
     sampler = str(image.get("sampler") or "")
     mode = _mode(image.get("type"))
-    return ParsedParameters(
+    model = next((str(data[k]) for k in ("model_weights", "model_id", "model_hash") if data.get(k)), "")
+    parsed = ParsedParameters(
         source=INVOKEAI,
         prompt=positive,
         negative_prompt=negative,
-        model=str(data.get("model_weights") or ""),
+        model=model,
         width=to_int(image.get("width")),
         height=to_int(image.get("height")),
         steps=to_int(image.get("steps")),
@@ -93,6 +106,21 @@ def parse_sd_metadata(text: str) -> ParsedParameters | None:
         extra={k: str(data[k]) for k in ("model_hash", "app_version") if k in data},
         raw=text,
     )
+    fallback = parse_dream(dream) if dream else None
+    return _fill_from(parsed, fallback) if fallback is not None else parsed
+
+
+def _fill_from(parsed: ParsedParameters, fallback: ParsedParameters) -> ParsedParameters:
+    """``parsed`` with its empty fields taken from ``fallback`` (an img2img fallback brings its mode)."""
+    changes: dict[str, Any] = {}
+    for name in ("prompt", "negative_prompt", "model", "width", "height", "steps", "cfg_scale", "seed", "strength"):
+        if getattr(parsed, name) in (None, "") and getattr(fallback, name) not in (None, ""):
+            changes[name] = getattr(fallback, name)
+    if not parsed.sampler and fallback.sampler:
+        changes.update(sampler=fallback.sampler, scheduler=fallback.scheduler)
+    if parsed.mode is Mode.TXT2IMG and fallback.mode is not Mode.TXT2IMG:
+        changes["mode"] = fallback.mode
+    return dataclasses.replace(parsed, **changes)
 
 
 _DREAM_FLAGS = {
@@ -141,7 +169,8 @@ def parse_dream(text: str) -> ParsedParameters | None:
             prompt_parts.append(token)
         i += 1
     positive, negative = split_bracket_negative(" ".join(prompt_parts))
-    mode = Mode.IMG2IMG if "init" in values else Mode.TXT2IMG
+    # -f (strength) belongs to img2img; some versions left the init image's path out.
+    mode = Mode.IMG2IMG if "init" in values or "strength" in values else Mode.TXT2IMG
     sampler = values.get("sampler", "")
     return ParsedParameters(
         source=INVOKEAI,

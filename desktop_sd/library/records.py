@@ -101,10 +101,12 @@ class Filters:
 
 @dataclass(frozen=True)
 class ImportReport:
-    """What ``Library.import_files`` did: records added, and files skipped with the reason."""
+    """What ``Library.import_files`` did: records added, files skipped with the reason, and files
+    whose content was already in the history."""
 
     added: tuple[ImageRecord, ...] = ()
     skipped: tuple[tuple[Path, str], ...] = ()
+    already: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)

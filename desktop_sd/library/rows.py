@@ -36,7 +36,7 @@ FIELDS = (
     "params",
 )
 COLUMNS = ", ".join(f"images.{name}" for name in FIELDS)
-INSERT_FIELDS = (*FIELDS[1:], "folder")
+INSERT_FIELDS = (*FIELDS[1:], "folder", "content_hash")
 INSERT_SQL = f"INSERT INTO images ({', '.join(INSERT_FIELDS)}) VALUES ({', '.join('?' * len(INSERT_FIELDS))})"
 _MODES = {m.value: m for m in Mode}
 
@@ -74,7 +74,7 @@ def record_from_row(row: Sequence[Any], root: Path) -> ImageRecord:
         scheduler=data["scheduler"],
         steps=data["steps"],
         cfg_scale=data["cfg_scale"],
-        seed=data["seed"],
+        seed=_seed_from_column(data["seed"]),
         width=data["width"],
         height=data["height"],
         mode=_MODES.get(data["mode"], Mode.TXT2IMG),
@@ -89,11 +89,18 @@ def record_from_row(row: Sequence[Any], root: Path) -> ImageRecord:
     )
 
 
-def _seed(value: int | None) -> int | None:
-    # SQLite integers are signed 64-bit; a larger seed (some tools draw 64-bit unsigned ones) is kept as text.
-    if value is None or -(2**63) <= value < 2**63:
-        return value
-    return None
+def _seed(value: int | None) -> str | None:
+    """A seed as the database keeps it: exact decimal text (an INTEGER column stops at 2**63 - 1)."""
+    return None if value is None else str(int(value))
+
+
+def _seed_from_column(value: object) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
 
 
 def row_for_request(
@@ -171,6 +178,7 @@ def row_for_parsed(
 
 
 def insert_row(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
-    row = {**row, "folder": folder_of(row["file_name"])}
+    """Insert one row; ``content_hash`` (the file's SHA-256) may be left out, to be filled in later."""
+    row = {"content_hash": None, **row, "folder": folder_of(row["file_name"])}
     cursor = conn.execute(INSERT_SQL, [row[name] for name in INSERT_FIELDS])
     return int(cursor.lastrowid or 0)

@@ -8,6 +8,7 @@ database from a newer version of the app is refused, never downgraded.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -131,6 +132,48 @@ MIGRATIONS = (
             f"INSERT INTO images_fts(images_fts, rowid, {_FTS4_COLUMNS}) VALUES ('delete', old.id, {_FTS4_OLD}); "
             f"INSERT INTO images_fts(rowid, {_FTS4_COLUMNS}) VALUES (new.id, {_FTS4_NEW}); END",
             "INSERT INTO images_fts(images_fts) VALUES ('rebuild')",
+        ),
+    ),
+)
+
+
+
+def _seed_as_text(conn: sqlite3.Connection) -> None:
+    """Rebuild ``images`` with ``seed TEXT``: seeds run to 2**64 - 1, and an INTEGER column (signed
+    64-bit) turns anything larger than 2**63 - 1 into an inexact REAL. Indexes and triggers are
+    made again from their own SQL, and the AUTOINCREMENT counter is kept, so no id is ever reused."""
+    (table_sql,) = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'images'").fetchone()
+    new_sql, count = re.subn(r"\bseed\s+INTEGER\b", "seed TEXT", table_sql, count=1)
+    if count != 1:
+        raise LibraryError("The library database has no integer seed column to convert.")
+    others = conn.execute(
+        "SELECT sql FROM sqlite_master WHERE tbl_name = 'images' AND type IN ('index', 'trigger') AND sql IS NOT NULL"
+    ).fetchall()
+    sequence = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'images'").fetchone()
+    columns = [row[1] for row in conn.execute("PRAGMA table_info(images)")]
+    copied = ", ".join("CAST(seed AS TEXT)" if c == "seed" else c for c in columns)
+    conn.execute(re.sub(r"^CREATE TABLE\s+\"?images\"?", "CREATE TABLE images_new", new_sql))
+    conn.execute(f"INSERT INTO images_new ({', '.join(columns)}) SELECT {copied} FROM images")
+    conn.execute("DROP TABLE images")
+    conn.execute("ALTER TABLE images_new RENAME TO images")
+    for (sql,) in others:
+        conn.execute(sql)
+    if sequence is not None:
+        conn.execute("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'images'", (sequence[0],))
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'images_fts'").fetchone():
+        conn.execute("INSERT INTO images_fts(images_fts) VALUES ('rebuild')")
+
+
+MIGRATIONS = (
+    *MIGRATIONS,
+    Migration(5, "seeds as exact text, up to 2**64 - 1", apply=_seed_as_text),
+    Migration(
+        6,
+        "each file's content hash, so an image imported twice is recognised",
+        (
+            # NULL until known: images we save get it at once, files found in the folder on their first import.
+            "ALTER TABLE images ADD COLUMN content_hash TEXT",
+            "CREATE INDEX images_content_hash ON images(content_hash) WHERE content_hash IS NOT NULL",
         ),
     ),
 )

@@ -15,6 +15,7 @@ outside any lock; listeners are called on the thread that made the change.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -24,6 +25,7 @@ from PIL import Image
 
 from desktop_sd.core import paths
 from desktop_sd.core.errors import LibraryError
+from desktop_sd.core.file_hash import sha256_file
 from desktop_sd.core.request import GenerationRequest
 from desktop_sd.library.image_files import (
     IMAGE_SUFFIXES,
@@ -120,9 +122,16 @@ class Library:
     # ---- saving -----------------------------------------------------------------------
 
     def add(
-        self, image: Image.Image, request: GenerationRequest, model_id: str, parent_id: int | None = None
+        self,
+        image: Image.Image,
+        request: GenerationRequest,
+        model_id: str,
+        parent_id: int | None = None,
+        model_hash: str = "",
     ) -> ImageRecord:
         """Save a finished image with its metadata, then record it; returns the record.
+
+        ``model_hash`` is the checkpoint's A1111 ``Model hash`` (``GenerationResult.model_hash``).
 
         Raises ``LibraryError`` (full or read-only disk, locked database) with
         nothing half-written and no record without its file; the caller still
@@ -130,12 +139,13 @@ class Library:
         """
         created = time.time()
         extra = {"created": created, "model_id": model_id, "parent_id": parent_id}
-        data = encode_png(image, request, model_id, extra)
+        data = encode_png(image, request, model_id, extra, model_hash=model_hash)
         if self.closed:
             raise LibraryError("The library is closed.")
         seed = request.seed if request.seed is not None else "x"
         file_name = self.files.write_new(data, created, str(seed))
         row = row_for_request(request, file_name, created, model_id, parent_id, image.size)
+        row["content_hash"] = hashlib.sha256(data).hexdigest()
         try:
             image_id = self.records.insert(row, on_step=fault_point)
         except BaseException:
@@ -199,16 +209,21 @@ class Library:
             exported.append(self.files.copy_out(record.path, target))
         return ExportReport(tuple(exported), tuple(skipped))
 
-    def import_files(self, paths: Iterable[Path | str]) -> ImportReport:
+    def import_files(
+        self, paths: Iterable[Path | str], on_file: Callable[[int, int], None] | None = None
+    ) -> ImportReport:
         """Copy images (and folders of them) into the library, reading whatever metadata they carry.
 
         Damaged files and non-images are skipped with the reason; images with
-        no readable metadata come in as plain images.
+        no readable metadata come in as plain images. A file whose content is
+        already in the history (by SHA-256) is not added again: it is reported
+        in ``already``. ``on_file(done, total)`` hears after each file.
         """
         files: list[Path] = []
         root = self.folder.resolve()
         added: list[ImageRecord] = []
         skipped: list[tuple[Path, str]] = []
+        already: list[Path] = []
         for item in paths:
             path = Path(item)
             if path.resolve().is_relative_to(root):
@@ -217,24 +232,44 @@ class Library:
                 files += _walk_images(path, root)
             else:
                 files.append(path)
-        for path in files:
+        self._hash_unhashed()
+        for done, path in enumerate(files, 1):
             try:
                 image_id = self._import_one(path)
             except NotAnImage as exc:
                 skipped.append((path, str(exc)))
-                continue
             except OSError as exc:
                 skipped.append((path, exc.strerror or str(exc)))
-                continue
-            added += self.get_many([image_id])
+            else:
+                if image_id is None:
+                    already.append(path)
+                else:
+                    added += self.get_many([image_id])
+            if on_file is not None:
+                on_file(done, len(files))
         if added:
             self._notify(LibraryEventKind.ADDED, [r.id for r in added])
-        return ImportReport(tuple(added), tuple(skipped))
+        return ImportReport(tuple(added), tuple(skipped), tuple(already))
 
-    def _import_one(self, source: Path) -> int:
+    def _hash_unhashed(self) -> None:
+        """Learn the content hash of images that came in without one (found in the folder, or saved
+        by an older version), so that importing them again is recognised."""
+        hashes: list[tuple[int, str]] = []
+        for image_id, file_name in self.records.unhashed():
+            path = self.folder.joinpath(*file_name.split("/"))
+            with contextlib.suppress(OSError):  # a missing file: learnt when it comes back
+                hashes.append((image_id, sha256_file(path)))
+        if hashes:
+            self.records.set_hashes(hashes)
+
+    def _import_one(self, source: Path) -> int | None:
+        """The new record's id, or None when the same content is already in the history."""
         if not source.is_file():
             raise NotAnImage("it is not a file")
-        probe = probe_image(source, verify=True)
+        digest = sha256_file(source)
+        if self.records.find_by_hash(digest) is not None:
+            return None
+        probe = probe_image(source)
         suffix = source.suffix.lower() if source.suffix.lower() in IMAGE_SUFFIXES else ""
         suffix = suffix or _SUFFIX_OF_FORMAT.get(probe.format, "")
         if not suffix:
@@ -243,6 +278,7 @@ class Library:
         with self.records.lock:  # a reconcile must not index the copy before its record is in
             file_name = self.files.copy_in(source, suffix)
             row = row_for_parsed(probe.parameters, file_name, created, (probe.width, probe.height))
+            row["content_hash"] = digest
             try:
                 return self.records.insert(row)
             except BaseException:

@@ -49,7 +49,19 @@ def lock_path(repo_id: str, etag: str) -> Path:
     return cache_dir() / ".locks" / ("models--" + repo_id.replace("/", "--")) / f"{etag}.lock"
 
 
+_ETAG = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # a git blob SHA-1, or an LFS file's SHA-256
+
+
+def is_etag(value: str | None) -> bool:
+    """Whether ``value`` can name a blob: a file is never written under an empty or odd name."""
+    return bool(value) and _ETAG.fullmatch(str(value)) is not None
+
+
 def blob_path(repo_id: str, etag: str) -> Path:
+    """``blobs/<etag>``; raises ``ValueError`` for anything but a hash (an empty etag would name
+    the ``blobs`` folder itself, and every file of a repo would overwrite the one before)."""
+    if not is_etag(etag):
+        raise ValueError(f"not a blob hash: {etag!r}")
     return repo_folder(repo_id) / "blobs" / etag
 
 
@@ -101,8 +113,25 @@ def link_into_snapshot(repo_id: str, commit: str, filename: str, etag: str) -> P
     return pointer
 
 
+def owns_blob(snapshot: Path, pointer: Path) -> bool:
+    """Whether a snapshot file is a copy, or a link to a blob of its repo named by a hash.
+
+    A snapshot whose files all point at one file named ``blobs`` (what a download from a listing
+    stripped of hashes once left) holds no model.
+    """
+    if not pointer.is_symlink():
+        return pointer.is_file()
+    target = pointer.resolve()
+    return target.is_file() and target.parent == (snapshot.parent.parent / "blobs").resolve() and is_etag(target.name)
+
+
+def sound_snapshot(snapshot: Path) -> bool:
+    """Whether every file of a snapshot is its own blob (see ``owns_blob``)."""
+    return all(owns_blob(snapshot, p) for p in snapshot.rglob("*") if p.is_symlink() or p.is_file())
+
+
 def cached_repos() -> list[tuple[str, Path]]:
-    """Every model repo in the cache with a snapshot for ``main``: (repo id, snapshot folder)."""
+    """Every model repo in the cache with a sound snapshot for ``main``: (repo id, snapshot folder)."""
     root = cache_dir()
     found: list[tuple[str, Path]] = []
     try:
@@ -114,7 +143,7 @@ def cached_repos() -> list[tuple[str, Path]]:
             continue
         repo_id = entry.name[len("models--") :].replace("--", "/", 1)
         snapshot = snapshot_path(repo_id)
-        if snapshot is not None:
+        if snapshot is not None and sound_snapshot(snapshot):
             found.append((repo_id, snapshot))
     return found
 

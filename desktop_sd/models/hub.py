@@ -5,6 +5,10 @@ file's size and hash (SHA-256 for LFS files, the git blob hash for small ones);
 ``transfer.fetch`` checks them. Files go to ``blobs/<etag>`` exactly where
 huggingface_hub puts them, so nothing is fetched twice by us or by other tools.
 A model already complete in the cache is used without touching the network.
+
+A mirror or proxy may strip the hashes from the listing. Then, as
+huggingface_hub does, each such file's ETag comes from a HEAD of its URL; a
+file with no hash from either is refused before anything is written.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ class RepoFile:
 
     @property
     def etag(self) -> str:
-        """The blob's name in the cache, as huggingface_hub names it."""
+        """The blob's name in the cache, as huggingface_hub names it ("" when the listing gave no hash)."""
         return self.sha256 or self.blob_id or ""
 
     @property
@@ -99,12 +103,40 @@ def list_repo(repo_id: str, revision: str = "main") -> tuple[str, list[RepoFile]
         files = []
         for sibling in data.get("siblings", []):
             lfs = sibling.get("lfs") or {}
-            sha256 = lfs.get("sha256") or lfs.get("oid")
+            sha256 = str(lfs.get("sha256") or lfs.get("oid") or "").lower()
+            blob_id = str(sibling.get("blobId") or "").lower()
             size = lfs.get("size", sibling.get("size"))
-            files.append(RepoFile(sibling["rfilename"], int(size or 0), sha256, sibling.get("blobId")))
+            files.append(
+                RepoFile(
+                    sibling["rfilename"],
+                    int(size or 0),
+                    sha256 if len(sha256) == 64 and hfcache.is_etag(sha256) else None,
+                    blob_id if len(blob_id) == 40 and hfcache.is_etag(blob_id) else None,
+                )
+            )
     except (KeyError, TypeError, ValueError):
         raise DownloadError(f"The Hub sent an unexpected file list for {repo_id}.") from None
     return commit, files
+
+
+def with_etag(repo_id: str, commit: str, item: RepoFile) -> RepoFile:
+    """``item`` with its hash; when the listing had none, from a HEAD of the file, as huggingface_hub
+    does (``X-Linked-Etag`` for LFS files, ``ETag`` for the others). Raises ``DownloadError`` if
+    the server gives no usable hash either: a file is never written without its blob name."""
+    if item.etag:
+        return item
+    remote = transfer.probe(resolve_url(repo_id, commit, item.name), headers=_auth_headers())
+    etag = remote.etag or ""
+    if not hfcache.is_etag(etag):
+        raise DownloadError(
+            f"The Hub at {network.endpoint()} gives no hash for {item.name} of {repo_id}, in its file list or "
+            "its headers (a mirror or proxy may strip them), so it cannot be stored or checked. Nothing was "
+            "saved; use the Hub directly or a mirror that keeps the hashes."
+        )
+    size = remote.size if remote.size is not None else item.size
+    if len(etag) == 64:
+        return RepoFile(item.name, size, etag, None)
+    return RepoFile(item.name, size, None, etag)
 
 
 def select(names: Sequence[str], specs: Sequence[FileSpec], repo_id: str) -> list[str]:
@@ -166,6 +198,8 @@ def find_cached(repo_id: str, revision: str, specs: Sequence[FileSpec] | None) -
         return None
     if not chosen or (specs is None and "model_index.json" in chosen and not pipeline_complete(snapshot)):
         return None
+    if not all(hfcache.owns_blob(snapshot, snapshot / name) for name in chosen):
+        return None  # files left pointing at one unnamed blob: fetched again
     commit = snapshot.name
     return HubModel(repo_id, revision, commit, snapshot, tuple(chosen))
 
@@ -219,7 +253,10 @@ def download(
     names = select(
         [f.name for f in files], specs if specs is not None else default_specs(list(by_name), repo_id), repo_id
     )
-    chosen = [by_name[n] for n in names]
+    chosen = [with_etag(repo_id, commit, by_name[n]) for n in names]  # every hash known before any write
+    stray = hfcache.repo_folder(repo_id) / "blobs"
+    if stray.is_file():  # one file where the blobs folder belongs, left by a listing without hashes
+        stray.unlink()
     missing = [f for f in chosen if not hfcache.blob_path(repo_id, f.etag).is_file()]
     transfer.check_free_space(hfcache.repo_folder(repo_id), sum(f.size for f in missing), repo_id)
     if on_total is not None:

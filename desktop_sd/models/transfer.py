@@ -418,6 +418,7 @@ class RemoteFile:
     sha256: str | None
     filename: str | None
     commit: str | None  # X-Repo-Commit, when the server is a Hugging Face Hub
+    etag: str | None = None  # the first hop's X-Linked-Etag or ETag, unquoted: a Hub file's blob name
 
 
 def probe(url: str, headers: dict[str, str] | None = None, max_redirects: int = 5) -> RemoteFile:
@@ -473,7 +474,8 @@ def _describe(url: str, final_url: str, hops: list[Message]) -> RemoteFile:
     disposition = Message()
     disposition["Content-Disposition"] = _first(hops, "Content-Disposition") or ""
     filename = disposition.get_filename() or _url_name(url)
-    return RemoteFile(final_url, size, sha256, filename, _first(hops, "X-Repo-Commit"))
+    etag = (hops[0].get("X-Linked-Etag") or hops[0].get("ETag") or "").removeprefix("W/").strip('"').lower()
+    return RemoteFile(final_url, size, sha256, filename, _first(hops, "X-Repo-Commit"), etag or None)
 
 
 def _digest_header(value: str) -> str | None:

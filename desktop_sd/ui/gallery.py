@@ -45,7 +45,7 @@ class GalleryDock(QDockWidget):
     """The "History" dock over a ``GalleryModel``."""
 
     reuse_parameters = Signal(object)  # GenerationRequest
-    reuse_seed = Signal(int)
+    reuse_seed = Signal(object)  # a seed may be up to 2**64 - 1, past what an int signal carries
     send_to_canvas = Signal(str, bool)  # file path, as init image (True) or as the canvas image (False)
 
     def __init__(

@@ -42,6 +42,7 @@ from desktop_sd.core.request import Family, Mode
 from desktop_sd.core.schedulers import SCHEDULERS
 from desktop_sd.ui.names import MODE_NAMES
 from desktop_sd.ui.param_spins import float_spin, int_spin
+from desktop_sd.ui.seed_box import SeedBox
 
 MODE_HINTS = {
     Mode.TXT2IMG: "A new image from the prompt, in the frame.",
@@ -120,7 +121,7 @@ class PromptPanel(QWidget):
             self.scheduler_combo.addItem(info.label, info.id)
         self.steps_spin = int_spin(STEPS)
         self.cfg_spin = float_spin(CFG_SCALE)
-        self.seed_spin = float_spin(SEED)  # QSpinBox stops at 2**31 - 1
+        self.seed_spin = SeedBox(SEED)  # exact up to 2**64 - 1, which no Qt spin box holds
         self.random_check = QCheckBox("Random seed")
         self.last_seed_button = QToolButton()
         self.last_seed_button.setText("Last")
@@ -225,7 +226,7 @@ class PromptPanel(QWidget):
         self.scheduler_combo.currentIndexChanged.connect(lambda: m.update(scheduler=self.scheduler_combo.currentData()))
         self.steps_spin.valueChanged.connect(lambda v: m.update(steps=int(v)))
         self.cfg_spin.valueChanged.connect(lambda v: m.update(cfg_scale=float(v)))
-        self.seed_spin.valueChanged.connect(lambda v: m.update(seed=int(v), random_seed=False))
+        self.seed_spin.valueChanged.connect(lambda v: m.update(seed=v, random_seed=False))
         self.random_check.toggled.connect(lambda on: m.update(random_seed=bool(on)))
         self.last_seed_button.clicked.connect(m.reuse_last_seed)
         self.width_spin.valueChanged.connect(lambda v: self._on_size_edited(self.width_spin, "width", v))

@@ -9,6 +9,7 @@ from PIL import Image
 
 from desktop_sd.core.backend import BackendStatus, StepCallback
 from desktop_sd.core.errors import Cancelled
+from desktop_sd.core.params import batch_seeds
 from desktop_sd.core.request import GenerationRequest, GenerationResult, MemoryTier
 
 COLOURS = ((200, 40, 40), (40, 160, 60), (40, 60, 200), (220, 200, 40))
@@ -50,7 +51,7 @@ class FakeBackend:
             preview = Image.new("RGB", (max(8, size[0] // 8), max(8, size[1] // 8)), (step * 10 % 255, 0, 0))
             on_step(step, request.steps, preview if self.previews else None)
         seed = request.seed if request.seed is not None else 1234
-        seeds = tuple(seed + i for i in range(request.batch_size))
+        seeds = batch_seeds(seed, request.batch_size)
         images = tuple(Image.new("RGB", size, COLOURS[i % len(COLOURS)]) for i in range(request.batch_size))
         return GenerationResult(
             images, request.replace(seed=seed), seeds, request.model or "fake", "cpu", MemoryTier.GPU, elapsed_s=0.01

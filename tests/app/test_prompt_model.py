@@ -39,7 +39,7 @@ def test_damaged_saved_values_fall_back_or_are_clamped() -> None:
 
 def test_a_random_seed_is_drawn_when_the_job_is_made_and_a_fixed_one_kept() -> None:
     random_seeds = {PromptValues(random_seed=True).to_request().seed for _ in range(5)}
-    assert len(random_seeds) > 1 and all(s is not None and 0 <= s < 2**32 for s in random_seeds)
+    assert len(random_seeds) > 1 and all(s is not None and 0 <= s < 2**64 for s in random_seeds)
     assert PromptValues(seed=7, random_seed=False).to_request().seed == 7
 
 

@@ -30,7 +30,9 @@ class FlakyStore:
         self.saved: list[tuple[int | None, int, str]] = []
         self.threads: set[str] = set()
 
-    def add(self, image: Any, request: GenerationRequest, model_id: str, parent_id: int | None = None) -> int:
+    def add(
+        self, image: Any, request: GenerationRequest, model_id: str, parent_id: int | None = None, model_hash: str = ""
+    ) -> int:
         self.threads.add(threading.current_thread().name)
         if len(self.saved) >= self.ok:
             raise LibraryError("Could not save the image in /full: No space left on device. Free some space.")

@@ -63,7 +63,7 @@ def test_generate_in_a_subprocess_writes_a_png_with_metadata(
         assert image.size == (64, 64)
         parameters, data = image.info[A1111_CHUNK], json.loads(image.info[JSON_CHUNK])
     assert parameters.startswith("a fox, 🦊 in snow\nNegative prompt: blurry\n")
-    assert "Steps: 2, Sampler: Euler a, CFG scale: 7, Seed: 1234, Size: 64x64" in parameters
+    assert "Steps: 2, Sampler: Euler a, Schedule type: Automatic, CFG scale: 7, Seed: 1234, Size: 64x64" in parameters
     assert data["request"]["seed"] == 1234 and data["request"]["scheduler"] == "euler_a"
     assert [p.name for p in out.parent.iterdir()] == ["fox.png"]  # no temp file left behind
 

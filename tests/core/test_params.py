@@ -7,7 +7,16 @@ from PIL import Image
 
 from desktop_sd.core import params
 from desktop_sd.core.errors import InputError
-from desktop_sd.core.params import HEIGHT, NUMBER_PARAMS, SEED, STRENGTH, WIDTH, NumberParam, draw_seed
+from desktop_sd.core.params import (
+    HEIGHT,
+    NUMBER_PARAMS,
+    SEED,
+    STRENGTH,
+    WIDTH,
+    NumberParam,
+    batch_seeds,
+    draw_seed,
+)
 from desktop_sd.core.request import Borders, GenerationRequest, Mode, strength_for
 from desktop_sd.core.validation import check_request
 
@@ -40,7 +49,7 @@ def test_the_validator_accepts_the_table_range_and_refuses_one_step_outside(
         (params.CFG_SCALE, 30.5, "CFG scale must be between 0 and 30, got 30.5."),
         (params.MASK_FEATHER, 9, "Mask feather must be between 0 and 8 pixels, got 9."),
         (params.BATCH_SIZE, 17, "Batch size must be between 1 and 16, got 17."),
-        (SEED, -1, "Seed must be between 0 and 4294967295, got -1."),
+        (SEED, -1, "Seed must be between 0 and 18446744073709551615, got -1."),
         (WIDTH, 4104, "Width 4104 is out of range: choose 64 to 4096 pixels."),
         (HEIGHT, 56, "Height 56 is out of range: choose 64 to 4096 pixels."),
     ],
@@ -94,3 +103,18 @@ def test_clamping_keeps_the_type_and_the_range(spec: NumberParam[int] | NumberPa
     low, high = spec.clamp(spec.minimum - 10 * spec.step), spec.clamp(spec.maximum * 2 + 1)
     assert (low, high) == (spec.minimum, spec.maximum)
     assert type(low) is type(high) is type(spec.default)
+
+
+def test_seeds_are_exact_up_to_the_top_of_the_unsigned_64_bit_range() -> None:
+    top = 2**64 - 1
+    assert SEED.maximum == top and SEED.accepts(top) and not SEED.accepts(top + 1)
+    assert check_request(GenerationRequest(Mode.TXT2IMG, "p", seed=6952411511246973023))[0].seed == 6952411511246973023
+    with pytest.raises(InputError, match="whole number"):
+        check_request(GenerationRequest(Mode.TXT2IMG, "p", seed=6.952411511246973e18))  # type: ignore[arg-type]
+
+
+def test_batch_seeds_count_up_and_wrap_into_the_range() -> None:
+    assert batch_seeds(7, 3) == (7, 8, 9)
+    wrapped = batch_seeds(SEED.maximum - 1, 4)
+    assert wrapped == (SEED.maximum - 1, SEED.maximum, 0, 1)
+    assert all(SEED.accepts(s) for s in wrapped)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -62,6 +63,9 @@ def test_single_file_reproduces_the_diffusers_folder(
     )
     assert run(engine, inpaint).images  # mode switch on a single-file model
     assert engine.loads == 1
+    # A1111's "Model hash" of the checkpoint (the folder model has none)
+    assert from_file.model_hash == hashlib.sha256(tiny_single_file.read_bytes()).hexdigest()[:10]
+    assert from_folder.model_hash == ""
 
 
 def test_fp16_single_file_loads_as_fp32_on_the_cpu(

@@ -10,7 +10,7 @@ import torch
 from diffusers import StableDiffusionImg2ImgPipeline, StableDiffusionPipeline
 from PIL import Image
 
-from desktop_sd.core.masks import OUTPAINT_OVERLAP, feather_alpha
+from desktop_sd.core.masks import OUTPAINT_OVERLAP, feather_alpha, outpaint_blend
 from desktop_sd.core.request import Borders, GenerationRequest, Mode
 from desktop_sd.engine import Engine
 from tests.engine.helpers import box_mask, gradient, max_diff, pixels, run
@@ -74,7 +74,7 @@ def test_img2img_matches_plain_diffusers(sd_engine: Engine, tiny_request: Genera
 def test_random_seed_is_drawn_and_reported(sd_engine: Engine, tiny_request: GenerationRequest) -> None:
     first = run(sd_engine, tiny_request.replace(seed=None))
     again = run(sd_engine, tiny_request.replace(seed=first.request.seed))
-    assert first.request.seed is not None and 0 <= first.request.seed < 2**32
+    assert first.request.seed is not None and 0 <= first.request.seed < 2**64
     assert max_diff(first.images[0], again.images[0]) == 0
 
 
@@ -85,6 +85,17 @@ def test_batch_uses_consecutive_seeds(sd_engine: Engine, tiny_request: Generatio
     second = run(sd_engine, tiny_request.replace(seed=101))
     assert max_diff(batch.images[1], second.images[0]) <= 2
     assert max_diff(batch.images[0], batch.images[1]) > 2
+
+
+def test_a_batch_at_the_top_of_the_seed_range_wraps_and_each_seed_repeats_its_image(
+    sd_engine: Engine, tiny_request: GenerationRequest
+) -> None:
+    top = 2**64 - 1
+    batch = run(sd_engine, tiny_request.replace(batch_size=2, seed=top))
+    assert batch.seeds == (top, 0)
+    for index, seed in enumerate(batch.seeds):  # every recorded seed is accepted back and repeats its image
+        single = run(sd_engine, tiny_request.replace(seed=seed))
+        assert max_diff(batch.images[index], single.images[0]) <= 2
 
 
 def test_inpaint_keeps_pixels_outside_the_mask(sd_engine: Engine, tiny_request: GenerationRequest) -> None:
@@ -173,6 +184,30 @@ def test_outpaint_with_a_painted_mask_repaints_both(sd_engine: Engine, tiny_requ
     changed = (out != pixels(init)).any(axis=-1)
     assert changed[20:36, 24:40].mean() > 0.5
     assert not changed[OUTPAINT_OVERLAP + 1 :, :20].any()
+
+
+@pytest.mark.parametrize("feather", [0, 4, 8])
+def test_outpaint_changes_the_original_within_the_overlap_whatever_the_feather(
+    sd_engine: Engine, tiny_request: GenerationRequest, feather: int
+) -> None:
+    init = gradient((48, 64))
+    request = tiny_request.replace(
+        mode=Mode.OUTPAINT, init_image=init, outpaint=Borders(16, 0, 8, 0), width=72, height=64, mask_feather=feather
+    )
+    out = pixels(run(sd_engine, request).images[0])
+    original = out[:, 16 : 16 + 48]
+    changed = (original != pixels(init)).any(axis=-1).any(axis=0)  # per column of the original
+    assert not changed[OUTPAINT_OVERLAP : 48 - OUTPAINT_OVERLAP].any()
+    assert changed[:2].all() and changed[-2:].all()  # the seam itself is repainted
+
+
+def test_outpaint_blend_weights_stay_inside_the_overlap() -> None:
+    borders = Borders(8, 0, 0, 0)
+    for feather in (0, 3, 8, 12):
+        alpha = outpaint_blend((40, 40), borders, feather)
+        assert (alpha[:, :8] == 1).all()  # the new area is all generated
+        assert (alpha[:, 8 + OUTPAINT_OVERLAP :] == 0).all(), feather
+        assert alpha[20, 8] > 0
 
 
 def test_feather_blends_only_near_the_mask() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import zlib
@@ -200,6 +201,21 @@ def png_with_raw_chunk(path: Path, kind: bytes, payload: bytes) -> Path:
     return path
 
 
+def png_with_chunk_before_pixels(path: Path, kind: bytes, payload: bytes) -> Path:
+    """A PNG with one raw chunk right after the header, where most tools put their text."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16), "white").save(buffer, "PNG")
+    data = buffer.getvalue()
+    after_header = 8 + 25  # signature, then IHDR (length, type, 13 bytes, CRC)
+    path.write_bytes(data[:after_header] + _chunk(kind, payload) + data[after_header:])
+    return path
+
+
+def compressed_itxt(keyword: str, text: str) -> bytes:
+    """An ``iTXt`` payload, compressed: keyword, flag 1, method 0, no language, no translation."""
+    return keyword.encode("latin-1") + b"\0\1\0\0\0" + zlib.compress(text.encode("utf-8"))
+
+
 def exif_image(path: Path, fmt: str, comment: bytes) -> Path:
     exif = Image.Exif()
     exif.get_ifd(0x8769)[0x9286] = comment
@@ -210,6 +226,97 @@ def exif_image(path: Path, fmt: str, comment: bytes) -> Path:
 def a1111_jpeg(path: Path, text: str = A1111_TEXT, little_endian: bool = False) -> Path:
     comment = b"UNICODE\0" + text.encode("utf-16-le") if little_endian else encode_user_comment(text)
     return exif_image(path, "JPEG", comment)
+
+
+# Flux as ComfyUI's own template builds it: UNETLoader, CLIPTextEncodeFlux, FluxGuidance, BasicGuider,
+# RandomNoise, KSamplerSelect and BasicScheduler feeding SamplerCustomAdvanced.
+COMFY_FLUX: dict[str, Any] = {
+    "1": {"class_type": "UNETLoader", "inputs": {"unet_name": "flux1-dev.safetensors", "weight_dtype": "fp8_e4m3fn"}},
+    "2": {"class_type": "DualCLIPLoader", "inputs": {"clip_name1": "t5xxl_fp16.safetensors", "type": "flux"}},
+    "3": {
+        "class_type": "CLIPTextEncodeFlux",
+        "inputs": {"clip": ["2", 0], "clip_l": "a red fox", "t5xxl": "a red fox", "guidance": 3.5},
+    },
+    "4": {"class_type": "FluxGuidance", "inputs": {"conditioning": ["3", 0], "guidance": 3.5}},
+    "5": {"class_type": "BasicGuider", "inputs": {"model": ["1", 0], "conditioning": ["4", 0]}},
+    "6": {"class_type": "RandomNoise", "inputs": {"noise_seed": 2**64 - 2}},
+    "7": {"class_type": "KSamplerSelect", "inputs": {"sampler_name": "euler"}},
+    "8": {
+        "class_type": "BasicScheduler",
+        "inputs": {"model": ["1", 0], "scheduler": "simple", "steps": 24, "denoise": 1.0},
+    },
+    "9": {"class_type": "EmptySD3LatentImage", "inputs": {"width": 1024, "height": 768, "batch_size": 1}},
+    "10": {
+        "class_type": "SamplerCustomAdvanced",
+        "inputs": {
+            "noise": ["6", 0],
+            "guider": ["5", 0],
+            "sampler": ["7", 0],
+            "sigmas": ["8", 0],
+            "latent_image": ["9", 0],
+        },
+    },
+    "11": {"class_type": "VAEDecode", "inputs": {"samples": ["10", 0], "vae": ["12", 0]}},
+    "12": {"class_type": "VAELoader", "inputs": {"vae_name": "ae.safetensors"}},
+}
+
+# SD-Turbo as ComfyUI's example builds it: SamplerCustom with SDTurboScheduler and KSamplerSelect.
+COMFY_TURBO: dict[str, Any] = {
+    "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "sd_turbo.safetensors"}},
+    "2": {"class_type": "CLIPTextEncode", "inputs": {"text": "a cinematic owl", "clip": ["1", 1]}},
+    "3": {"class_type": "CLIPTextEncode", "inputs": {"text": "", "clip": ["1", 1]}},
+    "4": {"class_type": "SDTurboScheduler", "inputs": {"model": ["1", 0], "steps": 1, "denoise": 1.0}},
+    "5": {"class_type": "KSamplerSelect", "inputs": {"sampler_name": "euler_ancestral"}},
+    "6": {"class_type": "EmptyLatentImage", "inputs": {"width": 512, "height": 512, "batch_size": 1}},
+    "7": {
+        "class_type": "SamplerCustom",
+        "inputs": {
+            "model": ["1", 0],
+            "add_noise": True,
+            "noise_seed": 77,
+            "cfg": 1.0,
+            "positive": ["2", 0],
+            "negative": ["3", 0],
+            "sampler": ["5", 0],
+            "sigmas": ["4", 0],
+            "latent_image": ["6", 0],
+        },
+    },
+}
+
+
+def comfy_exif_image(path: Path, fmt: str, graph: dict[str, Any], workflow: Any = None) -> Path:
+    """A WebP or JPEG as ComfyUI's savers write one: ``prompt:{...}`` in EXIF Model (0x0110),
+    ``workflow:{...}`` in EXIF Make (0x010F)."""
+    exif = Image.Exif()
+    exif[0x0110] = "prompt:" + json.dumps(graph)
+    if workflow is not None:
+        exif[0x010F] = "workflow:" + json.dumps(workflow)
+    Image.new("RGB", (40, 30), (30, 90, 30)).save(path, fmt, exif=exif)
+    return path
+
+
+def stealth_png(path: Path, text: str, channel: str = "alpha", compressed: bool = False) -> Path:
+    """A PNG with ``text`` hidden as A1111's stealth-pnginfo writes it (see ``library.read_stealth``)."""
+    signature = {"alpha": b"stealth_png", "rgb": b"stealth_rgb"}[channel] + (b"comp" if compressed else b"info")
+    payload = gzip.compress(text.encode("utf-8")) if compressed else text.encode("utf-8")
+    data = signature + (len(payload) * 8).to_bytes(4, "big") + payload
+    bits = [(byte >> (7 - i)) & 1 for byte in data for i in range(8)]
+    width, height = 64, 48
+    mode = "RGBA" if channel == "alpha" else "RGB"
+    image = Image.new(mode, (width, height), (120, 80, 200, 255)[: len(mode)])
+    pixels = image.load()
+    per_pixel = 1 if channel == "alpha" else 3
+    assert len(bits) <= width * height * per_pixel, "text too long for the sample image"
+    for index, bit in enumerate(bits):
+        pixel, band = divmod(index, per_pixel)
+        x, y = divmod(pixel, height)  # column by column
+        value = list(pixels[x, y])
+        band = 3 if channel == "alpha" else band
+        value[band] = (value[band] & ~1) | bit
+        pixels[x, y] = tuple(value)
+    image.save(path, "PNG")
+    return path
 
 
 def comfy_png(path: Path, graph: dict[str, Any] | str = COMFY_PROMPT, workflow: Any = None) -> Path:

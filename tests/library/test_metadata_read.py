@@ -257,3 +257,133 @@ def test_non_utf8_and_very_long_paths(tmp_path: Path) -> None:
     odd.write_bytes(long_path.read_bytes())
     parsed = read_parameters(odd)
     assert parsed is not None and parsed.seed == 3141592653
+
+
+def test_seeds_past_2_53_are_read_exactly_from_every_format(tmp_path: Path) -> None:
+    seed = 6952411511246973023  # through a float it would come back as ...2928
+    a1111 = samples.A1111_TEXT.replace("Seed: 3141592653", f"Seed: {seed}")
+    fooocus = {**samples.FOOOCUS, "seed": str(seed)}
+    graph = json.loads(json.dumps(samples.COMFY_PROMPT))
+    graph["3"]["inputs"]["seed"] = 2**64 - 1
+    found = [
+        read_parameters(samples.png(tmp_path / "a.png", {"parameters": a1111})),
+        read_parameters(
+            samples.png(tmp_path / "f.png", {"parameters": json.dumps(fooocus), "fooocus_scheme": "fooocus"})
+        ),
+        read_parameters(samples.a1111_jpeg(tmp_path / "a.jpg", a1111)),
+        read_parameters(samples.comfy_png(tmp_path / "c.png", graph)),
+    ]
+    assert [p.seed if p else None for p in found] == [seed, seed, seed, 2**64 - 1]
+    assert all(p is not None and p.to_request().seed == p.seed for p in found)
+
+
+def test_comfyui_sampler_names_map_to_the_same_variant() -> None:
+    from desktop_sd.library.parsed import scheduler_for
+
+    assert scheduler_for("dpmpp_sde", "normal") == "dpmpp_sde"  # not the Karras variant
+    assert scheduler_for("dpmpp_sde", "karras") == "dpmpp_sde_karras"
+    assert scheduler_for("dpmpp_2m_sde_gpu", "karras") == "dpmpp_2m_sde_karras"
+    assert scheduler_for("sample_dpmpp_2m", "") == "dpmpp_2m"
+
+
+def test_a_compressed_text_chunk_past_pillows_1_mb_limit_is_read(tmp_path: Path) -> None:
+    workflow = json.dumps({"nodes": [{"id": i, "widgets_values": ["x" * 200]} for i in range(8000)]})
+    assert len(workflow) > 1_500_000
+    graph = json.dumps(samples.COMFY_PROMPT)
+    path = tmp_path / "big.png"
+    data = samples.png_with_chunk_before_pixels(path, b"iTXt", samples.compressed_itxt("workflow", workflow))
+    raw = data.read_bytes()
+    path.write_bytes(raw[:33] + samples._chunk(b"tEXt", b"prompt\0" + graph.encode("latin-1")) + raw[33:])
+    parsed = read_parameters(path)
+    assert parsed is not None and parsed.source == "ComfyUI" and parsed.seed == 156680208700286
+    with Image.open(path) as image:  # Pillow too, so thumbnails and the canvas open it
+        assert len(image.text["workflow"]) == len(workflow)
+        assert read_parameters(image) is not None
+
+
+def test_utf8_in_a_text_chunk_is_read_as_utf8_latin1_as_the_fallback(tmp_path: Path) -> None:
+    text = "café in Zürich\nSteps: 20, Sampler: Euler, CFG scale: 7, Seed: 1, Size: 512x512"
+    utf8 = samples.png_with_chunk_before_pixels(tmp_path / "u.png", b"tEXt", b"parameters\0" + text.encode("utf-8"))
+    latin = samples.png_with_chunk_before_pixels(
+        tmp_path / "l.png", b"tEXt", b"parameters\0" + text.encode("latin-1")
+    )
+    for path in (utf8, latin):
+        parsed = read_parameters(path)
+        assert parsed is not None and parsed.prompt == "café in Zürich", path.name
+        with Image.open(path) as image:
+            from_pillow = read_parameters(image)
+        assert from_pillow is not None and from_pillow.prompt == "café in Zürich", path.name
+
+
+def test_comfyui_flux_graph(tmp_path: Path) -> None:
+    parsed = read_parameters(samples.comfy_png(tmp_path / "flux.png", samples.COMFY_FLUX))
+    assert parsed is not None and parsed.source == "ComfyUI"
+    assert (parsed.prompt, parsed.negative_prompt, parsed.model) == ("a red fox", "", "flux1-dev.safetensors")
+    assert (parsed.width, parsed.height, parsed.steps, parsed.seed) == (1024, 768, 24, 2**64 - 2)
+    assert parsed.scheduler == "euler" and parsed.sampler == "euler simple" and parsed.extra["Guidance"] == "3.5"
+    assert parsed.mode is Mode.TXT2IMG
+
+
+def test_comfyui_sd_turbo_graph(tmp_path: Path) -> None:
+    parsed = read_parameters(samples.comfy_png(tmp_path / "turbo.png", samples.COMFY_TURBO))
+    assert parsed is not None
+    assert (parsed.prompt, parsed.model, parsed.steps, parsed.cfg_scale, parsed.seed) == (
+        "a cinematic owl",
+        "sd_turbo.safetensors",
+        1,
+        1.0,
+        77,
+    )
+    assert parsed.scheduler == "euler_a" and (parsed.width, parsed.height) == (512, 512)
+
+
+@pytest.mark.parametrize("fmt", ["WEBP", "JPEG"])
+def test_comfyui_graph_in_webp_and_jpeg_exif(tmp_path: Path, fmt: str) -> None:
+    path = samples.comfy_exif_image(tmp_path / f"c.{fmt.lower()}", fmt, samples.COMFY_PROMPT, {"nodes": []})
+    parsed = read_parameters(path)
+    assert parsed is not None and parsed.source == "ComfyUI"
+    assert (parsed.prompt, parsed.seed) == ("beautiful scenery, glass bottle", 156680208700286)
+    assert parsed.scheduler == "dpmpp_2m_karras"
+
+
+def test_invokeai_2_images_list_and_empty_fields_fall_back_to_dream(tmp_path: Path) -> None:
+    listed = {k: v for k, v in samples.SD_METADATA.items() if k not in ("image", "model_weights")}
+    listed["images"] = [samples.SD_METADATA["image"]]
+    parsed = read_parameters(samples.png(tmp_path / "l.png", {"sd-metadata": json.dumps(listed)}))
+    assert parsed is not None and parsed.prompt == "a red barn" and parsed.seed == 1700
+    assert parsed.model == samples.SD_METADATA["model_hash"]  # no weights name: the hash names it
+
+    empty = {"model_weights": "", "model_id": "stable-diffusion-1.4", "image": {"prompt": "", "seed": None}}
+    dream = '"a cat wearing a hat [ugly]" -s 50 -S 1234 -W 512 -H 640 -C 7.5 -A k_lms -f 0.4'
+    chunks = {"sd-metadata": json.dumps(empty), "Dream": dream}
+    parsed = read_parameters(samples.png(tmp_path / "e.png", chunks))
+    assert parsed is not None and parsed.source == "InvokeAI"
+    assert (parsed.prompt, parsed.negative_prompt) == ("a cat wearing a hat", "ugly")
+    assert parsed.model == "stable-diffusion-1.4"
+    assert (parsed.steps, parsed.seed, parsed.width, parsed.height, parsed.cfg_scale) == (50, 1234, 512, 640, 7.5)
+    assert parsed.scheduler == "lms" and parsed.mode is Mode.IMG2IMG and parsed.strength == 0.4
+
+
+def test_dream_strength_makes_it_img2img(tmp_path: Path) -> None:
+    parsed = read_parameters(samples.png(tmp_path / "d.png", {"Dream": samples.DREAM + " -I in.png -f 0.3"}))
+    assert parsed is not None and parsed.mode is Mode.IMG2IMG and parsed.strength == 0.3
+
+
+@pytest.mark.parametrize(("channel", "compressed"), [("alpha", False), ("alpha", True), ("rgb", False), ("rgb", True)])
+def test_a1111_stealth_png_info(tmp_path: Path, channel: str, compressed: bool) -> None:
+    text = "a hidden lake, café\nNegative prompt: fog\nSteps: 12, Sampler: Euler a, CFG scale: 5, Seed: 99, Size: 64x48"
+    path = samples.stealth_png(tmp_path / "s.png", text, channel, compressed)
+    with Image.open(path) as image:
+        assert "parameters" not in image.info  # a plain reader finds nothing
+        from_image = read_parameters(image)
+    parsed = read_parameters(path)
+    for found in (parsed, from_image):
+        assert found is not None and found.source == "AUTOMATIC1111"
+        assert (found.prompt, found.negative_prompt) == ("a hidden lake, café", "fog")
+        assert (found.seed, found.scheduler) == (99, "euler_a")
+
+
+def test_an_image_without_stealth_info_has_none(tmp_path: Path) -> None:
+    path = tmp_path / "plain.png"
+    Image.new("RGBA", (64, 64), (1, 2, 3, 255)).save(path)
+    assert read_parameters(path) is None

@@ -35,20 +35,20 @@ def test_layout_matches_the_a1111_example_line_for_line() -> None:
         scheduler="dpmpp_2m_karras",
         strength=0.5,
     )
-    text = a1111_parameters(request, "/models/dreamshaper_8.safetensors", "0.1.0")
+    text = a1111_parameters(request, "/models/dreamshaper_8.safetensors", "0.1.0", "c0d1994c73")
     assert text.split("\n") == [
         "a castle on a hill",
         "Negative prompt: lowres",
         "Steps: 20, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 7, Seed: 1234, Size: 512x768, "
-        "Model: dreamshaper_8, Denoising strength: 0.5, Version: desktop-sd 0.1.0",
+        "Model hash: c0d1994c73, Model: dreamshaper_8, Denoising strength: 0.5, Version: desktop-sd 0.1.0",
     ]
 
 
 def test_txt2img_has_no_strength_and_no_negative_line_when_empty() -> None:
     text = a1111_parameters(make_request(negative_prompt="", scheduler="euler"), "tiny-sd")
-    assert (
-        text
-        == "a red fox in the snow\nSteps: 4, Sampler: Euler, CFG scale: 7.5, Seed: 1234, Size: 64x64, Model: tiny-sd"
+    assert text == (
+        "a red fox in the snow\nSteps: 4, Sampler: Euler, Schedule type: Automatic, CFG scale: 7.5, Seed: 1234, "
+        "Size: 64x64, Model: tiny-sd"
     )
 
 
@@ -57,7 +57,8 @@ def test_inpaint_writes_strength_then_mask_blur() -> None:
     assert text.endswith("Model: m, Denoising strength: 0.8, Mask blur: 6")
 
 
-def test_default_scheduler_writes_no_sampler() -> None:
+def test_a_request_never_run_with_the_model_default_writes_no_sampler() -> None:
+    # The engine replaces "default" by the id that ran (tests/engine), so only such a request has none.
     params = parse_parameter_line(a1111_parameters(make_request(scheduler="default"), "m").split("\n")[-1])
     assert "Sampler" not in params and params["Steps"] == "4"
 
@@ -103,6 +104,8 @@ def test_model_name_is_what_a1111_shows(model: str, shown: str) -> None:
         make_request(mode=Mode.INPAINT, strength=1.0, scheduler="lms", cfg_scale=0.0),
         make_request(mode=Mode.OUTPAINT, outpaint=Borders(64, 0, 64, 0), scheduler="unipc"),
         make_request(seed=2**32 - 1, width=1024, height=576, steps=150, scheduler="ddim"),
+        make_request(seed=2**64 - 1, scheduler="dpmpp_2m_sde_karras"),
+        make_request(seed=6952411511246973023, scheduler="pndm"),
     ],
 )
 def test_parameters_round_trip_through_our_a1111_parser(request_: GenerationRequest) -> None:

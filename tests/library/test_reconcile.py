@@ -123,3 +123,24 @@ def test_an_unchanged_library_opens_without_listing_or_reading_images(
     with Library.open(library_dir) as library:
         assert library.last_reconcile.folders_scanned == 2 and library.last_reconcile.indexed == 1
     assert [p.name for p in probes] == ["new.png"]
+
+
+def test_import_and_reconcile_apply_one_rule_to_damaged_files(library_dir: Path, tmp_path: Path) -> None:
+    whole = samples.png(tmp_path / "whole.png", {"parameters": samples.A1111_TEXT})
+    truncated = tmp_path / "truncated.png"
+    truncated.write_bytes(whole.read_bytes()[:-30])  # a copy or download cut short
+    jpeg = samples.a1111_jpeg(tmp_path / "cut.jpg")
+    cut_jpeg = tmp_path / "cut-short.jpg"
+    cut_jpeg.write_bytes(jpeg.read_bytes()[:-40])
+    with Library.open(library_dir) as library:
+        imported = library.import_files([truncated, cut_jpeg, whole])
+    assert [r.prompt[:11] for r in imported.added] == ["masterpiece"]
+    import_reasons = sorted((p.name, why) for p, why in imported.skipped)
+    shutil.copy(truncated, library_dir / "truncated.png")
+    shutil.copy(cut_jpeg, library_dir / "cut-short.jpg")
+    with Library.open(library_dir) as library:
+        reconcile_reasons = sorted((p.name, why) for p, why in library.last_reconcile.skipped)
+        assert library.last_reconcile.indexed == 0
+    assert import_reasons == reconcile_reasons
+    assert dict(import_reasons)["truncated.png"] == "it is damaged or truncated (the file ends before its image does)"
+    assert len(import_reasons) == 2

@@ -90,6 +90,40 @@ def test_migration_4_makes_sampler_and_mode_searchable(tmp_path: Path) -> None:
     assert conn.execute("SELECT count(*) FROM images_fts WHERE images_fts MATCH 'inpaint'").fetchone() == (0,)
 
 
+def test_migration_5_keeps_seeds_as_exact_text_and_searchable(tmp_path: Path) -> None:
+    conn = _connect(tmp_path / "db")
+    migrate(conn, tmp_path / "db", MIGRATIONS[:4])
+    for name, seed in (("a.png", 1234), ("b.png", 2**63 - 1), ("c.png", None)):
+        conn.execute("INSERT INTO images (file_name, created, prompt, seed) VALUES (?, 1, 'x', ?)", (name, seed))
+    conn.execute("INSERT INTO images (file_name, created) VALUES ('gone.png', 1)")
+    conn.execute("DELETE FROM images WHERE file_name = 'gone.png'")  # id 4 must never come back
+    migrate(conn, tmp_path / "db", MIGRATIONS[:5])
+    assert schema_version(conn) == 5
+    assert conn.execute("SELECT seed, typeof(seed) FROM images ORDER BY id").fetchall() == [
+        ("1234", "text"),
+        (str(2**63 - 1), "text"),
+        (None, "null"),
+    ]
+    conn.execute("INSERT INTO images (file_name, created, seed) VALUES ('d.png', 1, ?)", (str(2**64 - 1),))
+    assert conn.execute("SELECT id, seed FROM images WHERE file_name = 'd.png'").fetchone() == (5, str(2**64 - 1))
+    hits = conn.execute("SELECT rowid FROM images_fts WHERE images_fts MATCH ?", (f'"{2**64 - 1}"',)).fetchall()
+    assert hits == [(5,)]  # the triggers and the index came back with the table
+    assert conn.execute("SELECT rowid FROM images_fts WHERE images_fts MATCH '\"1234\"'").fetchall() == [(1,)]
+    indexes = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {"images_folder", "images_created", "images_model", "images_parent"} <= indexes
+
+
+def test_migration_6_adds_an_indexed_content_hash(tmp_path: Path) -> None:
+    conn = _connect(tmp_path / "db")
+    migrate(conn, tmp_path / "db", MIGRATIONS[:5])
+    _insert_v1(conn, "a.png", "old")
+    migrate(conn, tmp_path / "db", MIGRATIONS[:6])
+    assert schema_version(conn) == 6
+    assert conn.execute("SELECT content_hash FROM images").fetchall() == [(None,)]  # learnt on the next import
+    plan = " ".join(str(r) for r in conn.execute("EXPLAIN QUERY PLAN SELECT id FROM images WHERE content_hash = 'x'"))
+    assert "images_content_hash" in plan
+
+
 def test_open_brings_a_new_library_to_the_latest_version(tmp_path: Path) -> None:
     with Library.open(tmp_path / "lib") as library:
         assert schema_version(library.records.conn) == LATEST == MIGRATIONS[-1].version

@@ -232,12 +232,13 @@ def test_importing_the_library_itself_is_refused(library: Library) -> None:
     assert library.count() == 1
 
 
-def test_huge_seeds_from_other_tools_are_kept_in_the_parameters(library: Library, tmp_path: Path) -> None:
+def test_huge_seeds_from_other_tools_are_kept_exactly(library: Library, tmp_path: Path) -> None:
     graph = json.loads(json.dumps(samples.COMFY_PROMPT))
     graph["3"]["inputs"]["seed"] = 2**64 - 1
     report = library.import_files([samples.comfy_png(tmp_path / "c.png", graph)])
     record = report.added[0]
-    assert record.seed is None and str(2**64 - 1) in record.parameters["raw"]
+    assert record.seed == 2**64 - 1 and str(2**64 - 1) in record.parameters["raw"]
+    assert [r.id for r in library.search(str(2**64 - 1))] == [record.id]
 
 
 def test_closed_library_says_so(library_dir: Path) -> None:
@@ -271,3 +272,63 @@ def test_re_pointing_to_an_existing_library(library: Library, tmp_path: Path) ->
         found = copy.search("other")
         assert [r.id for r in found] == [theirs.id] and found[0].path.is_file()
         assert found[0].path.is_relative_to(tmp_path / "copy")
+
+
+def test_seeds_up_to_2_64_round_trip_and_are_found_by_search(library: Library) -> None:
+    seeds = (0, 2**63 - 1, 2**63, 6952411511246973023, 2**64 - 1)
+    for seed in seeds:
+        library.add(make_image(), make_request(seed=seed), "m")
+    assert sorted(record.seed for record in library.search()) == sorted(seeds)
+    for seed in seeds[1:]:
+        (found,) = library.search(str(seed))
+        assert found.seed == seed
+        assert found.to_request().seed == seed
+
+
+def test_utf8_prompts_and_huge_text_chunks_import_and_are_found(library: Library, tmp_path: Path) -> None:
+    text = "café in Zürich\nSteps: 20, Sampler: Euler, CFG scale: 7, Seed: 1, Size: 512x512"
+    small = samples.png_with_chunk_before_pixels(tmp_path / "u.png", b"tEXt", b"parameters\0" + text.encode("utf-8"))
+    workflow = json.dumps([{"widgets_values": ["y" * 300]} for _ in range(6000)])
+    chunk = samples.compressed_itxt("workflow", workflow)
+    big = samples.png_with_chunk_before_pixels(tmp_path / "w.png", b"iTXt", chunk)
+    report = library.import_files([small, big])
+    assert report.skipped == () and len(report.added) == 2
+    assert [r.path.name for r in library.search("café")] == [report.added[0].path.name]
+    assert len(library.search("Zürich")) == 1
+
+
+def test_a_text_chunk_past_the_cap_is_named_as_the_reason(library: Library, tmp_path: Path) -> None:
+    chunk = samples.compressed_itxt("workflow", "z" * (33 * 1024 * 1024))  # a few KB on disk
+    bomb = samples.png_with_chunk_before_pixels(tmp_path / "bomb.png", b"iTXt", chunk)
+    report = library.import_files([bomb])
+    assert report.added == ()
+    assert report.skipped == ((bomb, "a text chunk in it expands past 32 MB, more than Desktop SD reads"),)
+
+
+def test_importing_the_same_files_again_adds_nothing(library: Library, tmp_path: Path) -> None:
+    source = tmp_path / "in"
+    source.mkdir()
+    samples.png(source / "a.png", {"parameters": samples.A1111_TEXT})
+    samples.comfy_png(source / "c.png")
+    shutil.copy(source / "a.png", source / "a-copy.png")  # the same content under another name
+    seen: list[tuple[int, int]] = []
+    first = library.import_files([source], on_file=lambda done, total: seen.append((done, total)))
+    assert len(first.added) == 2 and len(first.already) == 1
+    assert first.already[0].name in ("a.png", "a-copy.png")
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+    again = library.import_files([source])
+    assert again.added == () and sorted(p.name for p in again.already) == ["a-copy.png", "a.png", "c.png"]
+    assert len(library.search()) == 2
+
+
+def test_images_saved_or_found_in_the_folder_are_recognised_on_import(library: Library, tmp_path: Path) -> None:
+    made = library.add(make_image(), make_request(), "m")  # hashed as it is saved
+    outside = tmp_path / "copy.png"
+    shutil.copy(made.path, outside)
+    dropped = library.folder / "dropped.png"
+    samples.png(dropped, {"parameters": samples.A1111_TEXT})
+    library.reconcile()  # indexed from the folder, hash not known yet
+    twin = tmp_path / "twin.png"
+    shutil.copy(dropped, twin)
+    report = library.import_files([outside, twin])
+    assert report.added == () and [p.name for p in report.already] == ["copy.png", "twin.png"]

@@ -49,6 +49,8 @@ class Faults:
     wrong_bytes: set[str] = field(default_factory=set)  # serve different content of the same size
     chunk_delay: float = 0.0  # seconds between 4 KB chunks
     gate: threading.Event | None = None  # hold every body after its first chunk until set
+    bare_listing: bool = False  # a mirror that strips blobId and lfs from the file list
+    no_etags: bool = False  # ... and ETag / X-Linked-Etag from the file headers
 
 
 @dataclass
@@ -115,7 +117,11 @@ class FakeHub:
             return None
         siblings = []
         for name, data in repo.files.items():
-            sibling: dict[str, object] = {"rfilename": name, "size": len(data), "blobId": git_blob_sha1(data)}
+            sibling: dict[str, object] = {"rfilename": name, "size": len(data)}
+            if self.faults.bare_listing:
+                siblings.append(sibling)
+                continue
+            sibling["blobId"] = git_blob_sha1(data)
             if len(data) >= LFS_THRESHOLD:
                 sibling["lfs"] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "pointerSize": 134}
             siblings.append(sibling)
@@ -149,7 +155,7 @@ def _handler(hub: FakeHub) -> type[http.server.BaseHTTPRequestHandler]:
                     if found is None:
                         self._status(404)
                     else:
-                        self._body(method, found[0], found[1], {"ETag": f'"{parts[1]}"'})
+                        self._body(method, found[0], found[1], {} if hub.faults.no_etags else {"ETag": f'"{parts[1]}"'})
                 elif parts[0] == "files" and len(parts) == 2 and parts[1] in hub.urls:
                     self._body(method, parts[1], hub.urls[parts[1]], hub.url_headers[parts[1]])
                 else:
@@ -187,21 +193,22 @@ def _handler(hub: FakeHub) -> type[http.server.BaseHTTPRequestHandler]:
                 return
             data = repo.files[filename]
             common = {"X-Repo-Commit": repo.commit}
+            strip = hub.faults.no_etags
             if len(data) >= LFS_THRESHOLD:
                 sha = hashlib.sha256(data).hexdigest()
                 port = hub.server.server_address[1]
-                self._status(
-                    302,
-                    {
-                        **common,
-                        "Location": f"http://localhost:{port}/cdn/{sha}",  # another host, like the CDN
-                        "ETag": f'"{git_blob_sha1(data)}"',
-                        "X-Linked-Etag": f'"{sha}"',
-                        "X-Linked-Size": str(len(data)),
-                    },
-                )
+                headers = {
+                    **common,
+                    "Location": f"http://localhost:{port}/cdn/{sha}",  # another host, like the CDN
+                    "ETag": f'"{git_blob_sha1(data)}"',
+                    "X-Linked-Etag": f'"{sha}"',
+                    "X-Linked-Size": str(len(data)),
+                }
+                if strip:
+                    del headers["ETag"], headers["X-Linked-Etag"]
+                self._status(302, headers)
                 return
-            self._body(method, filename, data, {**common, "ETag": f'"{git_blob_sha1(data)}"'})
+            self._body(method, filename, data, common if strip else {**common, "ETag": f'"{git_blob_sha1(data)}"'})
 
         def _body(self, method: str, name: str, data: bytes, extra: dict[str, str]) -> None:
             faults = hub.faults

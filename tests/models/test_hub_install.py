@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import socket
 import threading
 from pathlib import Path
@@ -298,3 +299,46 @@ def test_library_environment_is_set_for_offline_and_no_telemetry(monkeypatch: py
     assert "HF_HUB_OFFLINE" not in os.environ
     network.apply_environment(offline=True)
     assert os.environ["HF_HUB_OFFLINE"] == "1" and constants.HF_HUB_OFFLINE is True
+
+
+def test_a_listing_without_hashes_takes_each_files_etag_from_its_headers(
+    fake_hub: FakeHub, tiny_repo: dict[str, bytes]
+) -> None:
+    fake_hub.faults.bare_listing = True  # a mirror or proxy that strips blobId and lfs
+    model, _ = run("sd-turbo")
+    blobs = hfcache.repo_folder("stabilityai/sd-turbo") / "blobs"
+    assert blobs.is_dir() and len(list(blobs.iterdir())) == len(tiny_repo)  # one blob per file, none overwritten
+    for name, data in tiny_repo.items():
+        assert (model.path / name).read_bytes() == data, name  # type: ignore[attr-defined]
+    assert [m.id for m in Registry().installed()] == ["sd-turbo"]
+
+
+def test_a_file_with_no_hash_anywhere_is_refused_and_nothing_is_listed(
+    fake_hub: FakeHub, tiny_repo: dict[str, bytes]
+) -> None:
+    fake_hub.faults.bare_listing = fake_hub.faults.no_etags = True
+    with pytest.raises(DownloadError, match=r"gives no hash for .* Nothing was saved"):
+        run("sd-turbo")
+    blobs = hfcache.repo_folder("stabilityai/sd-turbo") / "blobs"
+    assert not blobs.exists() or list(blobs.iterdir()) == []
+    assert fake_hub.requests("GET", "/cdn/") == [] and fake_hub.requests("GET", "/resolve/") == []
+    assert Registry().installed() == []
+
+
+def test_a_snapshot_left_pointing_at_one_unnamed_blob_is_not_a_model_and_is_fetched_again(
+    fake_hub: FakeHub, tiny_repo: dict[str, bytes]
+) -> None:
+    commit = fake_hub.repos["stabilityai/sd-turbo"].commit
+    repo = hfcache.repo_folder("stabilityai/sd-turbo")
+    (repo / "blobs").parent.mkdir(parents=True)
+    (repo / "blobs").write_bytes(b"the last file written over all the others")
+    for name in tiny_repo:
+        pointer = repo / "snapshots" / commit / name
+        pointer.parent.mkdir(parents=True, exist_ok=True)
+        pointer.symlink_to(os.path.relpath(repo / "blobs", pointer.parent))
+    hfcache.write_ref("stabilityai/sd-turbo", "main", commit)
+    assert Registry().installed() == []  # not listed, so never made the default
+    model, _ = run("sd-turbo")
+    for name, data in tiny_repo.items():
+        assert (model.path / name).read_bytes() == data, name  # type: ignore[attr-defined]
+    assert [m.id for m in Registry().installed()] == ["sd-turbo"]

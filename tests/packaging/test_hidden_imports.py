@@ -59,3 +59,9 @@ def test_torch_test_programs_are_dropped_and_its_libraries_kept(cfg: ModuleType)
     assert not cfg.drop_file("torch/lib/libtorch_cuda.so")
     assert not cfg.drop_file("torch/bin/torch_shm_manager")
     assert not cfg.drop_file("nvidia/cudnn/lib/libcudnn.so.9")
+
+
+def test_the_schedulers_optional_dependencies_go_in(cfg: ModuleType) -> None:
+    names = cfg.hidden_imports(lambda package, filter=None: [package])
+    assert {"torchsde", "scipy.integrate", "scipy.stats"} <= set(names)
+    assert {"scipy", "torchsde", "trampoline"} <= set(cfg.METADATA_PACKAGES)  # diffusers checks their versions

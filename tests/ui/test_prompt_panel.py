@@ -146,3 +146,16 @@ def test_buttons_trigger_and_mirror_their_actions(panel: PromptPanel) -> None:
 def test_no_models_shows_a_disabled_picker(panel: PromptPanel) -> None:
     panel.set_models([])
     assert not panel.model_combo.isEnabled() and panel.model_combo.currentText() == "No model installed"
+
+
+def test_the_seed_box_holds_the_largest_seed_exactly(qtbot: QtBot, panel: PromptPanel) -> None:
+    big = 6952411511246973023  # a float would make it ...2928
+    panel.model.set_values(PromptValues(model="m1", seed=big, random_seed=False))
+    assert panel.seed_spin.value() == big and panel.seed_spin.text() == str(big)
+    panel.seed_spin.lineEdit().clear()
+    qtbot.keyClicks(panel.seed_spin.lineEdit(), str(2**64 - 1))
+    assert panel.model.values.seed == 2**64 - 1
+    panel.seed_spin.stepBy(1)  # already at the top
+    assert panel.model.values.seed == 2**64 - 1
+    panel.seed_spin.stepBy(-2)
+    assert panel.model.values.seed == 2**64 - 3
