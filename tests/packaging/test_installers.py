@@ -114,7 +114,8 @@ def test_project_mime_type_matches_the_app(cfg: ModuleType) -> None:
 
 def test_spec_puts_resources_where_the_frozen_app_looks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     spec = (ROOT / "packaging" / "desktop-sd.spec").read_text(encoding="utf-8")
-    assert 'datas=[(str(ROOT / "resources"), "resources")' in spec
+    assert '(str(ROOT / "resources"), "resources")' in spec
+    assert 'collect_data_files("qtawesome")' in spec  # the icon fonts travel with the app
     monkeypatch.setattr("sys._MEIPASS", str(tmp_path), raising=False)
     assert paths.resources_dir() == tmp_path / "resources"
 
