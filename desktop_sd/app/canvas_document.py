@@ -26,6 +26,8 @@ BLANK_FILL = QColor(255, 255, 255)
 UNDO_LIMIT = 200
 
 
+UNTITLED = "Untitled"  # the title of a canvas that has no file yet
+
 class CanvasDocument(QObject):
     image_changed = Signal()  # pixels or extent of the image
     mask_changed = Signal(QRect)  # the part of the mask that changed (mask coordinates; empty = all)
@@ -40,7 +42,7 @@ class CanvasDocument(QObject):
         self.undo_stack.setUndoLimit(UNDO_LIMIT)
         rect = QRect(QPoint(0, 0), size)
         self._state = CanvasState(rect, None, mask_ops.new_mask(size.width(), size.height()), default_frame(rect))
-        self._title = "Untitled"
+        self._title = UNTITLED
         self._mode = Mode.TXT2IMG
         self._stroke_before: QImage | None = None
         self._stroke_dirty = QRect()
@@ -101,7 +103,7 @@ class CanvasDocument(QObject):
         return blank
 
     # ---- whole-canvas edits ------------------------------------------------------------------------
-    def new_blank(self, size: QSize, title: str = "Untitled") -> None:
+    def new_blank(self, size: QSize, title: str = UNTITLED) -> None:
         rect = QRect(QPoint(0, 0), size)
         mask = mask_ops.new_mask(size.width(), size.height())
         self._push("New canvas", CanvasState(rect, None, mask, default_frame(rect, self._frame_pref())))

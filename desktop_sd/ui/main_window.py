@@ -165,6 +165,7 @@ class MainWindow(QMainWindow):
         c.mode_changed.connect(self.prompt_panel.set_mode)
         c.changed.connect(self.document_changed)
         c.changed.connect(self._update_central)
+        c.changed.connect(self._update_title)
         c.title_changed.connect(self._update_title)
         c.undo_stack.cleanChanged.connect(self._update_title)
         self.prompt.changed.connect(lambda _v: self.document_changed.emit())
@@ -235,7 +236,8 @@ class MainWindow(QMainWindow):
 
     def _update_title(self) -> None:
         self.setWindowTitle(f"{self.canvas.title}[*] — {APP_TITLE}")
-        self.setWindowModified(not self.canvas.undo_stack.isClean())
+        # A fresh blank canvas is nothing to save, even though making it can be undone.
+        self.setWindowModified(not self.canvas.undo_stack.isClean() and self.canvas.has_work())
 
     def show_message(self, text: str, level: Level | str = Level.INFO, actions: Actions | None = None) -> None:
         """A non-blocking message above the canvas."""

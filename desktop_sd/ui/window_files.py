@@ -6,6 +6,7 @@ the canvas (opening an image is an undoable step).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QStatusBar, QWidget
 
+from desktop_sd.app.canvas_document import UNTITLED
 from desktop_sd.app.file_io import OPEN_FILTER, PROJECT_SUFFIX, export_png, image_from_clipboard, load_image_file
 from desktop_sd.app.generation import GenerationController
 from desktop_sd.app.history import History
@@ -25,6 +27,7 @@ from desktop_sd.core.document_io import load_document, save_document
 from desktop_sd.core.errors import DesktopSDError, InputError
 from desktop_sd.core.model_files import PICKLE_SUFFIXES
 from desktop_sd.core.settings import Settings
+from desktop_sd.library.image_files import IMAGE_SUFFIXES
 from desktop_sd.ui.message_area import MessageArea
 from desktop_sd.ui.new_canvas_dialog import NewCanvasDialog
 
@@ -168,7 +171,7 @@ class WindowFiles:
         return self.save_to(self.project_path)
 
     def save_as(self) -> bool:
-        suggested = str(Path(self._folder()) / f"{self.canvas.title}{PROJECT_SUFFIX}")
+        suggested = str(Path(self._folder()) / f"{self.document_name()}{PROJECT_SUFFIX}")
         path, _ = QFileDialog.getSaveFileName(
             self.parent, "Save project", suggested, f"Desktop SD project (*{PROJECT_SUFFIX})"
         )
@@ -193,7 +196,7 @@ class WindowFiles:
         return True
 
     def export_dialog(self) -> None:
-        suggested = str(Path(self._folder()) / f"{Path(self.canvas.title).stem}.png")
+        suggested = str(Path(self._folder()) / f"{self.document_name()}.png")
         path, _ = QFileDialog.getSaveFileName(self.parent, "Export image", suggested, "PNG image (*.png)")
         if path:
             self.export_to(path)
@@ -321,6 +324,17 @@ class WindowFiles:
             self._notify(str(exc), Level.ERROR)
             return False
         return True
+
+    def document_name(self) -> str:
+        """A file name (no suffix) for the canvas: its project's or image's name, else the prompt that made it."""
+        if self.project_path is not None:
+            return self.project_path.stem
+        title = self.canvas.title
+        source = self.canvas.source
+        if title == UNTITLED and source is not None and source.prompt.strip():
+            words = re.findall(r"[\w-]+", source.prompt)[:6]
+            return "-".join(words + ([str(source.seed)] if source.seed is not None else []))[:80]
+        return Path(title).stem if Path(title).suffix.lower() in IMAGE_SUFFIXES else title
 
     # ---- helpers -------------------------------------------------------------------------------------------
     def _folder(self) -> str:

@@ -497,3 +497,25 @@ def test_the_canvas_refits_when_the_window_changes_size_until_the_user_zooms(
     window.resize(1280, 800)
     qtbot.waitUntil(lambda: window.view.width() > 500)
     assert window.view.zoom() == zoomed
+
+
+def test_file_names_are_suggested_from_the_document(
+    qtbot: QtBot, make_window: WindowFactory, tmp_path: Path
+) -> None:
+    window = make_window()
+    window.files.open_path(_photo(tmp_path / "test2.png"))
+    assert window.files.document_name() == "test2"  # not "test2.png.sdproj" when saving
+    window.canvas.new_blank(window.canvas.frame.size())
+    window.prompt.update(prompt="A lighthouse at dusk, oil painting", steps=1, random_seed=False, seed=7)
+    with qtbot.waitSignal(window.queue.job_finished, timeout=10_000):
+        window.generate()
+    window.actions_.apply.trigger()
+    assert window.files.document_name() == "A-lighthouse-at-dusk-oil-painting-7"  # not "Untitled"
+
+
+def test_a_brand_new_blank_canvas_is_not_marked_unsaved(make_window: WindowFactory, tmp_path: Path) -> None:
+    window = make_window()
+    window.canvas.new_blank(window.canvas.frame.size())
+    assert not window.isWindowModified()
+    window.canvas.fill_mask()
+    assert window.isWindowModified()
