@@ -145,7 +145,7 @@ def measure_stalls(size: int, steps: int, jobs: int, device: str, home: Path) ->
     started = time.perf_counter()
     beats.append(started)
     for _ in range(jobs):
-        window.generate()
+        window.generation.generate()
     loop.exec()
     elapsed = time.perf_counter() - started
     heartbeat.stop()

@@ -183,13 +183,9 @@ class MainWindow(QMainWindow):
         v.set_feather(self.prompt.values.mask_feather)
 
     def load_document(self, doc: Document) -> None:
-        """Show ``doc``: canvas, mask, frame and prompt settings; the undo history starts afresh."""
+        """Show ``doc``: canvas, mask, frame and prompt settings (autosave recovery, tests)."""
         self.generation.load_document(doc)
         self._shown()
-
-    def generate(self) -> int | None:
-        """Queue a job from the prompt panel and the canvas; returns its id (None when refused)."""
-        return self.generation.generate()
 
     def apply_candidate(self) -> None:
         if self.generation.apply_candidate():
@@ -202,7 +198,7 @@ class MainWindow(QMainWindow):
     def _on_model_missing(self) -> None:
         self._update_central(force_welcome=not self.models.items())
         text = "Choose a model first: install one from Models > Manage models, or use a model file you have."
-        self.show_message(text, Level.WARNING, [("Get a model…", self.open_models)])
+        self.messages.show_message(text, Level.WARNING, [("Get a model…", self.open_models)], key="no-model")
 
     def open_models(self) -> None:
         if self.services.open_models_dialog is not None:
@@ -220,6 +216,8 @@ class MainWindow(QMainWindow):
         if self.prompt.values.model not in [c.id for c in choices]:
             self.prompt.update(model=self.models.default_id() if choices else "")
         self.status.set_model(self.models.name_of(self.prompt.values.model))
+        if choices:
+            self.messages.resolved("no-model")
         self._update_central()
 
     def _on_download_failed(self, model_id: str, message: str) -> None:

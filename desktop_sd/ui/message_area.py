@@ -30,6 +30,7 @@ class MessageBanner(QFrame):
     def __init__(self, text: str, level: Level, actions: list[tuple[str, Callable[[], None]]]) -> None:
         super().__init__()
         self.level = level
+        self.key = ""  # names the problem, so the message can go once it is solved
         self.setObjectName("message-banner")
         background, accent = _STYLE[level]
         self.setStyleSheet(
@@ -81,13 +82,16 @@ class MessageArea(QWidget):
         level: Level | str = Level.INFO,
         actions: list[tuple[str, Callable[[], None]]] | None = None,
         timeout_ms: int | None = None,
+        key: str = "",
     ) -> MessageBanner:
-        """Show ``text``. Notices without actions fade after a while; errors stay until dismissed."""
+        """Show ``text``. Notices without actions fade after a while; errors stay until dismissed, or
+        until the problem is gone: a message shown with a ``key`` goes when ``resolved(key)`` is called."""
         level = Level(level)
         for banner in self._banners:
             if banner.text == text and banner.level is level:
                 return banner  # the same message twice is shown once
         banner = MessageBanner(text, level, actions or [])
+        banner.key = key
         banner.dismissed.connect(lambda: self._forget(banner))
         self._banners.append(banner)
         self._layout.addWidget(banner)
@@ -99,6 +103,12 @@ class MessageArea(QWidget):
             QTimer.singleShot(timeout_ms, banner, banner.dismiss)
         self.show()
         return banner
+
+    def resolved(self, key: str) -> None:
+        """The problem behind the messages shown with ``key`` is gone: so are they."""
+        for banner in list(self._banners):
+            if key and banner.key == key:
+                banner.dismiss()
 
     def messages(self) -> list[MessageBanner]:
         return list(self._banners)

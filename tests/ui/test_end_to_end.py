@@ -62,13 +62,13 @@ def test_generate_apply_inpaint_and_undo_with_the_real_engine(qtbot: QtBot, wind
 def test_cancel_with_the_real_engine_leaves_the_app_ready(qtbot: QtBot, window: MainWindow) -> None:
     window.prompt.update(prompt="cancel me", steps=200, width=64, height=64)
     with qtbot.waitSignal(window.queue.progress, timeout=120_000):
-        window.generate()
+        window.generation.generate()
     with qtbot.waitSignal(window.queue.job_cancelled, timeout=30_000):
         window.actions_.cancel.trigger()
     assert len(window.candidates) == 0
     window.prompt.update(steps=1)
     with qtbot.waitSignal(window.queue.job_finished, timeout=120_000):
-        window.generate()
+        window.generation.generate()
     assert len(window.candidates) == 1
 
 
@@ -79,7 +79,7 @@ def test_outpaint_with_the_real_engine_grows_the_canvas(qtbot: QtBot, window: Ma
     window.canvas.set_frame(QRect(-32, 0, 96, 64))
     window.prompt.update(prompt="wider", steps=2)
     with qtbot.waitSignal(window.queue.job_finished, timeout=120_000) as finished:
-        window.generate()
+        window.generation.generate()
     assert finished.args[1].images[0].size == (96, 64)
     window.actions_.apply.trigger()
     assert window.canvas.rect == QRect(-32, 0, 96, 64)

@@ -66,7 +66,7 @@ def test_build_window_wires_the_arguments(qtbot: QtBot, tmp_path: Path, monkeypa
         assert made_on == []  # the backend is made on the worker thread at the first job only
         window.prompt.update(prompt="x", steps=1)
         with qtbot.waitSignal(window.queue.job_finished, timeout=10_000):
-            window.generate()
+            window.generation.generate()
         assert made_on and made_on[0] != threading.main_thread().name
     finally:
         window.shutdown()
@@ -100,7 +100,7 @@ def test_switching_the_library_moves_saving_and_the_gallery_and_closes_the_old_o
         assert old.closed
         window.prompt.update(prompt="a lighthouse", steps=1, width=64, height=64)
         with qtbot.waitSignal(history.saver.saved, timeout=10_000):
-            window.generate()
+            window.generation.generate()
         qtbot.waitUntil(lambda: history.gallery is not None and history.gallery.total() == 1, timeout=10_000)
         assert window.history_dock.model is history.gallery  # type: ignore[attr-defined]
         assert history.gallery.library.folder == second

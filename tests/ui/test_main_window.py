@@ -102,7 +102,7 @@ def test_generate_while_busy_queues_and_the_queue_panel_can_remove_jobs(
     window.prompt.update(prompt="q", steps=1, width=64, height=64)
     finished: list[int] = []
     window.queue.job_finished.connect(lambda job_id, _r: finished.append(job_id))
-    ids = [window.generate() for _ in range(3)]
+    ids = [window.generation.generate() for _ in range(3)]
     panel = window.queue_panel
     assert panel.model.rowCount() == 3
     assert panel.model.data(panel.model.index(0)).startswith("▶")
@@ -124,7 +124,7 @@ def test_escape_cancels_the_running_job_and_the_canvas_is_left_as_it_was(
     window.prompt.update(prompt="slow", steps=50, width=64, height=64)
     edits = window.canvas.undo_stack.count()
     with qtbot.waitSignal(window.queue.progress, timeout=10_000):
-        window.generate()
+        window.generation.generate()
         backend.allow(1)
     assert window.view.preview_item.isVisible() and window.status.progress.isVisible()
     assert window.actions_.cancel.isEnabled() and window.prompt_panel.cancel_button.isEnabled()
@@ -144,7 +144,7 @@ def test_cancel_shows_cancelling_at_once_while_the_job_has_not_stopped_yet(
     window.show()
     window.prompt.update(prompt="slow", steps=50, width=64, height=64)
     with qtbot.waitSignal(window.queue.job_started, timeout=10_000):
-        window.generate()
+        window.generation.generate()
     assert window.view.preview_item.label == "Loading the model…"  # not "Step 0 of 50" while it loads
     with qtbot.waitSignal(window.queue.progress, timeout=10_000):
         backend.allow(1)
@@ -166,7 +166,7 @@ def test_an_error_is_a_readable_non_blocking_message_and_the_next_job_runs(
     window.prompt.update(prompt="big", steps=1, width=64, height=64)
     backend.fail_with = OutOfMemoryError("Out of memory even with sequential offload. Lower the size and try again.")
     with qtbot.waitSignal(window.queue.job_failed, timeout=10_000):
-        window.generate()
+        window.generation.generate()
     errors = _messages(window, Level.ERROR)
     assert errors == ["Out of memory even with sequential offload. Lower the size and try again."]
     assert window.messages.isVisible() or not window.isVisible()
@@ -190,7 +190,7 @@ def test_with_no_model_installed_the_window_leads_to_getting_one(
     opened: list[object] = []
     window = make_window(with_model=False, open_models_dialog=opened.append)
     assert window.stack.currentWidget() is window.welcome
-    assert window.generate() is None
+    assert window.generation.generate() is None
     assert any("Choose a model first" in text for text in _messages(window, Level.WARNING))
     qtbot.mouseClick(window.welcome.models_button, Qt.MouseButton.LeftButton)
     assert opened == [window]
@@ -367,7 +367,7 @@ def test_closing_while_a_job_runs_cancels_it_and_joins_the_thread(qtbot: QtBot, 
     window.show()
     window.prompt.update(prompt="x", steps=100, width=64, height=64)
     with qtbot.waitSignal(window.queue.progress, timeout=10_000):
-        window.generate()
+        window.generation.generate()
         backend.allow(1)
     backend.allow(1)
     assert window.close()
@@ -410,7 +410,7 @@ def test_opening_another_image_drops_candidates_made_for_the_old_one(
     window.files.open_path(_photo(tmp_path / "first.png"))
     window.prompt.update(prompt="x", steps=1, batch_size=2)
     with qtbot.waitSignal(window.queue.job_finished, timeout=10_000):
-        window.generate()
+        window.generation.generate()
     assert len(window.candidates) == 2 and window.actions_.apply.isEnabled()
     window.files.open_path(_photo(tmp_path / "second.png"))
     assert len(window.candidates) == 0 and not window.actions_.apply.isEnabled()
@@ -508,7 +508,7 @@ def test_file_names_are_suggested_from_the_document(
     window.canvas.new_blank(window.canvas.frame.size())
     window.prompt.update(prompt="A lighthouse at dusk, oil painting", steps=1, random_seed=False, seed=7)
     with qtbot.waitSignal(window.queue.job_finished, timeout=10_000):
-        window.generate()
+        window.generation.generate()
     window.actions_.apply.trigger()
     assert window.files.document_name() == "A-lighthouse-at-dusk-oil-painting-7"  # not "Untitled"
 
@@ -519,3 +519,14 @@ def test_a_brand_new_blank_canvas_is_not_marked_unsaved(make_window: WindowFacto
     assert not window.isWindowModified()
     window.canvas.fill_mask()
     assert window.isWindowModified()
+
+
+def test_the_choose_a_model_warning_goes_once_a_model_is_there(
+    make_window: WindowFactory, fake_model_dir: Path
+) -> None:
+    window = make_window(with_model=False)
+    window.prompt.update(prompt="x")
+    assert window.generation.generate() is None
+    assert any("Choose a model first" in m.text for m in window.messages.messages())
+    window.files.add_model(fake_model_dir)
+    assert not any("Choose a model first" in m.text for m in window.messages.messages())

@@ -40,7 +40,7 @@ def start():
     window.files.add_model(Path(sys.argv[1]))
     window.prompt.update(prompt="stuck", steps=4, width=64, height=64)
     window.queue.progress.connect(lambda *_a: ACTION(window))
-    window.generate()
+    window.generation.generate()
 
 QTimer.singleShot(0, start)
 sys.exit(gui.run_gui([]))

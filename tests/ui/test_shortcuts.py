@@ -73,7 +73,7 @@ def test_history_keys_act_on_the_selected_thumbnail_not_the_canvas(qtbot: QtBot,
         qtbot.waitExposed(window)
         window.prompt.update(prompt="a lighthouse", steps=1, width=64, height=64)
         with qtbot.waitSignal(history.saver.saved, timeout=10_000):
-            window.generate()
+            window.generation.generate()
         qtbot.waitUntil(lambda: history.gallery.total() == 1)
         dock = window.history_dock
         assert isinstance(dock, GalleryDock)
