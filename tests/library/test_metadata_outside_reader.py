@@ -23,7 +23,8 @@ MODES = [
 
 
 def _read(request: GenerationRequest, model_hash: str = "0123456789") -> object:
-    data = encode_png(Image.new("RGB", (request.width, request.height), "teal"), request, "tiny-sd", None, model_hash=model_hash)
+    image = Image.new("RGB", (request.width, request.height), "teal")
+    data = encode_png(image, request, "tiny-sd", None, model_hash=model_hash)
     with Image.open(io.BytesIO(data)) as image:
         info = ParserManager().parse(image)
     assert info is not None, "sd-parsers found no metadata"
