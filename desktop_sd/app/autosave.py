@@ -11,8 +11,9 @@ instance and is left alone; one whose lock can be taken (the owner died, so Qt
 finds the lock stale, or there is no lock at all) was left by a crashed or
 killed run, and ``pending_recovery()`` offers its snapshot.
 
-Snapshots are taken at most every ``interval_s`` after ``mark_dirty()``, and at
-once on ``snapshot_now()``. The ``snapshot`` callable runs on the GUI thread
+Snapshots are taken ``quiet_s`` after the last ``mark_dirty()`` (a stroke made
+just before a crash is kept), but no later than ``interval_s`` after the first
+unsaved change while edits go on, and at once on ``snapshot_now()``. The ``snapshot`` callable runs on the GUI thread
 (it reads the canvas); PNG encoding and the atomic write (temp file, fsync,
 rename) run on a background thread, so the GUI does not stall. Writes coalesce:
 while one is in flight, only the newest pending document is written next.
@@ -72,11 +73,14 @@ class Autosave(QObject):
         folder: Path,
         interval_s: float = 60,
         parent: QObject | None = None,
+        quiet_s: float = 3,
     ) -> None:
         super().__init__(parent)
         self._snapshot = snapshot
         self._folder = Path(folder)
         self._interval_s = float(interval_s)
+        self._quiet_s = min(float(quiet_s), self._interval_s)
+        self._first_dirty: float | None = None  # when the oldest change not in a snapshot was made
         self._dirty = False
         self._started = False
         self._last_snapshot = float("-inf")
@@ -106,15 +110,18 @@ class Autosave(QObject):
             self._schedule()
 
     def mark_dirty(self) -> None:
-        """Something on the canvas changed; a snapshot follows within ``interval_s``."""
+        """Something on the canvas changed; a snapshot follows once edits pause (``quiet_s``)."""
         self._dirty = True
-        if self._started and not self._timer.isActive():
+        if self._first_dirty is None:
+            self._first_dirty = time.monotonic()
+        if self._started:
             self._schedule()
 
     def snapshot_now(self) -> None:
         """Snapshot at once (call it on every applied result)."""
         self._timer.stop()
         self._dirty = False
+        self._first_dirty = None
         self._last_snapshot = time.monotonic()
         try:
             doc = self._snapshot()
@@ -253,7 +260,9 @@ class Autosave(QObject):
     # ---- writing ------------------------------------------------------------------------
 
     def _schedule(self) -> None:
-        wait_s = max(0.0, self._interval_s - (time.monotonic() - self._last_snapshot))
+        now = time.monotonic()
+        first = self._first_dirty if self._first_dirty is not None else now
+        wait_s = max(0.0, min(self._quiet_s, first + self._interval_s - now))
         self._timer.start(round(wait_s * 1000))
 
     def _on_timer(self) -> None:
