@@ -35,6 +35,7 @@ from desktop_sd.core.settings import Settings
 from desktop_sd.ui.crash_dialog import show_crash_dialog
 from desktop_sd.ui.main_window import MainWindow, WindowServices
 from desktop_sd.ui.models_dialog import ModelsDialog
+from desktop_sd.ui.recovery_dialog import ask_recovery
 from desktop_sd.ui.theme import apply_theme
 
 log = logging.getLogger(__name__)
@@ -223,15 +224,7 @@ def _offer_recovery(window: MainWindow, autosave: Autosave) -> None:
     doc = autosave.pending_recovery()
     if doc is None:
         return
-    when = autosave.recovered_at
-    stamp = f" from {when:%Y-%m-%d %H:%M}" if when is not None else ""
-    answer = QMessageBox.question(
-        window,
-        "Recover your canvas?",
-        f"Desktop SD did not close normally last time. Recover the canvas{stamp}?",
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-    )
-    if answer == QMessageBox.StandardButton.Yes:
+    if ask_recovery(window, doc, autosave.recovered_at):
         window.load_document(doc)
         window.canvas.undo_stack.resetClean()  # recovered work is not saved anywhere yet
     else:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from desktop_sd.app import crash
@@ -29,6 +29,7 @@ from desktop_sd.core.document import Document
 from desktop_sd.core.document_io import load_document, save_document
 from desktop_sd.ui.crash_dialog import CrashDialog
 from desktop_sd.ui.main_window import MainWindow
+from desktop_sd.ui.recovery_dialog import recovery_box
 from tests.app.test_single_instance import child, finish, first_line
 
 
@@ -123,17 +124,18 @@ def test_killed_app_is_recovered_pixel_for_pixel_on_the_next_start(
     assert proc.returncode == -signal.SIGKILL
     expected = load_document(seen)
 
-    asked: list[str] = []
+    asked: list[QMessageBox] = []
 
-    def answer_yes(parent: object, title: str, text: str, *args: object) -> QMessageBox.StandardButton:
-        asked.append(text)
-        return QMessageBox.StandardButton.Yes
+    def answer_yes(parent: QWidget, doc: Document, when: object) -> bool:
+        asked.append(recovery_box(parent, doc, when))  # what the user is shown
+        return True
 
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(answer_yes))
+    monkeypatch.setattr(gui, "ask_recovery", answer_yes)
     window, autosave = started([])
     gui._offer_recovery(window, autosave)
 
-    assert len(asked) == 1 and "Recover the canvas" in asked[0]
+    assert len(asked) == 1 and "Recover the canvas" in asked[0].text()
+    assert not asked[0].iconPixmap().isNull()  # a thumbnail of what comes back
     recovered: Document = window.generation.document()
     assert same(recovered.image, expected.image)
     assert same(recovered.mask, expected.mask)
@@ -155,7 +157,7 @@ def test_declining_recovery_removes_the_snapshot(
     (default_folder() / "20240101-000000-1-dead00").mkdir(parents=True)
     save_document(lost, default_folder() / "20240101-000000-1-dead00" / SNAPSHOT_NAME)
 
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a: QMessageBox.StandardButton.No))
+    monkeypatch.setattr(gui, "ask_recovery", lambda *a: False)
     window, autosave = started([])
     gui._offer_recovery(window, autosave)
 
