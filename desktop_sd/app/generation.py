@@ -14,6 +14,8 @@ images as candidates. The window only shows what the controller reports.
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import QObject, QRect, Signal
 from PySide6.QtGui import QImage
 
@@ -34,6 +36,7 @@ class GenerationController(QObject):
     model_missing = Signal()  # Generate was asked for with no model chosen
     job_started = Signal(QRect, int, str)  # the job's frame, its steps, what it is doing first
     job_progress = Signal(QRect, int, int, QImage, object)  # frame, step, total, preview, clip (QImage | None)
+    job_eta = Signal(int, int, float)  # step, total, seconds left (from the pace of the steps so far)
     job_done = Signal(float)  # seconds the job took; its images are candidates now
     job_cancelling = Signal()  # the running job was asked to stop and will at its next block or step
     job_cancelled = Signal()
@@ -55,6 +58,7 @@ class GenerationController(QObject):
         self.saver = saver
         self.candidates = Candidates(self)
         self._model_loaded = False
+        self._first_step: tuple[int, float] | None = None  # (step, time) of the first step seen this job
         canvas.frame_changed.connect(lambda frame: prompt.update(width=frame.width(), height=frame.height()))
         prompt.changed.connect(self._size_to_canvas)
         queue.job_started.connect(self._on_started)
@@ -127,6 +131,7 @@ class GenerationController(QObject):
         return job.frame if job is not None and job.frame is not None else self.canvas.frame
 
     def _on_started(self, job_id: int) -> None:
+        self._first_step = None
         job = self.queue.job(job_id)
         total = job.request.steps if job is not None else 0
         self.job_started.emit(self._frame(job_id), total, "Starting…" if self._model_loaded else "Loading the model…")
@@ -135,6 +140,12 @@ class GenerationController(QObject):
         self._model_loaded = True
         job = self.queue.job(job_id)
         self.job_progress.emit(self._frame(job_id), step, total, preview, job.clip if job is not None else None)
+        now = time.monotonic()
+        if self._first_step is None or step <= self._first_step[0]:
+            self._first_step = (step, now)  # the first step includes warming up: the pace counts from it
+        else:
+            first, since = self._first_step
+            self.job_eta.emit(step, total, (now - since) / (step - first) * (total - step))
 
     def _on_finished(self, job_id: int, result: GenerationResult) -> None:
         self._model_loaded = True

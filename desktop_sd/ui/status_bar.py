@@ -25,6 +25,13 @@ def _human_bytes(count: float) -> str:
     return f"{count:.1f} GB"
 
 
+def _duration(seconds: float) -> str:
+    """ "about 45 s", "about 3 min": an estimate, so no false precision."""
+    if seconds < 60:
+        return f"about {max(1, round(seconds))} s"
+    return f"about {round(seconds / 60)} min"
+
+
 class StatusBar(QStatusBar):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -55,6 +62,7 @@ class StatusBar(QStatusBar):
         g, queue = generation, generation.queue
         g.job_started.connect(lambda _frame, _total, doing: self.set_busy(doing))
         g.job_progress.connect(lambda _frame, step, total, *_rest: self.set_progress(step, total))
+        g.job_eta.connect(self.set_eta)
         g.job_done.connect(lambda seconds: self.showMessage(f"Done in {seconds:.1f} s", 5000))
         g.job_cancelling.connect(lambda: self.set_busy("Cancelling…"))
         g.job_cancelled.connect(lambda: self.showMessage("Cancelled", 3000))
@@ -91,6 +99,9 @@ class StatusBar(QStatusBar):
         self.progress.setValue(step)
         self.progress.setFormat(f"Step {step}/{total}")
         self.progress.show()
+
+    def set_eta(self, step: int, total: int, seconds_left: float) -> None:
+        self.progress.setFormat(f"Step {step}/{total} · {_duration(seconds_left)} left")
 
     def set_busy(self, text: str) -> None:
         """Show an indeterminate bar (loading the model, before the first step)."""

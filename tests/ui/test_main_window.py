@@ -530,3 +530,18 @@ def test_the_choose_a_model_warning_goes_once_a_model_is_there(
     assert any("Choose a model first" in m.text for m in window.messages.messages())
     window.files.add_model(fake_model_dir)
     assert not any("Choose a model first" in m.text for m in window.messages.messages())
+
+
+def test_the_status_bar_estimates_the_time_left_from_the_steps_so_far(
+    qtbot: QtBot, make_window: WindowFactory
+) -> None:
+    backend = FakeBackend(gated=True)
+    window = make_window(backend)
+    window.prompt.update(prompt="slow", steps=10, width=64, height=64)
+    window.generation.generate()
+    for _ in range(3):
+        with qtbot.waitSignal(window.queue.progress, timeout=10_000):
+            backend.allow(1)
+    assert "left" in window.status.progress.format() and "Step 3/10" in window.status.progress.format()
+    backend.allow(10)
+    qtbot.waitUntil(lambda: window.queue.running() is None)
