@@ -24,6 +24,7 @@ class ComfySampler(NamedTuple):
 # Our scheduler ids (core.schedulers) as ComfyUI's KSampler.SAMPLERS and KSampler.SCHEDULERS names.
 SAMPLERS: dict[str, ComfySampler] = {
     "default": ComfySampler("euler", "normal"),
+    "pndm": ComfySampler("ipndm", "normal"),  # ComfyUI has no PLMS; iPNDM is the same multistep method, improved
     "ddim": ComfySampler("ddim", "ddim_uniform"),
     "lms": ComfySampler("lms", "normal"),
     "euler": ComfySampler("euler", "normal"),
@@ -33,7 +34,10 @@ SAMPLERS: dict[str, ComfySampler] = {
     "dpm2_a": ComfySampler("dpm_2_ancestral", "normal"),
     "dpmpp_2m": ComfySampler("dpmpp_2m", "normal"),
     "dpmpp_2m_karras": ComfySampler("dpmpp_2m", "karras"),
+    "dpmpp_sde": ComfySampler("dpmpp_sde", "normal"),
     "dpmpp_sde_karras": ComfySampler("dpmpp_sde", "karras"),
+    "dpmpp_2m_sde": ComfySampler("dpmpp_2m_sde", "normal"),
+    "dpmpp_2m_sde_karras": ComfySampler("dpmpp_2m_sde", "karras"),
     "unipc": ComfySampler("uni_pc", "normal"),
     "lcm": ComfySampler("lcm", "sgm_uniform"),
 }
