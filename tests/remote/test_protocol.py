@@ -25,6 +25,8 @@ COMFY_SAMPLERS = {
     "lms",
     "dpmpp_2m",
     "dpmpp_sde",
+    "dpmpp_2m_sde",
+    "ipndm",
     "ddim",
     "uni_pc",
     "lcm",
