@@ -23,6 +23,7 @@ from desktop_sd.app.candidates import Candidates
 from desktop_sd.app.canvas_document import CanvasDocument
 from desktop_sd.app.jobs import JobQueue
 from desktop_sd.app.messages import Level
+from desktop_sd.app.pace import Pace
 from desktop_sd.app.prompt_model import PromptModel, PromptValues
 from desktop_sd.app.result_saver import ResultSaver
 from desktop_sd.core.document import Document
@@ -34,6 +35,7 @@ from desktop_sd.core.validation import check_request
 class GenerationController(QObject):
     message = Signal(str, str)  # text, Level: a notice or error for the user
     model_missing = Signal()  # Generate was asked for with no model chosen
+    confirm_long_job = Signal(str)  # the job would take very long (or need much memory): ask, then generate(True)
     job_started = Signal(QRect, int, str)  # the job's frame, its steps, what it is doing first
     job_progress = Signal(QRect, int, int, QImage, object)  # frame, step, total, preview, clip (QImage | None)
     job_eta = Signal(int, int, float)  # step, total, seconds left (from the pace of the steps so far)
@@ -57,6 +59,7 @@ class GenerationController(QObject):
         self.prompt = prompt
         self.saver = saver
         self.candidates = Candidates(self)
+        self.pace = Pace()
         self._model_loaded = False
         self._first_step: tuple[int, float] | None = None  # (step, time) of the first step seen this job
         canvas.frame_changed.connect(lambda frame: prompt.update(width=frame.width(), height=frame.height()))
@@ -69,8 +72,11 @@ class GenerationController(QObject):
         queue.job_cancelling.connect(lambda _job_id: self.job_cancelling.emit())
 
     # ---- commands ---------------------------------------------------------------------------------
-    def generate(self) -> int | None:
-        """Queue a job from the prompt and the canvas; returns its id (None when refused, with a message)."""
+    def generate(self, confirmed: bool = False) -> int | None:
+        """Queue a job from the prompt and the canvas; returns its id (None when refused, with a message).
+
+        A job estimated to take very long is queued only once ``confirmed`` (``confirm_long_job`` asks).
+        """
         values = self.prompt.values
         if not values.model:
             self.model_missing.emit()
@@ -80,6 +86,11 @@ class GenerationController(QObject):
             request, notices = check_request(request)
         except InputError as exc:
             self.message.emit(str(exc), Level.ERROR)
+            return None
+        status = self.queue.last_status
+        warning = self.pace.warning(request.model, status.device if status else "cpu", request)
+        if warning is not None and not confirmed:
+            self.confirm_long_job.emit(warning)
             return None
         for notice in notices:
             self.message.emit(notice, Level.INFO)
@@ -149,6 +160,7 @@ class GenerationController(QObject):
 
     def _on_finished(self, job_id: int, result: GenerationResult) -> None:
         self._model_loaded = True
+        self.pace.record(result.request.model, result.device, result.request, result.elapsed_s)
         frame = self._frame(job_id)
         if self.saver is not None:
             self.saver.save(job_id, result)

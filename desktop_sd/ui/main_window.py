@@ -174,6 +174,8 @@ class MainWindow(QMainWindow):
 
         g.message.connect(lambda text, level: self.show_message(text, Level(level)))
         g.model_missing.connect(self._on_model_missing)
+        g.confirm_long_job.connect(lambda text: self.messages.show_message(
+            text, Level.WARNING, [("Generate anyway", lambda: g.generate(confirmed=True))], key="long-job"))
         g.result_applied.connect(self.result_applied)
         for signal in (g.job_started, g.job_cancelling, g.idle, self.queue.queue_changed):
             signal.connect(lambda *_args: a.cancel.setEnabled(g.can_cancel()))

@@ -545,3 +545,12 @@ def test_the_status_bar_estimates_the_time_left_from_the_steps_so_far(
     assert "left" in window.status.progress.format() and "Step 3/10" in window.status.progress.format()
     backend.allow(10)
     qtbot.waitUntil(lambda: window.queue.running() is None)
+
+
+def test_a_very_long_job_is_asked_about_before_it_starts(qtbot: QtBot, make_window: WindowFactory) -> None:
+    window = make_window()
+    window.prompt.update(prompt="huge", steps=1, width=2048, height=1536)
+    assert window.generation.generate() is None and window.queue.running() is None
+    banner = next(m for m in window.messages.messages() if "large for the CPU" in m.text)
+    with qtbot.waitSignal(window.queue.job_finished, timeout=20_000):
+        next(b for b in banner.buttons if b.text() == "Generate anyway").click()
