@@ -6,7 +6,7 @@ message goes away when dismissed (or, for plain notices, after a while).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
@@ -27,7 +27,7 @@ _STYLE = {
 class MessageBanner(QFrame):
     dismissed = Signal()
 
-    def __init__(self, text: str, level: Level, actions: list[tuple[str, Callable[[], None]]]) -> None:
+    def __init__(self, text: str, level: Level, actions: Sequence[tuple[str, Callable[[], object]]]) -> None:
         super().__init__()
         self.level = level
         self.key = ""  # names the problem, so the message can go once it is solved
@@ -80,7 +80,7 @@ class MessageArea(QWidget):
         self,
         text: str,
         level: Level | str = Level.INFO,
-        actions: list[tuple[str, Callable[[], None]]] | None = None,
+        actions: Sequence[tuple[str, Callable[[], object]]] | None = None,
         timeout_ms: int | None = None,
         key: str = "",
     ) -> MessageBanner:
