@@ -54,6 +54,7 @@ class ModelManager(QObject):
     import_finished = Signal(str)  # id of the (first) model imported
     import_failed = Signal(str, str)  # path, message
     offline_changed = Signal(bool)
+    default_changed = Signal(str)  # the user made this model the default: the prompt panel takes it too
 
     _ended_from_thread = Signal(str, str, str)  # job id, outcome, message
 
@@ -98,6 +99,7 @@ class ModelManager(QObject):
         """Raises ``ModelError`` for an unknown id."""
         self._registry.set_default(model_id)
         self.refresh()
+        self.default_changed.emit(model_id)
 
     def remove(self, model_id: str) -> InstalledModel:
         """Remove a model (deleting only files Desktop SD put there). Raises ``ModelError``."""

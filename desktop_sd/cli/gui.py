@@ -86,6 +86,7 @@ def build_window(
         open_models_dialog=_models_dialog_opener(manager),
     )
     window = MainWindow(services)
+    manager.default_changed.connect(lambda model_id: window.prompt.update(model=model_id))
     if library_error:
         window.show_message(
             f"The history is not available: {library_error} New images are kept in memory until it is.",

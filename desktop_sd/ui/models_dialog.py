@@ -192,7 +192,13 @@ class ModelsDialog(QDialog):
         row.addWidget(self.default_button)
         row.addWidget(self.remove_button)
 
+        self.empty_label = QLabel(
+            "No models yet. Download one from the <b>Download</b> tab (the one marked ★ suits this computer), "
+            "or import a <i>.safetensors</i> / <i>.ckpt</i> file or a diffusers folder you have."
+        )
+        self.empty_label.setWordWrap(True)
         layout = QVBoxLayout(tab)
+        layout.addWidget(self.empty_label)
         layout.addWidget(self.installed_table, 1)
         layout.addWidget(self.disk_label)
         layout.addLayout(row)
@@ -200,8 +206,12 @@ class ModelsDialog(QDialog):
 
     def _build_catalog_tab(self) -> QWidget:
         tab = QWidget()
-        entries = self.manager.catalog()
         recommended = self.manager.recommended_entry()
+        # The recommended model first, then the other checkpoints; helper models (preview decoders) last.
+        entries = sorted(
+            self.manager.catalog(),
+            key=lambda e: (e.kind != "checkpoint", recommended is None or e.id != recommended.id),
+        )
         self.recommended_label = QLabel()
         self.recommended_label.setWordWrap(True)
         if recommended is not None:
@@ -216,6 +226,8 @@ class ModelsDialog(QDialog):
         self.catalog_table.verticalHeader().hide()
         for row, entry in enumerate(entries):
             name = entry.name + ("  ★ recommended" if recommended is not None and entry.id == recommended.id else "")
+            if entry.kind != "checkpoint":
+                name += "  (helper: fast previews)"
             licence = QTableWidgetItem(entry.licence)
             licence.setToolTip(entry.licence_url)
             purpose = QTableWidgetItem(entry.purpose)
@@ -270,21 +282,22 @@ class ModelsDialog(QDialog):
     # ---- showing the manager's state -----------------------------------------------------------
 
     def refresh(self) -> None:
-        models = self.manager.installed(include_previews=True)
+        models = sorted(self.manager.installed(include_previews=True), key=lambda m: m.kind != "checkpoint")
         default = self.manager.default_model_id()
+        self.empty_label.setVisible(not models)
         selected = self.selected_id()
         self.installed_table.setRowCount(len(models))
         for row, model in enumerate(models):
             family = "preview decoder" if model.kind != "checkpoint" else str(model.family)
             if model.inpainting:
                 family += " inpainting"
-            name = model.name + ("  (default)" if model.id == default else "")
+            name = model.name + ("  (default)" if model.id == default and model.available else "")
             if not model.available:
-                name += "  (files missing)"
+                name += "  — missing: its files were deleted or moved"
             items = [
                 QTableWidgetItem(name),
                 QTableWidgetItem(family),
-                QTableWidgetItem(human_size(model.size_bytes)),
+                QTableWidgetItem(human_size(model.size_bytes) if model.available else "—"),
                 QTableWidgetItem(model.source_label),
                 QTableWidgetItem(str(model.path)),
             ]
@@ -298,7 +311,8 @@ class ModelsDialog(QDialog):
         self.disk_label.setText(
             f"{len(models)} model{'s' if len(models) != 1 else ''}; downloaded and copied ones use {human_size(total)}."
         )
-        installed = {m.id for m in models}
+        installed = {m.id for m in models if m.available}
+        offline = self.manager.offline()
         for entry_id, cell in self.cells.items():
             progress = self.manager.progress(entry_id)
             if progress is not None:
@@ -307,6 +321,9 @@ class ModelsDialog(QDialog):
                 cell.show_installed()
             else:
                 cell.show_idle()
+            cell.download_button.setEnabled(not offline)
+            cell.download_button.setToolTip("Working offline: turn it off below to download" if offline else "")
+        self.source_button.setEnabled(not offline)
         self._update_buttons()
 
     def selected_id(self) -> str | None:
@@ -465,6 +482,7 @@ class ModelsDialog(QDialog):
             self.offline_box.blockSignals(True)
             self.offline_box.setChecked(offline)
             self.offline_box.blockSignals(False)
+        self.refresh()
 
     def done(self, result: int) -> None:
         """Closing the dialog leaves downloads running; the manager owns them."""

@@ -115,3 +115,16 @@ def _model_folder(tmp_path: Path) -> Path:
     model.mkdir()
     (model / "model_index.json").write_text("{}", encoding="utf-8")
     return model
+
+
+def test_set_as_default_in_the_model_manager_also_chooses_it_in_the_prompt_panel(tmp_path: Path) -> None:
+    model = _model_folder(tmp_path)
+    _app, window = build_window(["--model", str(model)], FakeBackend)
+    try:
+        manager = window.services.model_manager
+        assert manager is not None
+        manager.default_changed.emit("some-installed-model")
+        assert window.prompt.values.model == "some-installed-model"
+    finally:
+        window.shutdown()
+        window.deleteLater()

@@ -37,8 +37,8 @@ def dialog(qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModelsDial
 
 
 def catalog_row(dialog: ModelsDialog, entry_id: str) -> int:
-    ids = [e.id for e in dialog.manager.catalog()]
-    return ids.index(entry_id)
+    table = dialog.catalog_table
+    return next(r for r in range(table.rowCount()) if table.cellWidget(r, 4) is dialog.cells[entry_id])
 
 
 def installed_names(dialog: ModelsDialog) -> list[str]:
@@ -59,6 +59,18 @@ def test_catalog_shows_size_licence_purpose_and_the_recommendation(dialog: Model
     assert "SD-Turbo" in dialog.recommended_label.text()
     cell = dialog.cells["sd-turbo"]
     assert cell.stack.currentWidget() is cell.download_button
+    assert turbo == 0  # the recommended model first
+    helpers = [catalog_row(dialog, e.id) for e in dialog.manager.catalog() if e.kind != "checkpoint"]
+    checkpoints = [catalog_row(dialog, e.id) for e in dialog.manager.catalog() if e.kind == "checkpoint"]
+    assert helpers and min(helpers) > max(checkpoints)  # preview decoders apart, after the models
+    assert not dialog.empty_label.isHidden()  # nothing installed: the Installed tab says what to do
+
+
+def test_download_buttons_are_off_while_offline(dialog: ModelsDialog) -> None:
+    dialog.offline_box.setChecked(True)
+    assert not dialog.cells["sd-turbo"].download_button.isEnabled() and not dialog.source_button.isEnabled()
+    dialog.offline_box.setChecked(False)
+    assert dialog.cells["sd-turbo"].download_button.isEnabled()
 
 
 def test_download_button_shows_progress_then_installed(
@@ -120,6 +132,8 @@ def test_import_file_set_default_and_remove(
 ) -> None:
     first = make_checkpoint(tmp_path / "First.safetensors")
     second = make_checkpoint(tmp_path / "Second.safetensors", Family.SD2, inpainting=True)
+    defaults: list[str] = []
+    dialog.manager.default_changed.connect(defaults.append)
     for path in (first, second):
         monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, p=path, **k: (str(p), ""))
         with qtbot.waitSignal(dialog.manager.import_finished, timeout=30_000):
@@ -130,12 +144,18 @@ def test_import_file_set_default_and_remove(
     dialog.select("Second")
     qtbot.mouseClick(dialog.default_button, Qt.MouseButton.LeftButton)
     assert installed_names(dialog) == ["First", "Second  (default)"]
+    assert defaults == ["Second"]  # the window's prompt panel takes the new default (cli.gui wires it)
+    first.unlink()  # deleted behind the app's back
+    dialog.manager.refresh()
+    dialog.refresh()
+    row = installed_names(dialog).index("First  — missing: its files were deleted or moved")
+    assert dialog.installed_table.item(row, 2).text() == "—"  # no size for files that are not there
     questions: list[str] = []
     monkeypatch.setattr(dialog, "confirm", lambda text: questions.append(text) or True)
     dialog.select("Second")
     qtbot.mouseClick(dialog.remove_button, Qt.MouseButton.LeftButton)
     assert "stay where they are" in questions[0]  # imported in place: files are not deleted
-    assert installed_names(dialog) == ["First  (default)"]
+    assert installed_names(dialog)[0].startswith("First")
     assert second.exists()
 
 
