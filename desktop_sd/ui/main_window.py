@@ -121,9 +121,7 @@ class MainWindow(QMainWindow):
         size = QSize(1280, 820) if screen is None else QSize(1280, 820).boundedTo(screen.size())
         self.resize(size)
 
-    @property
-    def history_dock(self) -> QDockWidget:
-        return self.history.dock
+    history_dock = property(lambda self: self.history.dock)  # the History dock (it may be replaced)
 
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -161,6 +159,7 @@ class MainWindow(QMainWindow):
         self.welcome.add_model_file.connect(lambda: f.add_model_dialog(folder=False))
         self.welcome.add_model_folder.connect(lambda: f.add_model_dialog(folder=True))
         self.prompt_panel.manage_models_requested.connect(self.open_models)
+        self.prompt_panel.notice.connect(lambda text: self.show_message(text, Level.WARNING))
 
         c.mode_changed.connect(self.prompt_panel.set_mode)
         c.changed.connect(self.document_changed)

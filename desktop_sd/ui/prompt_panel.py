@@ -41,7 +41,7 @@ from desktop_sd.core.params import (
 from desktop_sd.core.request import Family, Mode
 from desktop_sd.core.schedulers import SCHEDULERS
 from desktop_sd.ui.names import MODE_NAMES
-from desktop_sd.ui.param_spins import float_spin, int_spin
+from desktop_sd.ui.param_spins import RangeDoubleSpin, RangeSpin, float_spin, int_spin
 from desktop_sd.ui.seed_box import SeedBox
 
 MODE_HINTS = {
@@ -71,6 +71,7 @@ class PromptEdit(QPlainTextEdit):
 
 class PromptPanel(QWidget):
     manage_models_requested = Signal()
+    notice = Signal(str)  # something the user typed could not be used as typed (out of range)
 
     def __init__(
         self,
@@ -139,6 +140,12 @@ class PromptPanel(QWidget):
         self.strength_spin = float_spin(STRENGTH)
         self.feather_spin = int_spin(MASK_FEATHER)
         self.batch_spin = int_spin(BATCH_SIZE)
+        spins: tuple[RangeSpin | RangeDoubleSpin, ...] = (
+            self.steps_spin, self.cfg_spin, self.width_spin, self.height_spin,
+            self.strength_spin, self.feather_spin, self.batch_spin,
+        )  # fmt: skip
+        for ranged in spins:
+            ranged.out_of_range.connect(self.notice)
 
         self.generate_button = QPushButton("Generate")
         self.generate_button.setMinimumHeight(34)

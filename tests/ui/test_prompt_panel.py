@@ -159,3 +159,26 @@ def test_the_seed_box_holds_the_largest_seed_exactly(qtbot: QtBot, panel: Prompt
     assert panel.model.values.seed == 2**64 - 1
     panel.seed_spin.stepBy(-2)
     assert panel.model.values.seed == 2**64 - 3
+
+
+def test_a_typed_number_out_of_range_is_moved_into_range_and_the_user_told(qtbot: QtBot) -> None:
+    from PySide6.QtCore import Qt
+
+    from desktop_sd.app.prompt_model import PromptModel
+    from desktop_sd.app.tokens import TokenCounter
+    from desktop_sd.ui.prompt_panel import PromptPanel
+
+    model = PromptModel()
+    panel = PromptPanel(model, TokenCounter(), QAction("Generate"), QAction("Cancel"))
+    qtbot.addWidget(panel)
+    panel.show()
+    told: list[str] = []
+    panel.notice.connect(told.append)
+    for spin, typed in ((panel.width_spin, "99999"), (panel.steps_spin, "0")):
+        spin.setFocus()
+        spin.lineEdit().selectAll()
+        qtbot.keyClicks(spin, typed)
+        qtbot.keyClick(spin, Qt.Key.Key_Return)
+    assert model.values.width == 4096 and model.values.steps == 1
+    assert "Width 99999 is out of range: choose 64 to 4096" in told[0] and "4096" in told[0]
+    assert "Steps 0 is out of range" in told[1]
