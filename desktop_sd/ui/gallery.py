@@ -282,10 +282,13 @@ class GalleryDock(QDockWidget):
         if image.isNull():
             self.dialogs.error(self, f"{record.path.name} could not be read to copy it.")
             return
-        mime = QMimeData()
-        mime.setImageData(image)
-        mime.setUrls([QUrl.fromLocalFile(str(record.path))])
-        QGuiApplication.clipboard().setMimeData(mime)
+        # Qt makes the clipboard's data object, not Python: a Python-made one held by the clipboard is
+        # destroyed by Qt's exit handlers after Python has shut down, which crashes the process at exit.
+        clipboard = QGuiApplication.clipboard()
+        clipboard.setImage(image)
+        held = clipboard.mimeData()
+        if isinstance(held, QMimeData):  # the file too, for pasting into a file manager or another app
+            held.setUrls([QUrl.fromLocalFile(str(record.path))])
 
     def _open_folder(self) -> None:
         record = self.current_record()
