@@ -17,7 +17,7 @@ from typing import Any
 
 from desktop_sd.core.errors import LibraryError
 from desktop_sd.library.query import count_sql, page_sql
-from desktop_sd.library.reconcile import reconcile
+from desktop_sd.library.reconcile import SweepTemp, reconcile
 from desktop_sd.library.records import MAX_RATING, Brief, Filters, ImageRecord, ReconcileReport
 from desktop_sd.library.rows import COLUMNS, insert_row, join_tags, record_from_row
 from desktop_sd.library.schema import migrate
@@ -150,15 +150,46 @@ class ImageRecords:
     def insert(self, row: dict[str, object], on_step: Callable[[str], None] | None = None) -> int:
         """Record one file in its own transaction; returns its id.
 
+        If a reconcile (in any thread or process) indexed the file between its
+        rename and this call, that record takes this row's values instead: the
+        file is recorded once, and never taken back for a clash.
         ``on_step`` hears "record_inserted" (before the commit) and "committed".
         """
         with self.transaction():
-            image_id = insert_row(self.conn, row)
+            found = self.conn.execute("SELECT id FROM images WHERE file_name = ?", (row["file_name"],)).fetchone()
+            if found is None:
+                image_id = insert_row(self.conn, row)
+            else:
+                image_id = int(found[0])
+                names = [name for name in row if name != "file_name"]
+                assignments = ", ".join(f"{name} = ?" for name in names)
+                self.conn.execute(f"UPDATE images SET {assignments} WHERE id = ?", [*(row[n] for n in names), image_id])
             if on_step is not None:
                 on_step("record_inserted")
         if on_step is not None:
             on_step("committed")
         return image_id
+
+    def discard_unrecorded(self, file_name: str, remove: Callable[[str], None]) -> None:
+        """Call ``remove(file_name)`` unless a record has the file. Never raises.
+
+        Decided inside a write transaction, so no other process can record the
+        file meanwhile. Where the database stays locked, a read decides: what
+        holds a write lock that long (a migration, a bulk insert, another
+        program) does not index new files. A database that cannot be read at
+        all keeps the file: the next reconcile indexes it.
+        """
+        query = "SELECT 1 FROM images WHERE file_name = ?"
+        try:
+            with self.transaction():
+                if self.conn.execute(query, (file_name,)).fetchone() is None:
+                    remove(file_name)
+            return
+        except LibraryError:
+            pass
+        with contextlib.suppress(LibraryError):
+            if not self._read(query, (file_name,)):
+                remove(file_name)
 
     def insert_many(self, rows: Iterable[dict[str, object]]) -> int:
         """Record many files in one transaction; returns how many."""
@@ -201,10 +232,13 @@ class ImageRecords:
     def mark_missing(self, image_id: int, missing: bool) -> tuple[int, ...]:
         return self._update("UPDATE images SET missing = ?", int(missing), [image_id])
 
-    def reconcile(self, full: bool = False) -> ReconcileReport:
-        """Bring the records in line with the folder (see ``library.reconcile``)."""
+    def reconcile(self, sweep_temp: SweepTemp, full: bool = False) -> ReconcileReport:
+        """Bring the records in line with the folder (see ``library.reconcile``). Raises ``LibraryError``."""
         with self.lock:
-            return reconcile(self.conn, self.folder, self.transaction, full=full)
+            try:
+                return reconcile(self.conn, self.folder, self.transaction, sweep_temp, full=full)
+            except sqlite3.Error as exc:
+                raise _sqlite_error(exc, self.db_path, self.busy_timeout) from exc
 
     # ---- reading ----------------------------------------------------------------------
 

@@ -136,11 +136,7 @@ class Library:
         seed = request.seed if request.seed is not None else "x"
         file_name = self.files.write_new(data, created, str(seed))
         row = row_for_request(request, file_name, created, model_id, parent_id, image.size)
-        try:
-            image_id = self.records.insert(row, on_step=fault_point)
-        except BaseException:
-            self.files.discard(file_name)  # the record did not commit: take the file back
-            raise
+        image_id = self._record(row, on_step=fault_point)
         record = self.get(image_id)
         assert record is not None
         self._notify(LibraryEventKind.ADDED, (image_id,))
@@ -240,14 +236,21 @@ class Library:
         if not suffix:
             raise NotAnImage(f"{probe.format} images are not kept in the library; convert it to PNG first")
         created = source.stat().st_mtime
-        with self.records.lock:  # a reconcile must not index the copy before its record is in
-            file_name = self.files.copy_in(source, suffix)
-            row = row_for_parsed(probe.parameters, file_name, created, (probe.width, probe.height))
-            try:
-                return self.records.insert(row)
-            except BaseException:
-                self.files.discard(file_name)
-                raise
+        file_name = self.files.copy_in(source, suffix)
+        return self._record(row_for_parsed(probe.parameters, file_name, created, (probe.width, probe.height)))
+
+    def _record(self, row: dict[str, object], on_step: Callable[[str], None] | None = None) -> int:
+        """Record a file just written whole into the folder; returns its id.
+
+        A reconcile may have indexed the file already (``ImageRecords.insert``
+        then updates that record). If the record cannot be written, the file
+        is taken back, unless something recorded it meanwhile.
+        """
+        try:
+            return self.records.insert(row, on_step=on_step)
+        except BaseException:
+            self.records.discard_unrecorded(str(row["file_name"]), self.files.discard)
+            raise
 
     # ---- reading ----------------------------------------------------------------------
 
@@ -324,7 +327,7 @@ class Library:
 
     def reconcile(self, full: bool = False) -> ReconcileReport:
         """Bring the records in line with the folder (see ``library.reconcile``)."""
-        report = self.records.reconcile(full)
+        report = self.records.reconcile(self.files.sweep_temp, full)
         self.last_reconcile = report
         if report.indexed or report.missing or report.found:
             self._notify(LibraryEventKind.RESET)
