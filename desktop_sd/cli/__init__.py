@@ -15,7 +15,7 @@ import sys
 import desktop_sd
 
 # module name -> subcommand; each module defines register(subparsers)
-COMMAND_MODULES = ("generate", "models", "bench", "selftest")
+COMMAND_MODULES = ("generate", "models", "history", "bench", "selftest")
 
 
 def build_parser() -> argparse.ArgumentParser:

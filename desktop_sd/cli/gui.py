@@ -79,17 +79,26 @@ def build_window(
         open_models_dialog=_models_dialog_opener(manager),
     )
     window = MainWindow(services)
-    if library_error:
-        window.show_message(
-            f"The history is not available: {library_error} New images are kept in memory until it is.",
-            Level.ERROR,
-            [("Choose folder…", window.files.choose_library_folder)],
-        )
+    _report_history_problems(window, history, library_error)
     for model in args.model:
         window.files.add_model(model)
     for path in args.files:
         window.files.open_path(path)
     return app, window
+
+
+def _report_history_problems(window: MainWindow, history: History, library_error: str) -> None:
+    """Show why the history is unavailable or damaged, with the way out (rebuild it, or choose a folder)."""
+    rebuild = ("Rebuild history", history.rebuild_in_background)
+    if library_error:
+        actions = [rebuild] if history.damaged_folder is not None else []
+        window.show_message(
+            f"The history is not available: {library_error} New images are kept in memory until it is.",
+            Level.ERROR,
+            [*actions, ("Choose folder…", window.files.choose_library_folder)],
+        )
+    history.damaged.connect(lambda text: window.show_message(text, Level.ERROR, [rebuild]))
+    history.rebuild_finished.connect(lambda text: window.show_message(text, Level.INFO))
 
 
 def _models_dialog_opener(manager: ModelManager) -> Callable[[QWidget], None]:

@@ -3,6 +3,8 @@ it names the problem and what to do about it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class DesktopSDError(Exception):
     """Base of every error the app turns into a readable message."""
@@ -22,6 +24,14 @@ class DownloadError(DesktopSDError):
 
 class LibraryError(DesktopSDError):
     """The history store could not read or write."""
+
+
+class LibraryDamagedError(LibraryError):
+    """The history database is damaged; ``folder``'s history can be rebuilt from its images."""
+
+    def __init__(self, message: str, folder: Path) -> None:
+        super().__init__(message)
+        self.folder = folder
 
 
 class OutOfMemoryError(DesktopSDError):

@@ -9,13 +9,16 @@ are ``image_files``'s, and ``store.Library`` keeps the two in step.
 from __future__ import annotations
 
 import contextlib
+import os
+import shlex
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from desktop_sd.core.errors import LibraryError
+from desktop_sd.core.errors import LibraryDamagedError, LibraryError
 from desktop_sd.library.query import count_sql, page_sql
 from desktop_sd.library.reconcile import SweepTemp, reconcile
 from desktop_sd.library.records import MAX_RATING, Brief, Filters, ImageRecord, ReconcileReport
@@ -27,6 +30,28 @@ DEFAULT_BUSY_TIMEOUT_S = 5.0
 _CHUNK = 500  # ids per "IN (...)" statement, well under SQLite's variable limit
 
 
+# What SQLite says when the file itself is bad, rather than busy or unwritable.
+_DAMAGE_WORDS = (
+    "not a database",
+    "malformed",
+    "corrupt",
+    "vtable constructor failed",
+    "no such table",
+    "no such column",
+)
+REBUILD_COMMAND = "desktop-sd history rebuild"
+
+
+def damaged_message(db_path: Path, detail: object) -> str:
+    """The one message for a damaged history database, with the way to rebuild it."""
+    command = f"{REBUILD_COMMAND} --library {shlex.quote(str(db_path.parent))}"
+    return (
+        f"The history database {db_path} is damaged ({detail}). The images are safe and carry their parameters: "
+        f"rebuild the history from them (Rebuild history in the window, or the command `{command}`). "
+        "The damaged file is kept beside it; favourites, ratings and tags are not in the images and start empty."
+    )
+
+
 def _sqlite_error(exc: sqlite3.Error, db_path: Path, busy_timeout: float) -> LibraryError:
     text = str(exc).lower()
     if "locked" in text or "busy" in text:
@@ -34,17 +59,44 @@ def _sqlite_error(exc: sqlite3.Error, db_path: Path, busy_timeout: float) -> Lib
             f"The library database {db_path} is in use by another program (another Desktop SD window?) "
             f"and stayed locked for {busy_timeout:g} s. Close the other one and try again."
         )
-    if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return LibraryError(
-            f"The library database {db_path} is damaged ({exc}). Move it aside and restart to rebuild the "
-            "history from the images' metadata, or choose another library folder."
-        )
     if "disk is full" in text or "disk i/o" in text or "readonly" in text or "read-only" in text:
         return LibraryError(
             f"The library database {db_path} could not be written ({exc}). Free some disk space or choose "
             "another library folder."
         )
+    if any(word in text for word in _DAMAGE_WORDS) or type(exc) is sqlite3.DatabaseError:
+        return LibraryDamagedError(damaged_message(db_path, exc), db_path.parent)
     return LibraryError(f"The library database {db_path} failed: {exc}.")
+
+
+def move_aside(folder: Path) -> Path | None:
+    """Rename ``folder``'s database (and its WAL files) to ``library-damaged-<time>.db``, never over an
+    earlier one; returns the new name, or None when there was no database. Raises ``OSError``."""
+    db_path = folder / DB_NAME
+    if not db_path.exists():
+        return None
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    counter = 0
+    while True:
+        aside = folder / f"library-damaged-{stamp}{f'-{counter}' if counter else ''}.db"
+        try:
+            os.link(db_path, aside)  # fails if the name is taken: no earlier copy is ever overwritten
+        except FileExistsError:
+            counter += 1
+            continue
+        except OSError:  # no hard links here (FAT, some shares): check, then rename
+            if aside.exists():
+                counter += 1
+                continue
+            os.replace(db_path, aside)
+        else:
+            db_path.unlink()
+        break
+    for suffix in ("-wal", "-shm"):
+        extra = folder / f"{DB_NAME}{suffix}"
+        if extra.exists():
+            os.replace(extra, aside.with_name(aside.name + suffix))
+    return aside
 
 
 def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
@@ -58,9 +110,7 @@ class ImageRecords:
     Use ``ImageRecords.open``; ``close`` when done. Safe to use from several threads.
     """
 
-    def __init__(
-        self, folder: Path, conn: sqlite3.Connection, reader: sqlite3.Connection, busy_timeout: float
-    ) -> None:
+    def __init__(self, folder: Path, conn: sqlite3.Connection, reader: sqlite3.Connection, busy_timeout: float) -> None:
         self.folder = folder
         self.db_path = folder / DB_NAME
         self.busy_timeout = busy_timeout

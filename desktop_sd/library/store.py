@@ -34,7 +34,7 @@ from desktop_sd.library.image_files import (
     fault_point,
     is_image_name,
 )
-from desktop_sd.library.image_records import DEFAULT_BUSY_TIMEOUT_S, ImageRecords
+from desktop_sd.library.image_records import DEFAULT_BUSY_TIMEOUT_S, ImageRecords, move_aside
 from desktop_sd.library.metadata import encode_png
 from desktop_sd.library.probe import NotAnImage, probe_image
 from desktop_sd.library.records import (
@@ -86,7 +86,33 @@ class Library:
             raise disk_error(exc, "create the library folder", root) from exc
         library = cls(ImageRecords.open(root, busy_timeout), ImageFiles(root, trash or default_trash))
         if reconcile:
-            library.reconcile()
+            try:
+                library.reconcile()
+            except BaseException:
+                library.close()
+                raise
+        return library
+
+    @classmethod
+    def rebuild(cls, folder: Path | str | None = None, *, trash: Trash | None = None) -> Library:
+        """Start ``folder``'s history afresh from its images (for a damaged database); returns it open.
+
+        The old database is kept beside it as ``library-damaged-<time>.db``;
+        every image is indexed again from the parameters it carries (the
+        result is in ``last_reconcile``). Close any ``Library`` open on the
+        folder first. Raises ``LibraryError``.
+        """
+        root = Path(folder) if folder is not None else paths.default_library_dir()
+        try:
+            move_aside(root)
+        except OSError as exc:
+            raise disk_error(exc, "move the damaged history database aside", root) from exc
+        library = cls.open(root, trash=trash, reconcile=False)
+        try:
+            library.reconcile(full=True)
+        except BaseException:
+            library.close()
+            raise
         return library
 
     def close(self) -> None:

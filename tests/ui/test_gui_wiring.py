@@ -13,6 +13,9 @@ from pytestqt.qtbot import QtBot
 
 from desktop_sd.app.messages import Level
 from desktop_sd.cli.gui import build_window
+from desktop_sd.core.request import GenerationRequest, Mode
+from desktop_sd.library.image_records import DB_NAME
+from desktop_sd.library.store import Library
 from desktop_sd.ui.gallery import GalleryDock
 from tests.app.fake_backend import FakeBackend
 
@@ -115,3 +118,25 @@ def _model_folder(tmp_path: Path) -> Path:
     model.mkdir()
     (model / "model_index.json").write_text("{}", encoding="utf-8")
     return model
+
+
+def test_a_damaged_history_offers_to_rebuild_it_from_the_images(qtbot: QtBot, tmp_path: Path) -> None:
+    folder = tmp_path / "library"
+    with Library.open(folder) as library:
+        library.add(
+            Image.new("RGB", (64, 64)), GenerationRequest(mode=Mode.TXT2IMG, prompt="a fox", width=64, height=64), "m"
+        )
+    (folder / DB_NAME).write_bytes(b"not a database" * 500)
+    _app, window = build_window(["--library", str(folder)], FakeBackend)
+    history = window.services.history
+    try:
+        assert history is not None
+        banner = next(m for m in window.messages.messages() if "is damaged" in m.text)
+        assert [b.text() for b in banner.buttons] == ["Rebuild history", "Choose folder…"]
+        with qtbot.waitSignal(history.rebuild_finished, timeout=20_000):
+            banner.buttons[0].click()
+        assert any(m.text == "The history was rebuilt from 1 image." for m in window.messages.messages())
+        assert history.library is not None and history.library.search()[0].prompt == "a fox"
+    finally:
+        window.shutdown()
+        window.deleteLater()
