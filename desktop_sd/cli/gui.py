@@ -53,9 +53,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def build_window(
-    argv: list[str], backend_factory: Callable[[], Backend] = engine_factory
+    argv: list[str], backend_factory: Callable[[], Backend] = engine_factory, settings: Settings | None = None
 ) -> tuple[QApplication, MainWindow]:
-    """Build the services and the window without showing it or running the event loop."""
+    """Build the services and the window without showing it or running the event loop.
+
+    ``settings``: as ``cli.main`` read them (their notice is shown); read here when not given.
+    """
     args = parse_args(argv)
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "desktop-sd"])
     assert isinstance(app, QApplication)
@@ -66,7 +69,7 @@ def build_window(
     if icon.is_file():
         app.setWindowIcon(QIcon(str(icon)))
 
-    settings = Settings.load()
+    settings = settings if settings is not None else Settings.load()
     manager = ModelManager(settings=settings)  # one Settings object, so neither overwrites the other
     history, library_error = History.open(Path(args.library) if args.library else None)
     services = WindowServices(
@@ -113,7 +116,7 @@ def _models_dialog_opener(manager: ModelManager) -> Callable[[QWidget], None]:
     return open_dialog
 
 
-def run_gui(argv: list[str]) -> int:
+def run_gui(argv: list[str], settings: Settings | None = None) -> int:
     """``desktop-sd`` with no command: show the window and run until it closes."""
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "desktop-sd"])
     reporter = crash.install(paths.log_dir())
@@ -122,7 +125,7 @@ def run_gui(argv: list[str]) -> int:
         # Only the files travel: the running window opens them; its other options stay as they are.
         return 0 if instance.send_to_primary(parse_args(argv).files) else 1
 
-    app, window = build_window(argv)
+    app, window = build_window(argv, settings=settings)
     instance.message_received.connect(window.handle_second_launch)
     file_events = FileOpenEvents(window)
     file_events.file_opened.connect(lambda path: window.handle_second_launch([path]))

@@ -13,11 +13,11 @@ import os
 import shlex
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from desktop_sd.core.aside import move_aside
 from desktop_sd.core.errors import LibraryDamagedError, LibraryError
 from desktop_sd.library.query import count_sql, page_sql
 from desktop_sd.library.reconcile import SweepTemp, reconcile
@@ -69,29 +69,13 @@ def _sqlite_error(exc: sqlite3.Error, db_path: Path, busy_timeout: float) -> Lib
     return LibraryError(f"The library database {db_path} failed: {exc}.")
 
 
-def move_aside(folder: Path) -> Path | None:
-    """Rename ``folder``'s database (and its WAL files) to ``library-damaged-<time>.db``, never over an
+def move_aside_damaged(folder: Path) -> Path | None:
+    """Rename ``folder``'s database (and its WAL files) to ``library.damaged-<time>.db``, never over an
     earlier one; returns the new name, or None when there was no database. Raises ``OSError``."""
     db_path = folder / DB_NAME
     if not db_path.exists():
         return None
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    counter = 0
-    while True:
-        aside = folder / f"library-damaged-{stamp}{f'-{counter}' if counter else ''}.db"
-        try:
-            os.link(db_path, aside)  # fails if the name is taken: no earlier copy is ever overwritten
-        except FileExistsError:
-            counter += 1
-            continue
-        except OSError:  # no hard links here (FAT, some shares): check, then rename
-            if aside.exists():
-                counter += 1
-                continue
-            os.replace(db_path, aside)
-        else:
-            db_path.unlink()
-        break
+    aside = move_aside(db_path, "damaged", db_path.suffix)
     for suffix in ("-wal", "-shm"):
         extra = folder / f"{DB_NAME}{suffix}"
         if extra.exists():

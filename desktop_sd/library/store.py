@@ -34,7 +34,7 @@ from desktop_sd.library.image_files import (
     fault_point,
     is_image_name,
 )
-from desktop_sd.library.image_records import DEFAULT_BUSY_TIMEOUT_S, ImageRecords, move_aside
+from desktop_sd.library.image_records import DEFAULT_BUSY_TIMEOUT_S, ImageRecords, move_aside_damaged
 from desktop_sd.library.metadata import encode_png
 from desktop_sd.library.probe import NotAnImage, probe_image
 from desktop_sd.library.records import (
@@ -97,14 +97,14 @@ class Library:
     def rebuild(cls, folder: Path | str | None = None, *, trash: Trash | None = None) -> Library:
         """Start ``folder``'s history afresh from its images (for a damaged database); returns it open.
 
-        The old database is kept beside it as ``library-damaged-<time>.db``;
+        The old database is kept beside it as ``library.damaged-<time>.db``;
         every image is indexed again from the parameters it carries (the
         result is in ``last_reconcile``). Close any ``Library`` open on the
         folder first. Raises ``LibraryError``.
         """
         root = Path(folder) if folder is not None else paths.default_library_dir()
         try:
-            move_aside(root)
+            move_aside_damaged(root)
         except OSError as exc:
             raise disk_error(exc, "move the damaged history database aside", root) from exc
         library = cls.open(root, trash=trash, reconcile=False)

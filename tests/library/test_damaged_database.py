@@ -70,7 +70,7 @@ def test_rebuild_keeps_the_damaged_file_aside_and_indexes_every_image(tmp_path: 
         assert library.last_reconcile.indexed == len(prompts)
         assert library.search("fox 3")[0].seed == 3
         assert library.add(make_image(), make_request(prompt="after"), "m").path.is_file()
-    kept = [p for p in folder.iterdir() if p.name.startswith("library-damaged-")]
+    kept = [p for p in folder.iterdir() if p.name.startswith("library.damaged-")]
     assert [p.read_bytes() for p in kept if p.suffix == ".db"] == [damaged]
 
 
@@ -80,4 +80,4 @@ def test_two_rebuilds_keep_both_damaged_files(tmp_path: Path) -> None:
     Library.rebuild(folder).close()
     (folder / DB_NAME).write_bytes(b"not a database" * 500)
     Library.rebuild(folder).close()
-    assert len([p for p in folder.iterdir() if p.name.startswith("library-damaged-") and p.suffix == ".db"]) == 2
+    assert len([p for p in folder.iterdir() if p.name.startswith("library.damaged-") and p.suffix == ".db"]) == 2

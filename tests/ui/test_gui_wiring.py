@@ -12,8 +12,10 @@ from PIL import Image
 from pytestqt.qtbot import QtBot
 
 from desktop_sd.app.messages import Level
+from desktop_sd.cli import gui, main
 from desktop_sd.cli.gui import build_window
 from desktop_sd.core.request import GenerationRequest, Mode
+from desktop_sd.core.settings import Settings
 from desktop_sd.library.image_records import DB_NAME
 from desktop_sd.library.store import Library
 from desktop_sd.ui.gallery import GalleryDock
@@ -140,3 +142,23 @@ def test_a_damaged_history_offers_to_rebuild_it_from_the_images(qtbot: QtBot, tm
     finally:
         window.shutdown()
         window.deleteLater()
+
+
+def test_a_damaged_settings_file_is_reported_in_the_window(
+    qtbot: QtBot, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings_file = isolated_home / "config" / "settings.json"
+    settings_file.parent.mkdir(parents=True)
+    settings_file.write_text("[" * 100_000, encoding="utf-8")
+    shown: list[str] = []
+
+    def run_gui(argv: list[str], settings: Settings | None = None) -> int:
+        _app, window = build_window(argv, FakeBackend, settings)
+        shown.extend(m.text for m in window.messages.messages() if m.level is Level.WARNING)
+        window.shutdown()
+        window.deleteLater()
+        return 0
+
+    monkeypatch.setattr(gui, "run_gui", run_gui)
+    assert main([]) == 0
+    assert len(shown) == 1 and "settings file could not be read" in shown[0] and "moved to" in shown[0]
