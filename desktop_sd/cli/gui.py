@@ -28,6 +28,7 @@ from desktop_sd.app.tokens import TokenCounter
 from desktop_sd.core import paths
 from desktop_sd.core.backend import Backend
 from desktop_sd.core.settings import Settings
+from desktop_sd.models.registry import Registry
 from desktop_sd.ui.crash_dialog import show_crash_dialog
 from desktop_sd.ui.main_window import MainWindow, WindowServices
 from desktop_sd.ui.models_dialog import ModelsDialog
@@ -38,7 +39,6 @@ log = logging.getLogger(__name__)
 def engine_factory() -> Backend:
     """Runs on the worker thread at the first job: this is where torch gets imported."""
     from desktop_sd.engine import Engine
-    from desktop_sd.models.registry import Registry
     from desktop_sd.models.resolve import resolve_model
 
     return Engine(resolve=resolve_model, find_taesd=Registry().taesd_path)
@@ -70,7 +70,9 @@ def build_window(
         app.setWindowIcon(QIcon(str(icon)))
 
     settings = settings if settings is not None else Settings.load()
-    manager = ModelManager(settings=settings)  # one Settings object, so neither overwrites the other
+    start_notices: list[str] = []  # a damaged models registry repaired while the window is built
+    registry = Registry(on_notice=start_notices.append)
+    manager = ModelManager(registry, settings=settings)  # one Settings object, so neither overwrites the other
     history, library_error = History.open(Path(args.library) if args.library else None)
     services = WindowServices(
         settings=settings,
@@ -83,6 +85,8 @@ def build_window(
     )
     window = MainWindow(services)
     _report_history_problems(window, history, library_error)
+    for notice in start_notices:
+        window.show_message(notice, Level.WARNING)
     for model in args.model:
         window.files.add_model(model)
     for path in args.files:

@@ -162,3 +162,16 @@ def test_a_damaged_settings_file_is_reported_in_the_window(
     monkeypatch.setattr(gui, "run_gui", run_gui)
     assert main([]) == 0
     assert len(shown) == 1 and "settings file could not be read" in shown[0] and "moved to" in shown[0]
+
+
+def test_a_damaged_models_registry_is_reported_in_the_window(qtbot: QtBot, isolated_home: Path) -> None:
+    registry_file = isolated_home / "data" / "models" / "registry.json"
+    registry_file.parent.mkdir(parents=True)
+    registry_file.write_text('{"models": [{"id": "x"}]}', encoding="utf-8")
+    _app, window = build_window([], FakeBackend)
+    try:
+        warnings = [m.text for m in window.messages.messages() if m.level is Level.WARNING]
+        assert len([w for w in warnings if "The models registry" in w]) == 1
+    finally:
+        window.shutdown()
+        window.deleteLater()
