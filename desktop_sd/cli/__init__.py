@@ -44,6 +44,22 @@ def _opens_the_window(argv: list[str]) -> bool:
 
 
 def main(argv: list[str]) -> int:
+    """Run the command (or the window) in ``argv``; returns the exit status. A problem that stops a
+    command before it can report it itself (an unusable user folder) is one ``error:`` line."""
+    from desktop_sd.core.errors import DesktopSDError
+
+    try:
+        return _run(argv)
+    except DesktopSDError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if _opens_the_window(argv):
+            from desktop_sd.cli.gui import show_start_error
+
+            show_start_error(str(exc))
+        return 1
+
+
+def _run(argv: list[str]) -> int:
     from desktop_sd.core.settings import Settings
     from desktop_sd.models import network
 

@@ -120,6 +120,12 @@ def _models_dialog_opener(manager: ModelManager) -> Callable[[QWidget], None]:
     return open_dialog
 
 
+def show_start_error(text: str) -> None:
+    """Say why the window cannot open, in a dialog (started from a desktop, nobody reads stderr)."""
+    _app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "desktop-sd"])
+    QMessageBox.critical(None, "Desktop SD cannot start", text)
+
+
 def run_gui(argv: list[str], settings: Settings | None = None) -> int:
     """``desktop-sd`` with no command: show the window and run until it closes."""
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "desktop-sd"])

@@ -217,7 +217,10 @@ def run_offline(args: argparse.Namespace) -> int:
     settings = Settings.load()
     if args.state:
         settings.offline = args.state == "on"
-        settings.save()
+        try:
+            settings.save()
+        except DesktopSDError as exc:
+            return _fail(exc)
     print("on" if network.offline_setting(settings) else "off")
     return 0
 

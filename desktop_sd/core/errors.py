@@ -10,6 +10,13 @@ class DesktopSDError(Exception):
     """Base of every error the app turns into a readable message."""
 
 
+class StorageError(DesktopSDError, OSError):
+    """The app's own files or folders (settings, registry, user folders) could not be made or written.
+
+    Also an ``OSError``, so code that handles disk errors handles this too.
+    """
+
+
 class InputError(DesktopSDError):
     """A request, image or mask the engine cannot use as given."""
 

@@ -21,6 +21,8 @@ from typing import Any, BinaryIO
 from desktop_sd.core import paths
 from desktop_sd.core.aside import move_aside
 from desktop_sd.core.atomic import atomic_write
+from desktop_sd.core.disk_errors import describe_os_error
+from desktop_sd.core.errors import StorageError
 
 VERSION = 2
 
@@ -81,14 +83,20 @@ class Settings:
         return settings
 
     def save(self) -> None:
-        """Write atomically (temp file, flush, fsync, rename)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """Write atomically (temp file, flush, fsync, rename). Raises ``StorageError`` (an ``OSError``)
+        saying why, with the previous file kept."""
         data = json.dumps(self.to_dict(), indent=2, sort_keys=True).encode("utf-8")
 
         def write(stream: BinaryIO) -> None:
             stream.write(data)
 
-        atomic_write(self.path, write)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(self.path, write)
+        except OSError as exc:
+            raise StorageError(
+                f"Could not save the settings in {self.path}: {describe_os_error(exc)} The previous settings were kept."
+            ) from exc
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = dict(self.unknown)

@@ -196,3 +196,24 @@ def test_models_list_notes_a_damaged_registry_once(capsys: pytest.CaptureFixture
     assert main(["models", "list"]) == 0
     err = capsys.readouterr().err
     assert err.count("note: The models registry") == 1 and "Traceback" not in err
+
+
+def test_a_full_disk_while_recording_says_so_and_keeps_the_previous_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+
+    registry = Registry()
+    kwargs = {"source": "import", "family": Family.SD1, "inpainting": False}
+    registry.add(id_hint="a", name="a", path=make_checkpoint(tmp_path / "a.safetensors"), **kwargs)  # type: ignore[arg-type]
+    before = registry.file.read_bytes()
+
+    def full(_fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "fsync", full)
+        with pytest.raises(ModelError, match=r"the disk is full.*previous list was kept"):
+            registry.add(id_hint="b", name="b", path=make_checkpoint(tmp_path / "b.safetensors"), **kwargs)  # type: ignore[arg-type]
+    assert registry.file.read_bytes() == before
