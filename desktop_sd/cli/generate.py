@@ -110,6 +110,8 @@ def build_request(args: argparse.Namespace) -> tuple[GenerationRequest, list[str
     from desktop_sd.core.images import open_image
 
     notices: list[str] = []
+    prompt = _readable(args.prompt, PROMPT.flag, notices)
+    negative = _readable(args.negative, NEGATIVE_PROMPT.flag, notices)
     init = mask = None
     borders = Borders()
     if args.mask is not None and args.init_image is None:
@@ -140,8 +142,8 @@ def build_request(args: argparse.Namespace) -> tuple[GenerationRequest, list[str
         size = init.size
     request = GenerationRequest(
         mode=mode,
-        prompt=args.prompt,
-        negative_prompt=args.negative,
+        prompt=prompt,
+        negative_prompt=negative,
         model=args.model,
         width=args.width if args.width is not None else size[0],
         height=args.height if args.height is not None else size[1],
@@ -158,6 +160,21 @@ def build_request(args: argparse.Namespace) -> tuple[GenerationRequest, list[str
         device=args.device,
     )
     return request, notices
+
+
+def _readable(text: str, flag: str, notices: list[str]) -> str:
+    """Command-line text with bytes that were not UTF-8 (kept by Python as surrogate escapes) replaced by
+    U+FFFD, noted: the tokenizer and the PNG writer take only real text."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        notices.append(f"{flag} is not valid UTF-8 text: the bytes that could not be read were replaced with \ufffd.")
+        try:
+            data = text.encode("utf-8", "surrogateescape")  # the bytes as given, so each bad one becomes one mark
+        except UnicodeEncodeError:  # surrogates that never were bytes
+            data = text.encode("utf-8", "replace")
+        return data.decode("utf-8", "replace")
+    return text
 
 
 def _open_mask(path: Path) -> Any:

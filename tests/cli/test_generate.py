@@ -245,3 +245,16 @@ def test_damaged_init_image_exits_2(tiny_model_dir: Path, tmp_path: Path, capsys
     code = main(["generate", "--model", str(tiny_model_dir), "--prompt", "p", "--init-image", str(path)])
     assert code == 2
     assert "damaged or truncated" in capsys.readouterr().err
+
+
+def test_command_line_text_that_is_not_utf8_is_replaced_and_noted() -> None:
+    raw = b"caf\xe9 au lait".decode("utf-8", "surrogateescape")  # what Python makes of $'caf\xe9' on POSIX
+    args = parse("--negative", raw)
+    args.prompt = raw
+    request, notices = build_request(args)
+    assert request.prompt == "caf\ufffd au lait" and request.negative_prompt == "caf\ufffd au lait"
+    assert notices == [
+        "--prompt is not valid UTF-8 text: the bytes that could not be read were replaced with \ufffd.",
+        "--negative is not valid UTF-8 text: the bytes that could not be read were replaced with \ufffd.",
+    ]
+    request.prompt.encode("utf-8")  # the tokenizer and the PNG writer take it
