@@ -258,3 +258,11 @@ def test_command_line_text_that_is_not_utf8_is_replaced_and_noted() -> None:
         "--negative is not valid UTF-8 text: the bytes that could not be read were replaced with \ufffd.",
     ]
     request.prompt.encode("utf-8")  # the tokenizer and the PNG writer take it
+
+
+def test_huge_outpaint_borders_exit_2_before_anything_is_allocated(tmp_path: Path, capsys) -> None:
+    init = str(write_image(tmp_path / "init.png", (64, 64)))
+    args = ["--init-image", init, "--outpaint", "6000,6000,6000,6000", "--width", "512", "--height", "512"]
+    assert main(["generate", "--model", "m", "--prompt", "sea", *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: The outpaint canvas would be 12064x12064")
