@@ -53,6 +53,7 @@ def import_path(
 
 def _check_whole_model(path: Path) -> inspection.CheckpointInfo:
     info = inspection.detect(path)  # raises "corrupt or incomplete" at once for damaged files
+    inspection.check_fits_memory(path)
     if info.kind != "checkpoint":
         what = {"vae": "a VAE", "taesd": "a tiny preview autoencoder", "unet": "a UNet alone"}.get(
             info.kind, "not a whole Stable Diffusion model (a LoRA or an embedding?)"
