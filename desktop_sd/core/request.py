@@ -21,6 +21,7 @@ from desktop_sd.core.params import (
     MASK_FEATHER,
     NEGATIVE_PROMPT,
     SCHEDULER,
+    SEED,
     STEPS,
     STRENGTH,
     WIDTH,
@@ -165,13 +166,20 @@ class GenerationRequest:
         return cls(**kwargs)
 
 
+def batch_seeds(seed: int, count: int) -> tuple[int, ...]:
+    """The seed of each image of a batch: ``seed, seed + 1, ...``, wrapping past the largest seed to 0,
+    so every recorded seed is one ``--seed`` accepts back."""
+    span = SEED.maximum + 1
+    return tuple((seed + i) % span for i in range(count))
+
+
 @dataclass(frozen=True, eq=False)
 class GenerationResult:
     """Images plus the exact parameters used.
 
     ``request`` is the request as it was really run: sizes after snapping,
     the seed actually drawn. ``seeds`` holds one seed per image (a batch uses
-    ``seed, seed + 1, ...``).
+    ``batch_seeds``: ``seed, seed + 1, ...``).
     """
 
     images: tuple[Image.Image, ...]

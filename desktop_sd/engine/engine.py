@@ -21,7 +21,7 @@ from PIL import Image
 from desktop_sd.core.backend import BackendStatus, StepCallback
 from desktop_sd.core.errors import Cancelled, InputError, OutOfMemoryError
 from desktop_sd.core.params import draw_seed
-from desktop_sd.core.request import Family, GenerationRequest, GenerationResult, MemoryTier, ModelRef
+from desktop_sd.core.request import Family, GenerationRequest, GenerationResult, MemoryTier, ModelRef, batch_seeds
 from desktop_sd.core.validation import check_request
 from desktop_sd.engine import device as devices
 from desktop_sd.engine import loading, run
@@ -92,7 +92,7 @@ class Engine:
             if model.inpainting:
                 call = call.for_inpainting_model()
             notices += truncation_notices(model.tokenizer, request.prompt, request.negative_prompt)
-            seeds = tuple(seed + i for i in range(request.batch_size))
+            seeds = batch_seeds(seed, request.batch_size)
             images = self._run(model, call, request, seeds, on_step, cancelled, notices)
             images = call.finish(images)
             assert model.tier is not None

@@ -94,3 +94,12 @@ def test_clamping_keeps_the_type_and_the_range(spec: NumberParam[int] | NumberPa
     low, high = spec.clamp(spec.minimum - 10 * spec.step), spec.clamp(spec.maximum * 2 + 1)
     assert (low, high) == (spec.minimum, spec.maximum)
     assert type(low) is type(high) is type(spec.default)
+
+
+def test_batch_seeds_stay_in_the_range_seed_accepts() -> None:
+    from desktop_sd.core.request import batch_seeds
+
+    assert batch_seeds(5, 3) == (5, 6, 7)
+    wrapped = batch_seeds(SEED.maximum, 2)
+    assert wrapped == (SEED.maximum, 0)
+    assert all(SEED.accepts(s) for s in wrapped)  # every recorded seed can be given back to --seed
