@@ -90,8 +90,20 @@ def _number_argument(
     )
 
 
+def check_out(out: Path | None) -> None:
+    """Refuse an ``--out`` below a file (``a/file.png/x.png``) before anything is generated."""
+    if out is None:
+        return
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"--out: {parent} is a file, not a folder. Choose another --out.")
+            return
+
+
 def run(args: argparse.Namespace) -> int:
     try:
+        check_out(args.out)
         request, notices = build_request(args)
         check_request(request)  # bad input fails here, before torch is even imported
         for notice in notices:
@@ -234,9 +246,13 @@ def _generate(args: argparse.Namespace, request: GenerationRequest) -> int:
 
 
 def output_paths(out: Path | None, seed: int, count: int) -> list[Path]:
-    """Where each image goes: ``out`` itself for one image, ``out-1``, ``out-2``... for a batch."""
+    """Where each image goes: ``out`` itself for one image, ``out-1``, ``out-2``... for a batch; into
+    ``out`` under the default name when it is a folder."""
+    default_name = f"{time.strftime('%Y%m%d-%H%M%S')}-{seed}.png"
     if out is None:
-        out = Path.cwd() / f"{time.strftime('%Y%m%d-%H%M%S')}-{seed}.png"
+        out = Path.cwd() / default_name
+    elif out.is_dir():
+        out = out / default_name
     if out.suffix.lower() != ".png":
         out = out.with_name(out.name + ".png")
     if count == 1:

@@ -266,3 +266,20 @@ def test_huge_outpaint_borders_exit_2_before_anything_is_allocated(tmp_path: Pat
     assert main(["generate", "--model", "m", "--prompt", "sea", *args]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: The outpaint canvas would be 12064x12064")
+
+
+def test_out_naming_an_existing_folder_writes_into_it(tmp_path: Path) -> None:
+    from desktop_sd.cli.generate import output_paths
+
+    (single,) = output_paths(tmp_path, 42, 1)
+    assert single.parent == tmp_path and single.name.endswith("-42.png")
+    batch = output_paths(tmp_path, 42, 2)
+    assert [p.parent for p in batch] == [tmp_path, tmp_path] and batch[1].name.endswith("-42-2.png")
+
+
+def test_out_under_a_file_says_which_part_is_a_file(tmp_path: Path, capsys) -> None:
+    blocker = write_image(tmp_path / "file.png", (64, 64))
+    code = main(["generate", "--model", "m", "--prompt", "p", "--out", str(blocker / "x.png")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err == [f"error: --out: {blocker} is a file, not a folder. Choose another --out."]
