@@ -182,6 +182,18 @@ def test_converted_checkpoint_is_still_checked_for_a_whole_model(tmp_path: Path)
     assert not any((paths.models_dir() / "converted").iterdir())
 
 
+@pytest.mark.usefixtures("convert_in_process")
+@pytest.mark.parametrize("key", ["state_dict", "weights"])
+def test_a_checkpoint_that_is_no_model_is_named_by_the_users_file(tmp_path: Path, key: str) -> None:
+    import torch
+
+    source = _save_ckpt(tmp_path / "notes.ckpt", {key: {"encoder.down.0.block.0.conv1.weight": torch.zeros(2)}})
+    with pytest.raises(ModelError) as caught:
+        import_path(source, copy=False, registry=Registry())
+    assert str(caught.value).startswith("notes.ckpt ") and ".safetensors" not in str(caught.value)
+    assert not any((paths.models_dir() / "converted").iterdir())
+
+
 def test_a_file_claiming_more_weights_than_memory_is_refused_before_copying(tmp_path: Path) -> None:
     import psutil
 
