@@ -1,7 +1,8 @@
 """``desktop-sd generate``: one request from the command line, saved as PNG with its metadata.
 
 The mode follows the arguments: an init image means img2img, a mask with it
-inpaint, borders outpaint. Progress goes to stderr; the paths of the saved
+inpaint, borders outpaint. The images are also saved into the history, as the
+window saves its own, unless ``--no-history``. Progress goes to stderr; the paths of the saved
 images go to stdout, one a line. Errors are one ``error:`` line on stderr,
 exit code 2 for bad input and 1 for anything else.
 """
@@ -33,7 +34,7 @@ from desktop_sd.core.params import (
     NumberParam,
     number_text,
 )
-from desktop_sd.core.request import Borders, GenerationRequest, Mode, strength_for
+from desktop_sd.core.request import Borders, GenerationRequest, GenerationResult, Mode, strength_for
 from desktop_sd.core.validation import check_request
 
 EXIT_FAILURE = 1
@@ -68,7 +69,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _number_argument(parser, BATCH_SIZE)
     _number_argument(parser, MASK_FEATHER)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
-    parser.add_argument("--out", type=Path, help="output PNG (a batch adds -1, -2, ...); default: ./<time>-<seed>.png")
+    parser.add_argument(
+        "--out", type=Path, help="output PNG or folder (a batch adds -1, -2, ...); default: ./<time>-<seed>.png"
+    )
+    parser.add_argument("--library", type=Path, help="history folder (default: the user's library folder)")
+    parser.add_argument(
+        "--no-history", action="store_true", help="do not also save the images into the history (as the app does)"
+    )
     parser.set_defaults(func=run)
 
 
@@ -236,6 +243,8 @@ def _generate(args: argparse.Namespace, request: GenerationRequest) -> int:
         except OSError as exc:
             raise DesktopSDError(f"Could not write {target}: {os_error_reason(exc)}. Choose another --out.") from None
         print(target)
+    if not args.no_history:
+        _save_in_history(args.library, result)
     print(
         f"done: {len(result.images)} image(s), seed {result.request.seed}, on {result.device}"
         + (f" ({result.tier})" if result.device != "cpu" else "")
@@ -243,6 +252,18 @@ def _generate(args: argparse.Namespace, request: GenerationRequest) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _save_in_history(folder: Path | None, result: GenerationResult) -> None:
+    """Save the images into the history too, as the window does; a failure is a note (the files are written)."""
+    from desktop_sd.library.store import Library
+
+    try:
+        with Library.open(folder, reconcile=False) as library:
+            for image, seed in zip(result.images, result.seeds, strict=True):
+                library.add(image, result.request.replace(seed=seed, batch_size=1), result.model_id)
+    except DesktopSDError as exc:
+        print(f"note: The images were not saved in the history: {exc}", file=sys.stderr)
 
 
 def output_paths(out: Path | None, seed: int, count: int) -> list[Path]:

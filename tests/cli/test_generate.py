@@ -283,3 +283,42 @@ def test_out_under_a_file_says_which_part_is_a_file(tmp_path: Path, capsys) -> N
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
     assert err == [f"error: --out: {blocker} is a file, not a folder. Choose another --out."]
+
+
+def _generate_args(model: Path, out: Path, *extra: str) -> list[str]:
+    common = ["--prompt", "a quiet harbour", "--steps", "1", "--seed", "7", "--batch", "2", "--out", str(out)]
+    return ["generate", "--model", str(model), *common, *extra]
+
+
+def test_generate_also_saves_into_the_history(tiny_model_dir: Path, tmp_path: Path, capsys) -> None:
+    from desktop_sd.library.store import Library
+
+    assert main(_generate_args(tiny_model_dir, tmp_path / "out.png")) == 0, capsys.readouterr().err
+    with Library.open(reconcile=False) as library:
+        records = library.search("harbour")
+    assert sorted(r.seed for r in records) == [7, 8]
+    assert all(r.path.is_file() and r.prompt == "a quiet harbour" and r.steps == 1 for r in records)
+
+
+def test_generate_with_no_history_leaves_the_history_alone(tiny_model_dir: Path, tmp_path: Path, capsys) -> None:
+    from desktop_sd.library.store import Library
+
+    library_dir = tmp_path / "history"
+    skipped = _generate_args(tiny_model_dir, tmp_path / "out.png", "--no-history", "--library", str(library_dir))
+    assert main(skipped) == 0
+    assert not library_dir.exists()
+    assert main(_generate_args(tiny_model_dir, tmp_path / "again.png", "--library", str(library_dir))) == 0
+    with Library.open(library_dir, reconcile=False) as library:
+        assert library.count() == 2
+
+
+def test_a_history_that_cannot_be_written_is_a_note_and_the_images_stay(
+    tiny_model_dir: Path, tmp_path: Path, capsys
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    out = tmp_path / "out.png"
+    assert main(_generate_args(tiny_model_dir, out, "--library", str(blocker / "history"))) == 0
+    err = capsys.readouterr().err
+    assert "note: The images were not saved in the history" in err and "Traceback" not in err
+    assert (tmp_path / "out-1.png").is_file() and (tmp_path / "out-2.png").is_file()
