@@ -31,7 +31,7 @@ from typing import Any
 import filelock
 
 from desktop_sd.core import paths
-from desktop_sd.core.aside import move_aside
+from desktop_sd.core.aside import copy_aside
 from desktop_sd.core.atomic import atomic_write_bytes
 from desktop_sd.core.disk_errors import describe_os_error
 from desktop_sd.core.errors import ModelError
@@ -145,13 +145,17 @@ class Registry:
             data, problems = self._parse()
             if not problems:
                 return data
-            with self._editing() as repaired:  # parses again under the file lock: another process may have fixed it
-                return repaired
+            try:
+                with self._editing() as data:  # parses again under the file lock: another process may have fixed it
+                    pass
+            except ModelError as exc:  # a read-only folder: list what could be saved all the same
+                log.warning("The repaired models registry could not be written back: %s", exc)
+            return data
 
     def _repair(self, data: _Data, problems: list[str]) -> _Data:
         """Keep the damaged file aside, find our own models again, and say so in ``notice``."""
         try:
-            kept = f"the file found was kept as {move_aside(self.file, 'corrupt')}"
+            kept = f"the file found was kept as {copy_aside(self.file, 'corrupt')}"
         except OSError as exc:
             kept = f"the file found could not be kept aside ({exc.strerror or exc})"
         recorded = {r["path"] for r in data.models}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop_sd.core.aside import move_aside
+from desktop_sd.core.aside import copy_aside, move_aside
 
 
 def test_copies_kept_in_the_same_second_each_get_their_own_name(tmp_path: Path) -> None:
@@ -31,3 +31,13 @@ def test_without_hard_links_it_still_never_replaces_a_copy(tmp_path: Path, monke
         path.write_text(text, encoding="utf-8")
         move_aside(path, "corrupt")
     assert sorted(p.read_text(encoding="utf-8") for p in tmp_path.glob("settings.json.corrupt-*")) == ["{one", "{two"]
+
+
+def test_a_copy_kept_aside_leaves_the_file_in_place_and_never_replaces_a_copy(tmp_path: Path) -> None:
+    path = tmp_path / "registry.json"
+    copies = []
+    for text in ("[1", "[2"):
+        path.write_text(text, encoding="utf-8")
+        copies.append(copy_aside(path, "corrupt"))
+    assert path.read_text(encoding="utf-8") == "[2"
+    assert [p.read_text(encoding="utf-8") for p in copies] == ["[1", "[2"]

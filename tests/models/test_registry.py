@@ -217,3 +217,19 @@ def test_a_full_disk_while_recording_says_so_and_keeps_the_previous_list(
         with pytest.raises(ModelError, match=r"the disk is full.*previous list was kept"):
             registry.add(id_hint="b", name="b", path=make_checkpoint(tmp_path / "b.safetensors"), **kwargs)  # type: ignore[arg-type]
     assert registry.file.read_bytes() == before
+
+
+def test_a_damaged_registry_that_cannot_be_written_back_still_lists_what_it_can(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _write_registry('{"models": [{"id": "x"}]}')
+    own = make_checkpoint(paths.models_dir() / "imported" / "mine.safetensors")
+
+    def read_only(*_args: object, **_kwargs: object) -> None:
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr("desktop_sd.models.registry.atomic_write_bytes", read_only)
+    registry = Registry()
+    assert [m.path for m in registry.installed()] == [own]
+    assert registry.notice is not None
+    assert (paths.models_dir() / "registry.json").read_text(encoding="utf-8") == '{"models": [{"id": "x"}]}'
