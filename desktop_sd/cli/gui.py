@@ -87,6 +87,7 @@ def build_window(
     _report_history_problems(window, history, library_error)
     for notice in start_notices:
         window.show_message(notice, Level.WARNING)
+    manager.settings_not_saved.connect(lambda text: window.show_message(text, Level.WARNING))
     for model in args.model:
         window.files.add_model(model)
     for path in args.files:
