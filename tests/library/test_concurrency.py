@@ -14,7 +14,11 @@ import textwrap
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from desktop_sd.core.errors import LibraryError
 from desktop_sd.library.image_files import TEMP_PREFIX
 from desktop_sd.library.store import Library
 from tests.library.helpers import make_image, make_request
@@ -157,3 +161,38 @@ def test_reconcile_sweeps_a_young_temp_file_only_when_no_save_is_under_way(libra
     assert report.temp_removed == 1
     assert library.reconcile(full=True).temp_removed == 1  # no save under way: the crash's leftover goes
     assert not young.exists()
+
+
+def test_a_save_whose_file_a_reconcile_indexed_first_takes_over_that_record(
+    library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_new = library.files.write_new
+    indexed: list[int] = []
+
+    def write_then_reconcile(*args: Any, **kwargs: Any) -> str:
+        file_name = write_new(*args, **kwargs)
+        indexed.append(library.reconcile(full=True).indexed)  # as another thread or process would, just then
+        return file_name
+
+    monkeypatch.setattr(library.files, "write_new", write_then_reconcile)
+    record = library.add(make_image(), make_request(prompt="a lighthouse", seed=99), "the-model", parent_id=None)
+    assert indexed == [1]
+    assert library.count() == 1 and record.path.is_file()
+    assert (record.prompt, record.seed, record.model) == ("a lighthouse", 99, "the-model")
+
+
+def test_a_failed_record_never_takes_back_a_file_someone_else_recorded(
+    library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    insert = library.records.insert
+
+    def reconcile_then_fail(row: dict[str, object], on_step: Any = None) -> int:
+        library.reconcile(full=True)  # another process records the file...
+        raise LibraryError("the disk is full")  # ...and this save's own record fails
+
+    monkeypatch.setattr(library.records, "insert", reconcile_then_fail)
+    with pytest.raises(LibraryError):
+        library.add(make_image(), make_request(), "m")
+    monkeypatch.setattr(library.records, "insert", insert)
+    (kept,) = library.search()
+    assert kept.path.is_file() and not kept.missing
