@@ -42,9 +42,16 @@ _DAMAGE_WORDS = (
 REBUILD_COMMAND = "desktop-sd history rebuild"
 
 
+def _quoted_for_shell(text: str) -> str:
+    """``text`` as the user's shell takes one argument (cmd.exe knows only double quotes)."""
+    if os.name == "nt":
+        return f'"{text}"' if any(c in text for c in ' &()^;,=') else text
+    return shlex.quote(text)
+
+
 def damaged_message(db_path: Path, detail: object) -> str:
     """The one message for a damaged history database, with the way to rebuild it."""
-    command = f"{REBUILD_COMMAND} --library {shlex.quote(str(db_path.parent))}"
+    command = f"{REBUILD_COMMAND} --library {_quoted_for_shell(str(db_path.parent))}"
     return (
         f"The history database {db_path} is damaged ({detail}). The images are safe and carry their parameters: "
         f"rebuild the history from them (Rebuild history in the window, or the command `{command}`). "
