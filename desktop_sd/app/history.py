@@ -12,6 +12,7 @@ from the images, which carry their parameters.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from pathlib import Path
@@ -105,7 +106,8 @@ class History(QObject):
             except LibraryDamagedError as exc:
                 log.warning("%s", exc)
                 self.damaged_folder = exc.folder
-                self.damaged.emit(str(exc))
+                with contextlib.suppress(RuntimeError):  # the window may have closed meanwhile
+                    self.damaged.emit(str(exc))
             except DesktopSDError as exc:
                 log.warning("The history could not be checked against its folder: %s", exc)
 
@@ -126,14 +128,20 @@ class History(QObject):
             if old is not None:
                 old.close()
             try:
-                library = Library.rebuild(folder)
+                library: Library | None = Library.rebuild(folder)
             except DesktopSDError as exc:
-                self._rebuilt.emit(None, f"The history could not be rebuilt: {exc}")
-                return
-            report = library.last_reconcile
-            skipped = f"; {len(report.skipped)} files could not be read" if report.skipped else ""
-            images = f"{report.indexed} image" + ("" if report.indexed == 1 else "s")
-            self._rebuilt.emit(library, f"The history was rebuilt from {images}{skipped}.")
+                library, message = None, f"The history could not be rebuilt: {exc}"
+            else:
+                assert library is not None
+                report = library.last_reconcile
+                skipped = f"; {len(report.skipped)} files could not be read" if report.skipped else ""
+                images = f"{report.indexed} image" + ("" if report.indexed == 1 else "s")
+                message = f"The history was rebuilt from {images}{skipped}."
+            try:
+                self._rebuilt.emit(library, message)
+            except RuntimeError:  # the window closed meanwhile
+                if library is not None:
+                    library.close()
 
         threading.Thread(target=run, name="history-rebuild", daemon=True).start()
 
