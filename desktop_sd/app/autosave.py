@@ -28,6 +28,7 @@ implicitly shared) and the builder, run on the writer thread, makes the
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import threading
@@ -40,6 +41,7 @@ from pathlib import Path
 from PySide6.QtCore import QLockFile, QObject, Qt, QTimer, Signal
 
 from desktop_sd.core import paths
+from desktop_sd.core.disk_errors import describe_os_error
 from desktop_sd.core.document import Document
 from desktop_sd.core.document_io import DocumentError, load_document, save_document
 
@@ -105,7 +107,7 @@ class Autosave(QObject):
             self._ensure_session()
         except OSError as exc:  # reported, not raised: the app works on without autosave
             log.error("Autosave cannot start: %s", exc)
-            self.snapshot_failed.emit(f"Autosave is off: {exc}.")
+            self.snapshot_failed.emit(f"Autosave is off: {self._folder} cannot be used: {describe_os_error(exc)}")
         if self._dirty:
             self._schedule()
 
@@ -214,7 +216,7 @@ class Autosave(QObject):
             if lock.tryLock(0):
                 break
         else:
-            raise OSError(f"cannot create a lock file in {self._folder}")
+            raise OSError(errno.EACCES, "no lock file can be made there")
         (self._folder / name).mkdir(exist_ok=True)
         self._session, self._lock = name, lock
         return self._folder / name

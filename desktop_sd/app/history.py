@@ -4,10 +4,15 @@ The result saver writes new images into it and the gallery model shows it.
 Moving the history to another folder opens the new library, hands it to both
 together, then closes the old one, so no part of the app keeps using a
 library the user has left.
+
+A damaged database is reported by ``damaged`` (from opening or from the
+background reconcile); ``rebuild_in_background`` starts the history afresh
+from the images, which carry their parameters.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from pathlib import Path
@@ -16,7 +21,7 @@ from PySide6.QtCore import QObject, Signal
 
 from desktop_sd.app.gallery_model import GalleryModel
 from desktop_sd.app.result_saver import ResultSaver
-from desktop_sd.core.errors import DesktopSDError
+from desktop_sd.core.errors import DesktopSDError, LibraryDamagedError
 from desktop_sd.library.store import Library
 
 log = logging.getLogger(__name__)
@@ -26,6 +31,9 @@ class History(QObject):
     """The open library (None when it could not be opened), its result saver and its gallery model."""
 
     library_changed = Signal(str)  # the folder of the library now open
+    damaged = Signal(str)  # the database is damaged: the message, which says how to rebuild
+    rebuild_finished = Signal(str)  # what the rebuild did, or why it failed
+    _rebuilt = Signal(object, str)  # from the rebuild thread: the new Library (or None) and the message
 
     def __init__(
         self, library: Library | None, saver: ResultSaver | None = None, parent: QObject | None = None
@@ -35,13 +43,21 @@ class History(QObject):
         self.saver = saver if saver is not None else ResultSaver(library, self)
         self.gallery: GalleryModel | None = GalleryModel(library, parent=self) if library is not None else None
         self._closed = False
+        self.damaged_folder: Path | None = None  # set when the database was found damaged
+        self._rebuilding = False
+        self._rebuilt.connect(self._on_rebuilt)
 
     @classmethod
     def open(cls, folder: Path | None, parent: QObject | None = None) -> tuple[History, str]:
         """The history at ``folder`` (default: the user's library folder), and an error message if it
-        could not be opened (then new images are kept in memory until another folder is chosen)."""
+        could not be opened (then new images are kept in memory until another folder is chosen, or,
+        where ``damaged_folder`` is set, the history is rebuilt)."""
         try:
             library = Library.open(folder, reconcile=False)
+        except LibraryDamagedError as exc:
+            history = cls(None, parent=parent)
+            history.damaged_folder = exc.folder
+            return history, str(exc)
         except DesktopSDError as exc:
             return cls(None, parent=parent), str(exc)
         return cls(library, parent=parent), ""
@@ -60,18 +76,23 @@ class History(QObject):
             library = Library.open(folder, reconcile=False)
         except DesktopSDError as exc:
             return str(exc)
-        old, self._library = self._library, library
+        old = self._library
+        self._use(library)
+        if old is not None and old is not library:
+            old.close()
+        return None
+
+    def _use(self, library: Library) -> None:
+        self._library = library
+        self.damaged_folder = None
         self.saver.wait_for_saves()
         self.saver.set_store(library)
         if self.gallery is None:
             self.gallery = GalleryModel(library, parent=self)
         else:
             self.gallery.set_library(library)
-        if old is not None and old is not library:
-            old.close()
         self.library_changed.emit(str(library.folder))
         self.saver.retry()
-        return None
 
     def reconcile_in_background(self) -> None:
         """Bring the records in line with the folder (files added or removed while the app was closed)."""
@@ -82,10 +103,56 @@ class History(QObject):
         def run() -> None:
             try:
                 library.reconcile()
+            except LibraryDamagedError as exc:
+                log.warning("%s", exc)
+                self.damaged_folder = exc.folder
+                with contextlib.suppress(RuntimeError):  # the window may have closed meanwhile
+                    self.damaged.emit(str(exc))
             except DesktopSDError as exc:
                 log.warning("The history could not be checked against its folder: %s", exc)
 
         threading.Thread(target=run, name="history-reconcile", daemon=True).start()
+
+    def rebuild_in_background(self) -> None:
+        """Start the damaged history afresh from its images (see ``Library.rebuild``) on a thread;
+        ``rebuild_finished`` says how it went. New images wait in memory meanwhile."""
+        folder = self.damaged_folder or (self._library.folder if self._library is not None else None)
+        if folder is None or self._rebuilding or self._closed:
+            return
+        self._rebuilding = True
+        self.saver.wait_for_saves()
+        self.saver.set_store(None)
+        old, self._library = self._library, None
+
+        def run() -> None:
+            if old is not None:
+                old.close()
+            try:
+                library: Library | None = Library.rebuild(folder)
+            except DesktopSDError as exc:
+                library, message = None, f"The history could not be rebuilt: {exc}"
+            else:
+                assert library is not None
+                report = library.last_reconcile
+                skipped = f"; {len(report.skipped)} files could not be read" if report.skipped else ""
+                images = f"{report.indexed} image" + ("" if report.indexed == 1 else "s")
+                message = f"The history was rebuilt from {images}{skipped}."
+            try:
+                self._rebuilt.emit(library, message)
+            except RuntimeError:  # the window closed meanwhile
+                if library is not None:
+                    library.close()
+
+        threading.Thread(target=run, name="history-rebuild", daemon=True).start()
+
+    def _on_rebuilt(self, library: Library | None, message: str) -> None:
+        self._rebuilding = False
+        if library is not None:
+            if self._closed:
+                library.close()
+                return
+            self._use(library)
+        self.rebuild_finished.emit(message)
 
     def close(self) -> None:
         """Let pending saves finish, stop the gallery, close the library. Safe to call twice."""

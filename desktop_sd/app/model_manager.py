@@ -55,6 +55,7 @@ class ModelManager(QObject):
     import_failed = Signal(str, str)  # path, message
     offline_changed = Signal(bool)
     default_changed = Signal(str)  # the user made this model the default: the prompt panel takes it too
+    settings_not_saved = Signal(str)  # why the offline switch could not be saved (it holds for this session)
 
     _ended_from_thread = Signal(str, str, str)  # job id, outcome, message
 
@@ -128,8 +129,10 @@ class ModelManager(QObject):
         settings.offline = offline
         try:
             settings.save()
-        except OSError as exc:
+        except OSError as exc:  # StorageError says why in words; the switch still holds for this session
             log.warning("could not save the offline setting: %s", exc)
+            held = f"Offline mode is {'on' if offline else 'off'} until Desktop SD closes."
+            self.settings_not_saved.emit(f"{exc} {held if self._settings is not None else ''}".strip())
         if not offline:
             network.reset_detected_offline()
         network.apply_environment(offline)

@@ -44,24 +44,46 @@ def _opens_the_window(argv: list[str]) -> bool:
 
 
 def main(argv: list[str]) -> int:
+    """Run the command (or the window) in ``argv``; returns the exit status. A problem that stops a
+    command before it can report it itself (an unusable user folder) is one ``error:`` line."""
+    from desktop_sd.core.errors import DesktopSDError
+
+    try:
+        return _run(argv)
+    except DesktopSDError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if _opens_the_window(argv):
+            from desktop_sd.cli.gui import show_start_error
+
+            show_start_error(str(exc))
+        return 1
+
+
+def _run(argv: list[str]) -> int:
+    from desktop_sd.core.settings import Settings
     from desktop_sd.models import network
 
+    # Read once, here: a file found damaged is moved aside by this read, so its notice must travel on
+    # to whoever tells the user (the window, or stderr), not be lost in a throwaway read.
+    settings = Settings.load()
     # Before diffusers/transformers/huggingface_hub are imported: they read these once.
-    network.apply_environment(network.is_offline())
+    network.apply_environment(network.is_offline(settings))
     if _opens_the_window(argv):
         from desktop_sd.cli.gui import run_gui
 
-        return run_gui(argv)
+        return run_gui(argv, settings)
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
+    if args.command is None and not args.selftest:
+        from desktop_sd.cli.gui import run_gui
+
+        return run_gui(rest, settings)
+    if settings.notice:
+        print(f"note: {settings.notice}", file=sys.stderr)
     if args.selftest:
         from desktop_sd.cli.selftest import run_selftest
 
         return run_selftest()
-    if args.command is None:
-        from desktop_sd.cli.gui import run_gui
-
-        return run_gui(rest)
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:

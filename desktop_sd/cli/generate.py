@@ -1,7 +1,8 @@
 """``desktop-sd generate``: one request from the command line, saved as PNG with its metadata.
 
 The mode follows the arguments: an init image means img2img, a mask with it
-inpaint, borders outpaint. Progress goes to stderr; the paths of the saved
+inpaint, borders outpaint. The images are also saved into the history, as the
+window saves its own, unless ``--no-history``. Progress goes to stderr; the paths of the saved
 images go to stdout, one a line. Errors are one ``error:`` line on stderr,
 exit code 2 for bad input and 1 for anything else.
 """
@@ -34,7 +35,7 @@ from desktop_sd.core.params import (
     NumberParam,
     number_text,
 )
-from desktop_sd.core.request import Borders, GenerationRequest, Mode, strength_for
+from desktop_sd.core.request import Borders, GenerationRequest, GenerationResult, Mode, strength_for
 from desktop_sd.core.validation import check_request
 
 EXIT_FAILURE = 1
@@ -82,7 +83,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="with --server: use a server on another machine even in offline mode",
     )
-    parser.add_argument("--out", type=Path, help="output PNG (a batch adds -1, -2, ...); default: ./<time>-<seed>.png")
+    parser.add_argument(
+        "--out", type=Path, help="output PNG or folder (a batch adds -1, -2, ...); default: ./<time>-<seed>.png"
+    )
+    parser.add_argument("--library", type=Path, help="history folder (default: the user's library folder)")
+    parser.add_argument(
+        "--no-history", action="store_true", help="do not also save the images into the history (as the app does)"
+    )
     parser.set_defaults(func=run)
 
 
@@ -104,8 +111,20 @@ def _number_argument(
     )
 
 
+def check_out(out: Path | None) -> None:
+    """Refuse an ``--out`` below a file (``a/file.png/x.png``) before anything is generated."""
+    if out is None:
+        return
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"--out: {parent} is a file, not a folder. Choose another --out.")
+            return
+
+
 def run(args: argparse.Namespace) -> int:
     try:
+        check_out(args.out)
         request, notices = build_request(args)
         check_request(request)  # bad input fails here, before torch is even imported
         for notice in notices:
@@ -124,6 +143,8 @@ def build_request(args: argparse.Namespace) -> tuple[GenerationRequest, list[str
     from desktop_sd.core.images import open_image
 
     notices: list[str] = []
+    prompt = _readable(args.prompt, PROMPT.flag, notices)
+    negative = _readable(args.negative, NEGATIVE_PROMPT.flag, notices)
     init = mask = None
     borders = Borders()
     if args.mask is not None and args.init_image is None:
@@ -154,8 +175,8 @@ def build_request(args: argparse.Namespace) -> tuple[GenerationRequest, list[str
         size = init.size
     request = GenerationRequest(
         mode=mode,
-        prompt=args.prompt,
-        negative_prompt=args.negative,
+        prompt=prompt,
+        negative_prompt=negative,
         model=args.model,
         width=args.width if args.width is not None else size[0],
         height=args.height if args.height is not None else size[1],
@@ -172,6 +193,21 @@ def build_request(args: argparse.Namespace) -> tuple[GenerationRequest, list[str
         device=args.device,
     )
     return request, notices
+
+
+def _readable(text: str, flag: str, notices: list[str]) -> str:
+    """Command-line text with bytes that were not UTF-8 (kept by Python as surrogate escapes) replaced by
+    U+FFFD, noted: the tokenizer and the PNG writer take only real text."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        notices.append(f"{flag} is not valid UTF-8 text: the bytes that could not be read were replaced with \ufffd.")
+        try:
+            data = text.encode("utf-8", "surrogateescape")  # the bytes as given, so each bad one becomes one mark
+        except UnicodeEncodeError:  # surrogates that never were bytes
+            data = text.encode("utf-8", "replace")
+        return data.decode("utf-8", "replace")
+    return text
 
 
 def _open_mask(path: Path) -> Any:
@@ -240,6 +276,8 @@ def _generate(args: argparse.Namespace, request: GenerationRequest) -> int:
         except OSError as exc:
             raise DesktopSDError(f"Could not write {target}: {os_error_reason(exc)}. Choose another --out.") from None
         print(target)
+    if not args.no_history:
+        _save_in_history(args.library, result)
     if result.server:
         where = f"server {result.server}"
     else:
@@ -252,10 +290,26 @@ def _generate(args: argparse.Namespace, request: GenerationRequest) -> int:
     return 0
 
 
+def _save_in_history(folder: Path | None, result: GenerationResult) -> None:
+    """Save the images into the history too, as the window does; a failure is a note (the files are written)."""
+    from desktop_sd.library.store import Library
+
+    try:
+        with Library.open(folder, reconcile=False) as library:
+            for image, seed in zip(result.images, result.seeds, strict=True):
+                library.add(image, result.request.replace(seed=seed, batch_size=1), result.model_id)
+    except DesktopSDError as exc:
+        print(f"note: The images were not saved in the history: {exc}", file=sys.stderr)
+
+
 def output_paths(out: Path | None, seed: int, count: int) -> list[Path]:
-    """Where each image goes: ``out`` itself for one image, ``out-1``, ``out-2``... for a batch."""
+    """Where each image goes: ``out`` itself for one image, ``out-1``, ``out-2``... for a batch; into
+    ``out`` under the default name when it is a folder."""
+    default_name = f"{time.strftime('%Y%m%d-%H%M%S')}-{seed}.png"
     if out is None:
-        out = Path.cwd() / f"{time.strftime('%Y%m%d-%H%M%S')}-{seed}.png"
+        out = Path.cwd() / default_name
+    elif out.is_dir():
+        out = out / default_name
     if out.suffix.lower() != ".png":
         out = out.with_name(out.name + ".png")
     if count == 1:

@@ -32,6 +32,7 @@ from desktop_sd.app.tokens import TokenCounter
 from desktop_sd.core import paths
 from desktop_sd.core.backend import Backend
 from desktop_sd.core.settings import Settings
+from desktop_sd.models.registry import Registry
 from desktop_sd.ui.crash_dialog import show_crash_dialog
 from desktop_sd.ui.main_window import MainWindow, WindowServices
 from desktop_sd.ui.models_dialog import ModelsDialog
@@ -44,7 +45,6 @@ log = logging.getLogger(__name__)
 def engine_factory() -> Backend:
     """Runs on the worker thread at the first job: this is where torch gets imported."""
     from desktop_sd.engine import Engine
-    from desktop_sd.models.registry import Registry
     from desktop_sd.models.resolve import resolve_model
 
     return Engine(resolve=resolve_model, find_taesd=Registry().taesd_path)
@@ -59,9 +59,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def build_window(
-    argv: list[str], backend_factory: Callable[[], Backend] | None = None
+    argv: list[str], backend_factory: Callable[[], Backend] | None = None, settings: Settings | None = None
 ) -> tuple[QApplication, MainWindow]:
-    """Build the services and the window without showing it or running the event loop."""
+    """Build the services and the window without showing it or running the event loop.
+
+    ``settings``: as ``cli.main`` read them (their notice is shown); read here when not given.
+    """
     args = parse_args(argv)
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "desktop-sd"])
     assert isinstance(app, QApplication)
@@ -72,9 +75,11 @@ def build_window(
     if icon.is_file():
         app.setWindowIcon(QIcon(str(icon)))
 
-    settings = Settings.load()
+    settings = settings if settings is not None else Settings.load()
+    start_notices: list[str] = []  # a damaged models registry repaired while the window is built
+    registry = Registry(on_notice=start_notices.append)
     apply_theme(app, settings.theme)
-    manager = ModelManager(settings=settings)  # one Settings object, so neither overwrites the other
+    manager = ModelManager(registry, settings=settings)  # one Settings object, so neither overwrites the other
     history, library_error = History.open(Path(args.library) if args.library else None)
     services = WindowServices(
         settings=settings,
@@ -87,17 +92,29 @@ def build_window(
     )
     window = MainWindow(services)
     manager.default_changed.connect(lambda model_id: window.prompt.update(model=model_id))
-    if library_error:
-        window.show_message(
-            f"The history is not available: {library_error} New images are kept in memory until it is.",
-            Level.ERROR,
-            [("Choose folder…", window.files.choose_library_folder)],
-        )
+    _report_history_problems(window, history, library_error)
+    for notice in start_notices:
+        window.show_message(notice, Level.WARNING)
+    manager.settings_not_saved.connect(lambda text: window.show_message(text, Level.WARNING))
     for model in args.model:
         window.files.add_model(model)
     for path in args.files:
         window.files.open_path(path)
     return app, window
+
+
+def _report_history_problems(window: MainWindow, history: History, library_error: str) -> None:
+    """Show why the history is unavailable or damaged, with the way out (rebuild it, or choose a folder)."""
+    rebuild = ("Rebuild history", history.rebuild_in_background)
+    if library_error:
+        actions = [rebuild] if history.damaged_folder is not None else []
+        window.show_message(
+            f"The history is not available: {library_error} New images are kept in memory until it is.",
+            Level.ERROR,
+            [*actions, ("Choose folder…", window.files.choose_library_folder)],
+        )
+    history.damaged.connect(lambda text: window.show_message(text, Level.ERROR, [rebuild]))
+    history.rebuild_finished.connect(lambda text: window.show_message(text, Level.INFO))
 
 
 def _models_dialog_opener(manager: ModelManager) -> Callable[[QWidget], None]:
@@ -112,7 +129,13 @@ def _models_dialog_opener(manager: ModelManager) -> Callable[[QWidget], None]:
     return open_dialog
 
 
-def run_gui(argv: list[str]) -> int:
+def show_start_error(text: str) -> None:
+    """Say why the window cannot open, in a dialog (started from a desktop, nobody reads stderr)."""
+    _app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "desktop-sd"])
+    QMessageBox.critical(None, "Desktop SD cannot start", text)
+
+
+def run_gui(argv: list[str], settings: Settings | None = None) -> int:
     """``desktop-sd`` with no command: show the window and run until it closes."""
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "desktop-sd"])
     reporter = crash.install(paths.log_dir())
@@ -124,7 +147,7 @@ def run_gui(argv: list[str]) -> int:
         if not _replace_stuck_instance(instance):
             return 1
 
-    app, window = build_window(argv)
+    app, window = build_window(argv, settings=settings)
     instance.message_received.connect(window.files.handle_second_launch)
     file_events = FileOpenEvents(window)
     file_events.file_opened.connect(lambda path: window.files.handle_second_launch([path]))

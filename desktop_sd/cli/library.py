@@ -40,6 +40,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check = commands.add_parser("check", help="check the database and every file against its record")
     check.set_defaults(func=run_check)
 
+    rebuild = commands.add_parser(
+        "rebuild", help="rebuild a damaged history from its images (the old database is kept aside)"
+    )
+    rebuild.set_defaults(func=run_rebuild)
+
 
 def _open(args: argparse.Namespace, reconcile: bool = True) -> Any:
     from desktop_sd.library.store import Library
@@ -154,3 +159,19 @@ def run_check(args: argparse.Namespace) -> int:
     verdict = "ok" if report.ok else "problems found"
     print(f"checked {report.checked} images: {verdict}", file=sys.stderr)
     return 0 if report.ok else 1
+
+
+def run_rebuild(args: argparse.Namespace) -> int:
+    """Start a damaged history afresh from its images, which carry their parameters."""
+    from desktop_sd.library.store import Library
+
+    try:
+        with Library.rebuild(args.library) as library:
+            report = library.last_reconcile
+    except DesktopSDError as exc:
+        return _fail(exc)
+    images = f"{report.indexed} image" + ("" if report.indexed == 1 else "s")
+    print(f"Rebuilt the history in {library.folder} from {images}.")
+    for path, reason in report.skipped:
+        print(f"note: skipped {path}: {reason}", file=sys.stderr)
+    return 0

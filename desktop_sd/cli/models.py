@@ -10,8 +10,12 @@ import argparse
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from desktop_sd.core.errors import Cancelled, DesktopSDError
+
+if TYPE_CHECKING:
+    from desktop_sd.models.registry import Registry
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -65,6 +69,13 @@ def _fail(exc: BaseException) -> int:
     return 1
 
 
+def _registry() -> Registry:
+    """The registry; a repair of its damaged file is noted on stderr."""
+    from desktop_sd.models.registry import Registry
+
+    return Registry(on_notice=lambda text: print(f"note: {text}", file=sys.stderr))
+
+
 def _prepare() -> None:
     from desktop_sd.models import network
 
@@ -72,12 +83,11 @@ def _prepare() -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from desktop_sd.models.registry import Registry
     from desktop_sd.models.transfer import human_size
 
     _prepare()
     try:
-        registry = Registry()
+        registry = _registry()
         models = registry.installed()
         default = registry.default_model_id()
     except DesktopSDError as exc:
@@ -96,11 +106,10 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_catalog(args: argparse.Namespace) -> int:
     from desktop_sd.models.catalog import load_catalog
-    from desktop_sd.models.registry import Registry
     from desktop_sd.models.transfer import human_size
 
     try:
-        installed = {m.id for m in Registry().installed()}
+        installed = {m.id for m in _registry().installed()}
         entries = load_catalog()
     except DesktopSDError as exc:
         return _fail(exc)
@@ -139,7 +148,6 @@ class _ConsoleProgress:
 def run_download(args: argparse.Namespace) -> int:
     from desktop_sd.models import install
     from desktop_sd.models.progress import Meter
-    from desktop_sd.models.registry import Registry
 
     _prepare()
     try:
@@ -149,7 +157,7 @@ def run_download(args: argparse.Namespace) -> int:
     console = _ConsoleProgress(target.label)
     meter = Meter(console, rate=4.0)
     try:
-        model = install.install(target, Registry(), meter, threading.Event())
+        model = install.install(target, _registry(), meter, threading.Event())
     except KeyboardInterrupt:
         console.end()
         print("Interrupted; run the same command again to resume.", file=sys.stderr)
@@ -164,11 +172,10 @@ def run_download(args: argparse.Namespace) -> int:
 
 def run_import(args: argparse.Namespace) -> int:
     from desktop_sd.models.importer import import_path
-    from desktop_sd.models.registry import Registry
 
     _prepare()
     try:
-        models = import_path(args.path, copy=args.copy, registry=Registry())
+        models = import_path(args.path, copy=args.copy, registry=_registry())
     except DesktopSDError as exc:
         return _fail(exc)
     for model in models:
@@ -177,10 +184,9 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_remove(args: argparse.Namespace) -> int:
-    from desktop_sd.models.registry import Registry
 
     try:
-        model = Registry().remove(args.id)
+        model = _registry().remove(args.id)
     except DesktopSDError as exc:
         return _fail(exc)
     action = "deleted" if model.owned else "forgotten (its files were left in place)"
@@ -189,9 +195,8 @@ def run_remove(args: argparse.Namespace) -> int:
 
 
 def run_default(args: argparse.Namespace) -> int:
-    from desktop_sd.models.registry import Registry
 
-    registry = Registry()
+    registry = _registry()
     try:
         if args.id:
             registry.set_default(args.id)
@@ -212,7 +217,10 @@ def run_offline(args: argparse.Namespace) -> int:
     settings = Settings.load()
     if args.state:
         settings.offline = args.state == "on"
-        settings.save()
+        try:
+            settings.save()
+        except DesktopSDError as exc:
+            return _fail(exc)
     print("on" if network.offline_setting(settings) else "off")
     return 0
 

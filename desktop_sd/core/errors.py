@@ -3,9 +3,18 @@ it names the problem and what to do about it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class DesktopSDError(Exception):
     """Base of every error the app turns into a readable message."""
+
+
+class StorageError(DesktopSDError, OSError):
+    """The app's own files or folders (settings, registry, user folders) could not be made or written.
+
+    Also an ``OSError``, so code that handles disk errors handles this too.
+    """
 
 
 class InputError(DesktopSDError):
@@ -22,6 +31,14 @@ class DownloadError(DesktopSDError):
 
 class LibraryError(DesktopSDError):
     """The history store could not read or write."""
+
+
+class LibraryDamagedError(LibraryError):
+    """The history database is damaged; ``folder``'s history can be rebuilt from its images."""
+
+    def __init__(self, message: str, folder: Path) -> None:
+        super().__init__(message)
+        self.folder = folder
 
 
 class OutOfMemoryError(DesktopSDError):

@@ -15,14 +15,27 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import numpy as np
+import psutil
 from PIL import Image
 
 from desktop_sd.core.errors import InputError
 from desktop_sd.core.images import normalize_image, normalize_mask
 from desktop_sd.core.masks import composite, composite_alpha, feather_alpha, outpaint_blend, outpaint_canvas, union
 from desktop_sd.core.request import GenerationRequest, Mode
+from desktop_sd.core.validation import CANVAS_BYTES_PER_PIXEL
 
 BLANK_GREY = (127, 127, 127)
+
+
+def _check_canvas_memory(width: int, height: int) -> None:
+    """Refuse an outpaint canvas that would not fit in the memory free now (its size is capped already)."""
+    need = width * height * CANVAS_BYTES_PER_PIXEL
+    free = int(psutil.virtual_memory().available)
+    if need > free:
+        raise InputError(
+            f"The outpaint canvas would be {width}x{height}, which needs about {need / 1024**3:.1f} GB of memory "
+            f"to prepare; {free / 1024**3:.1f} GB is free. Use smaller borders, or close other programs."
+        )
 
 
 class PipelineKind(StrEnum):
@@ -125,6 +138,10 @@ def prepare_call(request: GenerationRequest) -> PipelineCall:
     else:
         if not 0.0 < request.strength <= 1.0:
             raise InputError(f"Strength must be above 0 and at most 1, got {request.strength}.")
+        _check_canvas_memory(
+            init.width + request.outpaint.left + request.outpaint.right,
+            init.height + request.outpaint.top + request.outpaint.bottom,
+        )
         canvas, canvas_mask = outpaint_canvas(init, request.outpaint, request.seed or 0)
         blend = outpaint_blend(init.size, request.outpaint, request.mask_feather)
         if request.mask is not None:

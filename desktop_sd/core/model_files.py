@@ -15,3 +15,16 @@ conversion that fails. It is refused all the same, as any file that is not
 from __future__ import annotations
 
 PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")
+
+
+def _gigabytes(size: int) -> str:
+    return f"{size / 1024**3:,.1f} GB"
+
+
+def larger_than_memory(name: str, size: int, memory: int) -> str:
+    """The message for a model file that claims more weights than the computer could ever hold."""
+    return (
+        f"{name} claims {_gigabytes(size)} of weights, more than this computer's memory ({_gigabytes(memory)}), so it "
+        "could never be loaded. Stable Diffusion models are 2 to 7 GB: the file is probably damaged; "
+        "download or copy it again."
+    )

@@ -11,7 +11,11 @@ from pathlib import Path
 
 import platformdirs
 
+from desktop_sd.core.disk_errors import os_error_reason
+from desktop_sd.core.errors import StorageError
+
 APP_NAME = "desktop-sd"
+_FOLDER_NAMES = {"data": "data", "config": "settings", "cache": "cache", "logs": "log"}
 
 
 def _home() -> Path | None:
@@ -31,7 +35,18 @@ def _dir(kind: str) -> Path:
             "logs": platformdirs.user_log_path,
         }[kind]
         path = getter(APP_NAME, appauthor=False)
-    path.mkdir(parents=True, exist_ok=True)
+    return _made(path, _FOLDER_NAMES[kind])
+
+
+def _made(path: Path, name: str) -> Path:
+    """``path``, created if need be. Raises ``StorageError`` naming the folder and the way out."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(
+            f"Desktop SD cannot use its {name} folder {path}: {os_error_reason(exc)}. Set DESKTOP_SD_HOME to a "
+            "folder you can write to (Desktop SD then keeps all its files there), or make this one writable."
+        ) from exc
     return path
 
 
@@ -52,15 +67,11 @@ def log_dir() -> Path:
 
 
 def models_dir() -> Path:
-    path = data_dir() / "models"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _made(data_dir() / "models", "models")
 
 
 def default_library_dir() -> Path:
-    path = data_dir() / "library"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _made(data_dir() / "library", "library")
 
 
 def settings_file() -> Path:

@@ -171,7 +171,7 @@ class GenerationResult:
 
     ``request`` is the request as it was really run: sizes after snapping,
     the seed actually drawn. ``seeds`` holds one seed per image (a batch uses
-    ``seed, seed + 1, ...``); ``request.scheduler`` is the id that ran ("default"
+    ``batch_seeds``: ``seed, seed + 1, ...``); ``request.scheduler`` is the id that ran ("default"
     becomes the model's own scheduler's id when one matches it). ``model_hash``
     is A1111's ``Model hash`` of a single-file checkpoint ("" otherwise). A
     result from a ComfyUI server names it in ``server`` and keeps, per image,

@@ -3,23 +3,26 @@
 Each setting is a field of ``Settings``; ``Settings.load()`` reads the file,
 keeping the default for anything missing, mistyped or out of range, and
 migrating files written by older versions. A file that fails to parse is
-moved aside (never overwritten) and defaults load; the caller shows
-``Settings.notice`` to the user. Keys this version does not know (written by
-a newer one) are kept and written back.
+moved aside (under a name of its own: never over an earlier copy) and
+defaults load; a value of the wrong type keeps its default. Either way
+``Settings.notice`` says so, and the caller shows it to the user (load once
+per process, so a file moved aside is reported where the user looks). Keys
+this version does not know (written by a newer one) are kept and written back.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from desktop_sd.core import paths
+from desktop_sd.core.aside import move_aside
 from desktop_sd.core.atomic import atomic_write
+from desktop_sd.core.disk_errors import describe_os_error
+from desktop_sd.core.errors import StorageError
 
 VERSION = 2
 
@@ -68,22 +71,35 @@ class Settings:
             data = json.loads(settings.path.read_text(encoding="utf-8"))
             if not isinstance(data, dict):
                 raise ValueError("settings must be a JSON object")
-        except (OSError, ValueError, UnicodeDecodeError) as exc:
-            moved = _move_aside(settings.path)
-            settings.notice = f"The settings file could not be read ({exc}); defaults loaded, {moved}."
+        except (OSError, ValueError, UnicodeDecodeError, RecursionError) as exc:
+            why = "it is too deeply nested" if isinstance(exc, RecursionError) else exc
+            settings.notice = (
+                f"The settings file could not be read ({why}); defaults loaded, {_move_aside(settings.path)}."
+            )
             return settings
-        settings._apply(_migrate(data))
+        problems = settings._apply(_migrate(data))
+        if problems:
+            settings.notice = (
+                f"Some settings in {settings.path} had values of the wrong type; their defaults are used: "
+                f"{', '.join(problems)}."
+            )
         return settings
 
     def save(self) -> None:
-        """Write atomically (temp file, flush, fsync, rename)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """Write atomically (temp file, flush, fsync, rename). Raises ``StorageError`` (an ``OSError``)
+        saying why, with the previous file kept."""
         data = json.dumps(self.to_dict(), indent=2, sort_keys=True).encode("utf-8")
 
         def write(stream: BinaryIO) -> None:
             stream.write(data)
 
-        atomic_write(self.path, write)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(self.path, write)
+        except OSError as exc:
+            raise StorageError(
+                f"Could not save the settings in {self.path}: {describe_os_error(exc)} The previous settings were kept."
+            ) from exc
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = dict(self.unknown)
@@ -91,23 +107,47 @@ class Settings:
         data["version"] = VERSION
         return data
 
-    def _apply(self, data: dict[str, Any]) -> None:
+    def _apply(self, data: dict[str, Any]) -> list[str]:
+        """Take the values that fit; returns what was wrong with the others ("offline (true or false, not 3)")."""
         known = {f.name for f in _stored_fields()} | {"version"}
         self.unknown = {k: v for k, v in data.items() if k not in known}
+        problems: list[str] = []
         for f in _stored_fields():
             if f.name in data:
                 value = _checked(f, data[f.name])
                 if value is not None:
                     setattr(self, f.name, value)
+                if value is None or (isinstance(value, list) and len(value) != len(data[f.name])):
+                    problems.append(f"{f.name} ({_KIND_OF[type(_default(f))]}, not {_quoted(data[f.name])})")
+        return problems
 
 
 def _stored_fields() -> list[dataclasses.Field[Any]]:
     return [f for f in dataclasses.fields(Settings) if f.metadata.get("stored", True)]
 
 
+_KIND_OF = {bool: "true or false", int: "a number", float: "a number", str: "text", list: "a list of text"}
+_KIND_OF[dict] = "an object"
+_QUOTE_LIMIT = 40
+
+
+def _default(f: dataclasses.Field[Any]) -> Any:
+    return f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
+
+
+def _quoted(value: Any) -> str:
+    """A JSON value as written, cut short (a notice quotes it, it does not repeat the file)."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (ValueError, RecursionError):
+        text = "?"
+    return text if len(text) <= _QUOTE_LIMIT else f"{text[: _QUOTE_LIMIT - 1]}…"
+
+
 def _checked(f: dataclasses.Field[Any], value: Any) -> Any:
-    """``value`` if it fits the field (clamped to its range), else None (the default stays)."""
-    default = f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
+    """``value`` if it fits the field (clamped to its range; a list keeps its text items), else None
+    (the default stays)."""
+    default = _default(f)
     if isinstance(default, bool):
         return value if isinstance(value, bool) else None
     if isinstance(default, (int, float)):
@@ -133,9 +173,8 @@ def _migrate(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _move_aside(path: Path) -> str:
-    aside = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
     try:
-        os.replace(path, aside)
+        aside = move_aside(path, "corrupt")
     except OSError:
         return "it could not be moved aside"
     return f"it was moved to {aside}"

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from desktop_sd.core.errors import InputError
+from desktop_sd.core.images import MAX_INPUT_PIXELS
 from desktop_sd.core.params import HEIGHT, NUMBER_PARAMS, SCHEDULER, SEED, STRENGTH, WIDTH, NumberParam, number_text
 from desktop_sd.core.request import GenerationRequest, Mode
+
+# About what preparing an outpaint canvas holds at once per pixel (engine.masks.outpaint_canvas: the
+# stretched edges, the float32 blur, float64 noise and sums over three channels, the canvas and its mask).
+CANVAS_BYTES_PER_PIXEL = 100
 
 
 def snap_to_step(value: int, step: int) -> int:
@@ -17,6 +22,17 @@ def range_error(spec: NumberParam[int] | NumberParam[float], value: object) -> I
     unit = f" {spec.unit}" if spec.unit else ""
     bounds = f"{number_text(spec.minimum)} and {number_text(spec.maximum)}"
     return InputError(f"{spec.label} must be between {bounds}{unit}, got {value}.")
+
+
+def _check_canvas(width: int, height: int) -> None:
+    """Refuse an outpaint canvas larger than images may be, before anything the size of it is allocated."""
+    pixels = width * height
+    if pixels > MAX_INPUT_PIXELS:
+        gigabytes = pixels * CANVAS_BYTES_PER_PIXEL / 1e9
+        raise InputError(
+            f"The outpaint canvas would be {width}x{height} ({pixels / 1e6:,.0f} megapixels, about {gigabytes:,.0f} GB "
+            f"of memory to prepare); the limit is {MAX_INPUT_PIXELS // 1_000_000} megapixels. Use smaller borders."
+        )
 
 
 def check_request(request: GenerationRequest) -> tuple[GenerationRequest, list[str]]:
@@ -69,6 +85,8 @@ def check_request(request: GenerationRequest) -> tuple[GenerationRequest, list[s
         b = request.outpaint
         if min(b.left, b.top, b.right, b.bottom) < 0 or not b.any:
             raise InputError("Outpainting needs at least one border larger than 0 (and none negative).")
+        assert request.init_image is not None
+        _check_canvas(request.init_image.width + b.left + b.right, request.init_image.height + b.top + b.bottom)
 
     if changes:
         request = request.replace(**changes)

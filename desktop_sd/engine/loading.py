@@ -26,7 +26,7 @@ from diffusers import (
 from safetensors import SafetensorError, safe_open
 
 from desktop_sd.core.errors import ModelError, OutOfMemoryError
-from desktop_sd.core.model_files import PICKLE_SUFFIXES
+from desktop_sd.core.model_files import PICKLE_SUFFIXES, larger_than_memory
 from desktop_sd.core.request import Family, ModelFormat, ModelRef
 from desktop_sd.engine.device import is_out_of_memory
 
@@ -81,6 +81,7 @@ def _plan_single_file(ref: ModelRef, dtype: torch.dtype) -> ModelPlan:
         )
     if path.suffix.lower() != ".safetensors":
         raise ModelError(f"{path.name} is not a model file Desktop SD can load: use a .safetensors checkpoint.")
+    _check_fits_memory(path)
     table = read_tensor_table(path)
     if ref.config_dir is None or not (Path(ref.config_dir) / "model_index.json").is_file():
         family = ref.family if ref.family is not Family.UNKNOWN else "this kind of"
@@ -91,6 +92,17 @@ def _plan_single_file(ref: ModelRef, dtype: torch.dtype) -> ModelPlan:
     _, conv_in = table.get("model.diffusion_model.input_blocks.0.0.weight", ("", ()))
     inpainting = ref.inpainting or (len(conv_in) > 1 and conv_in[1] == 9)
     return ModelPlan(ref.family is Family.SDXL, inpainting, None, _table_bytes(table, dtype))
+
+
+def _check_fits_memory(path: Path) -> None:
+    """Refuse a file larger than memory and swap together before mapping it (mapping would fail, or worse)."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ModelError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    memory = int(psutil.virtual_memory().total + psutil.swap_memory().total)
+    if size > memory:
+        raise ModelError(larger_than_memory(path.name, size, memory))
 
 
 def _read_json(path: Path, what: str) -> dict[str, Any]:
@@ -191,6 +203,11 @@ def read_tensor_table(path: Path) -> TensorTable:
         ) from None
     except OSError as exc:
         raise ModelError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    except RuntimeError as exc:  # "unable to mmap ... Cannot allocate memory"
+        raise ModelError(
+            f"{path.name} could not be mapped into memory ({exc}). Close other programs and try again; if the file "
+            "is much larger than a model should be (2 to 7 GB), it is damaged: download or copy it again."
+        ) from None
 
 
 def _table_bytes(table: TensorTable, dtype: torch.dtype) -> int:

@@ -14,6 +14,13 @@ import torch
 from diffusers import DiffusionPipeline
 from PIL import Image
 
+from desktop_sd.core.errors import ModelError
+
+NO_IMAGE = (
+    "The model produced no image (NaN). The model file may be damaged: download or copy it again. If it works "
+    "elsewhere, it may need float32 (run it with --device cpu) or another VAE."
+)
+
 StepEnd = Callable[[DiffusionPipeline, int, Any, dict[str, Any]], dict[str, Any]]
 
 
@@ -32,9 +39,19 @@ def decode(pipe: DiffusionPipeline, latents: torch.Tensor, xl: bool) -> list[Ima
             images = _decode_xl(vae, latents)
         else:
             images = vae.decode(latents / vae.config.scaling_factor, return_dict=False)[0]
+        check_produced(latents, images)
         result = pipe.image_processor.postprocess(images, output_type="pil", do_denormalize=[True] * images.shape[0])
     pipe.maybe_free_model_hooks()
     return list(result)
+
+
+def check_produced(latents: torch.Tensor, images: torch.Tensor) -> None:
+    """Refuse NaN latents or a decode that is one flat value: what damaged weights (or an fp16 overflow)
+    produce, and would otherwise come back silently as a black or grey picture."""
+    flat = images.flatten(1)
+    flat_image = bool((flat.amax(1) == flat.amin(1)).any())
+    if flat_image or not torch.isfinite(latents).all() or not torch.isfinite(images).all():
+        raise ModelError(NO_IMAGE)
 
 
 def _decode_xl(vae: Any, latents: torch.Tensor) -> torch.Tensor:

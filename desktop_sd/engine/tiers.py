@@ -7,12 +7,16 @@ Kept apart from the torch calls (``placement``) so it is testable without a GPU.
 from __future__ import annotations
 
 import json
-import os
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from desktop_sd.core import paths
+from desktop_sd.core.atomic import atomic_write_bytes
+from desktop_sd.core.disk_errors import describe_os_error
 from desktop_sd.core.request import MemoryTier
+
+log = logging.getLogger(__name__)
 
 GIB = 1024**3
 # Room for activations, the VAE decode and the CUDA context, on top of the weights.
@@ -94,14 +98,9 @@ class TierMemory:
         """Record a tier (written atomically; a failure to write only loses the hint)."""
         data = self._read()
         data[f"{model_id}|{device_key}"] = str(tier)
-        path = self.path
-        tmp = path.with_name(path.name + ".tmp")
         try:
+            path = self.path
             path.parent.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, indent=2, sort_keys=True)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except OSError:
-            pass
+            atomic_write_bytes(path, json.dumps(data, indent=2, sort_keys=True).encode("utf-8"))
+        except OSError as exc:
+            log.warning("The memory tier that worked could not be remembered: %s", describe_os_error(exc))

@@ -2,9 +2,12 @@
 
 Files live in date folders (``2026-11-22/153012-42-a1b2c3.png``); a
 ``file_name`` is that path relative to the library folder, with ``/``. Every
-write goes through ``core.atomic`` under a ``.tmp-`` name that a start-up
-reconcile sweeps away if a crash left one behind. No SQLite here: the records
-are ``image_records``'s, and ``store.Library`` keeps the two in step.
+write goes through ``core.atomic`` under a ``.tmp-`` name that a reconcile
+sweeps away if a crash left one behind. While a temp file exists its writer
+holds a shared lock on ``.saves.lock``, so a sweep in any thread or process
+removes a young temp file only when no save anywhere is under way (an old one
+always: no save takes minutes). No SQLite here: the records are
+``image_records``'s, and ``store.Library`` keeps the two in step.
 
 ``fault_point`` is a test hook: when ``DESKTOP_SD_FAULT_POINT`` names a point,
 the process dies there at once (``os._exit``), as a crash or a kill would.
@@ -18,7 +21,7 @@ import re
 import secrets
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from desktop_sd.core.atomic import STEPS, atomic_copy, atomic_write_bytes
@@ -35,7 +38,15 @@ MAX_STEM = 80  # keeps names well inside every file system's limit
 # Where a save can be cut short, in order: the file's steps, then the record's.
 SAVE_POINTS = (*STEPS, "record_inserted", "committed")
 
+SAVES_LOCK = ".saves.lock"
+TEMP_GRACE_S = 600.0  # a temp file younger than this may belong to a save still under way (in any process)
+
 Trash = Callable[[Path], None]
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock, but there a file still open cannot be removed either
+    fcntl = None  # type: ignore[assignment]
 
 
 def fault_point(name: str) -> None:
@@ -83,6 +94,21 @@ def unique_name(folder: Path, stem: str, suffix: str) -> str:
             return name
 
 
+_LOCK_TEXT = b"Desktop SD holds this while it saves an image here. Safe to delete when the app is closed.\n"
+
+
+def _open_lock(folder: Path) -> int:
+    """The saves lock's descriptor (the file says what it is: no empty files in the library)."""
+    fd = os.open(folder / SAVES_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        if os.fstat(fd).st_size == 0:
+            os.write(fd, _LOCK_TEXT)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
+
+
 def _temp_for(path: Path) -> Path:
     return path.with_name(f"{TEMP_PREFIX}{path.name}")
 
@@ -113,7 +139,8 @@ class ImageFiles:
             folder.mkdir(parents=True, exist_ok=True)
             name = unique_name(folder, f"{time.strftime('%H%M%S', local)}-{stem}", suffix)
             path = folder / name
-            atomic_write_bytes(path, data, temp_path=_temp_for(path), on_step=fault_point)
+            with self.saving():
+                atomic_write_bytes(path, data, temp_path=_temp_for(path), on_step=fault_point)
         except OSError as exc:
             raise disk_error(exc, "save the image", folder) from exc
         return f"{day}/{name}"
@@ -126,7 +153,8 @@ class ImageFiles:
             folder.mkdir(parents=True, exist_ok=True)
             name = unique_name(folder, safe_stem(source.stem), suffix)
             target = folder / name
-            atomic_copy(source, target, temp_path=_temp_for(target))
+            with self.saving():
+                atomic_copy(source, target, temp_path=_temp_for(target))
         except OSError as exc:
             raise disk_error(exc, f"import {source.name}", folder) from exc
         return f"{day}/{name}"
@@ -143,6 +171,44 @@ class ImageFiles:
         except OSError as exc:
             raise disk_error(exc, f"export {path.name}", folder) from exc
         return destination
+
+    @contextlib.contextmanager
+    def saving(self) -> Iterator[None]:
+        """Hold the saves lock (shared) while a temp file of ours exists. Raises ``OSError``."""
+        if fcntl is None:
+            yield
+            return
+        fd = _open_lock(self.folder)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+    def sweep_temp(self, path: Path) -> bool:
+        """Remove a temp file a crashed save left behind; True if removed.
+
+        One younger than ``TEMP_GRACE_S`` is removed only while no save in any
+        thread or process holds the saves lock (where there is no ``flock``,
+        only an old one is). Never raises.
+        """
+        try:
+            if time.time() - path.stat().st_mtime > TEMP_GRACE_S:
+                path.unlink()
+                return True
+            if fcntl is None:
+                return False
+            fd = _open_lock(self.folder)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            path.unlink()
+            return True
+        except OSError:  # a save is under way (or the file is gone already)
+            return False
+        finally:
+            os.close(fd)
 
     def discard(self, file_name: str) -> None:
         """Remove a file whose record did not commit (so the two stay in step); never raises."""

@@ -9,15 +9,18 @@ are ``image_files``'s, and ``store.Library`` keeps the two in step.
 from __future__ import annotations
 
 import contextlib
+import os
+import shlex
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from desktop_sd.core.errors import LibraryError
+from desktop_sd.core.aside import move_aside
+from desktop_sd.core.errors import LibraryDamagedError, LibraryError
 from desktop_sd.library.query import count_sql, page_sql
-from desktop_sd.library.reconcile import reconcile
+from desktop_sd.library.reconcile import SweepTemp, reconcile
 from desktop_sd.library.records import MAX_RATING, Brief, Filters, ImageRecord, ReconcileReport
 from desktop_sd.library.rows import COLUMNS, insert_row, join_tags, record_from_row
 from desktop_sd.library.schema import migrate
@@ -27,6 +30,35 @@ DEFAULT_BUSY_TIMEOUT_S = 5.0
 _CHUNK = 500  # ids per "IN (...)" statement, well under SQLite's variable limit
 
 
+# What SQLite says when the file itself is bad, rather than busy or unwritable.
+_DAMAGE_WORDS = (
+    "not a database",
+    "malformed",
+    "corrupt",
+    "vtable constructor failed",
+    "no such table",
+    "no such column",
+)
+REBUILD_COMMAND = "desktop-sd library --library {folder} rebuild"
+
+
+def _quoted_for_shell(text: str) -> str:
+    """``text`` as the user's shell takes one argument (cmd.exe knows only double quotes)."""
+    if os.name == "nt":
+        return f'"{text}"' if any(c in text for c in ' &()^;,=') else text
+    return shlex.quote(text)
+
+
+def damaged_message(db_path: Path, detail: object) -> str:
+    """The one message for a damaged history database, with the way to rebuild it."""
+    command = REBUILD_COMMAND.format(folder=_quoted_for_shell(str(db_path.parent)))
+    return (
+        f"The history database {db_path} is damaged ({detail}). The images are safe and carry their parameters: "
+        f"rebuild the history from them (Rebuild history in the window, or the command `{command}`). "
+        "The damaged file is kept beside it; favourites, ratings and tags are not in the images and start empty."
+    )
+
+
 def _sqlite_error(exc: sqlite3.Error, db_path: Path, busy_timeout: float) -> LibraryError:
     text = str(exc).lower()
     if "locked" in text or "busy" in text:
@@ -34,17 +66,28 @@ def _sqlite_error(exc: sqlite3.Error, db_path: Path, busy_timeout: float) -> Lib
             f"The library database {db_path} is in use by another program (another Desktop SD window?) "
             f"and stayed locked for {busy_timeout:g} s. Close the other one and try again."
         )
-    if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return LibraryError(
-            f"The library database {db_path} is damaged ({exc}). Move it aside and restart to rebuild the "
-            "history from the images' metadata, or choose another library folder."
-        )
     if "disk is full" in text or "disk i/o" in text or "readonly" in text or "read-only" in text:
         return LibraryError(
             f"The library database {db_path} could not be written ({exc}). Free some disk space or choose "
             "another library folder."
         )
+    if any(word in text for word in _DAMAGE_WORDS) or type(exc) is sqlite3.DatabaseError:
+        return LibraryDamagedError(damaged_message(db_path, exc), db_path.parent)
     return LibraryError(f"The library database {db_path} failed: {exc}.")
+
+
+def move_aside_damaged(folder: Path) -> Path | None:
+    """Rename ``folder``'s database (and its WAL files) to ``library.damaged-<time>.db``, never over an
+    earlier one; returns the new name, or None when there was no database. Raises ``OSError``."""
+    db_path = folder / DB_NAME
+    if not db_path.exists():
+        return None
+    aside = move_aside(db_path, "damaged", db_path.suffix)
+    for suffix in ("-wal", "-shm"):
+        extra = folder / f"{DB_NAME}{suffix}"
+        if extra.exists():
+            os.replace(extra, aside.with_name(aside.name + suffix))
+    return aside
 
 
 def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
@@ -58,9 +101,7 @@ class ImageRecords:
     Use ``ImageRecords.open``; ``close`` when done. Safe to use from several threads.
     """
 
-    def __init__(
-        self, folder: Path, conn: sqlite3.Connection, reader: sqlite3.Connection, busy_timeout: float
-    ) -> None:
+    def __init__(self, folder: Path, conn: sqlite3.Connection, reader: sqlite3.Connection, busy_timeout: float) -> None:
         self.folder = folder
         self.db_path = folder / DB_NAME
         self.busy_timeout = busy_timeout
@@ -150,15 +191,46 @@ class ImageRecords:
     def insert(self, row: dict[str, object], on_step: Callable[[str], None] | None = None) -> int:
         """Record one file in its own transaction; returns its id.
 
+        If a reconcile (in any thread or process) indexed the file between its
+        rename and this call, that record takes this row's values instead: the
+        file is recorded once, and never taken back for a clash.
         ``on_step`` hears "record_inserted" (before the commit) and "committed".
         """
         with self.transaction():
-            image_id = insert_row(self.conn, row)
+            found = self.conn.execute("SELECT id FROM images WHERE file_name = ?", (row["file_name"],)).fetchone()
+            if found is None:
+                image_id = insert_row(self.conn, row)
+            else:
+                image_id = int(found[0])
+                names = [name for name in row if name != "file_name"]
+                assignments = ", ".join(f"{name} = ?" for name in names)
+                self.conn.execute(f"UPDATE images SET {assignments} WHERE id = ?", [*(row[n] for n in names), image_id])
             if on_step is not None:
                 on_step("record_inserted")
         if on_step is not None:
             on_step("committed")
         return image_id
+
+    def discard_unrecorded(self, file_name: str, remove: Callable[[str], None]) -> None:
+        """Call ``remove(file_name)`` unless a record has the file. Never raises.
+
+        Decided inside a write transaction, so no other process can record the
+        file meanwhile. Where the database stays locked, a read decides: what
+        holds a write lock that long (a migration, a bulk insert, another
+        program) does not index new files. A database that cannot be read at
+        all keeps the file: the next reconcile indexes it.
+        """
+        query = "SELECT 1 FROM images WHERE file_name = ?"
+        try:
+            with self.transaction():
+                if self.conn.execute(query, (file_name,)).fetchone() is None:
+                    remove(file_name)
+            return
+        except LibraryError:
+            pass
+        with contextlib.suppress(LibraryError):
+            if not self._read(query, (file_name,)):
+                remove(file_name)
 
     def insert_many(self, rows: Iterable[dict[str, object]]) -> int:
         """Record many files in one transaction; returns how many."""
@@ -229,10 +301,13 @@ class ImageRecords:
     def mark_missing(self, image_id: int, missing: bool) -> tuple[int, ...]:
         return self._update("UPDATE images SET missing = ?", int(missing), [image_id])
 
-    def reconcile(self, full: bool = False) -> ReconcileReport:
-        """Bring the records in line with the folder (see ``library.reconcile``)."""
+    def reconcile(self, sweep_temp: SweepTemp, full: bool = False) -> ReconcileReport:
+        """Bring the records in line with the folder (see ``library.reconcile``). Raises ``LibraryError``."""
         with self.lock:
-            return reconcile(self.conn, self.folder, self.transaction, full=full)
+            try:
+                return reconcile(self.conn, self.folder, self.transaction, sweep_temp, full=full)
+            except sqlite3.Error as exc:
+                raise _sqlite_error(exc, self.db_path, self.busy_timeout) from exc
 
     # ---- reading ----------------------------------------------------------------------
 

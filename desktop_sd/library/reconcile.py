@@ -2,7 +2,14 @@
 
 Files added behind the app's back are indexed from their metadata, records
 whose file has gone are marked missing (and unmarked when it comes back),
-and temp files left by a crash mid-write are removed.
+and temp files left by a crash mid-write are removed by ``sweep_temp``
+(which leaves those a save may still be writing: see ``image_files``).
+
+Other threads and processes may be saving into the folder meanwhile: a
+folder's records are read before it is listed, and each file is indexed only
+if, inside the write transaction, no record has it yet; so a save that
+renames its file and records it at any moment is never indexed twice, nor
+marked missing.
 
 To stay fast at 100,000 images, a folder is listed only when its
 modification time differs from the one stored after its last listing
@@ -27,6 +34,7 @@ from desktop_sd.library.records import ReconcileReport
 from desktop_sd.library.rows import insert_row, row_for_parsed
 
 SETTLE_NS = 3_000_000_000  # coarse file systems (FAT: 2 s) may not show a change made this soon after listing
+SweepTemp = Callable[[Path], bool]
 
 
 @dataclass
@@ -51,9 +59,13 @@ def reconcile(
     conn: sqlite3.Connection,
     root: Path,
     transaction: Callable[[], contextlib.AbstractContextManager[None]],
+    sweep_temp: SweepTemp,
     full: bool = False,
 ) -> ReconcileReport:
-    """Compare ``root`` with the records; ``full`` lists every folder whatever its time."""
+    """Compare ``root`` with the records; ``full`` lists every folder whatever its time.
+
+    ``sweep_temp(path)`` removes a temp file if no save may still be writing it.
+    """
     tally = _Tally()
     known = dict(conn.execute("SELECT name, mtime_ns FROM folders").fetchall())
     candidates = set(known) | {row[0] for row in conn.execute("SELECT DISTINCT folder FROM images")} | {""}
@@ -72,7 +84,7 @@ def reconcile(
             continue
         if not full and known.get(folder) == mtime:
             continue
-        subfolders = _scan(conn, root, folder, transaction, tally)
+        subfolders = _scan(conn, root, folder, transaction, sweep_temp, tally)
         queue += [s for s in subfolders if s not in seen]
         settled = time.time_ns() - mtime > SETTLE_NS
         with transaction():
@@ -107,6 +119,7 @@ def _scan(
     root: Path,
     folder: str,
     transaction: Callable[[], contextlib.AbstractContextManager[None]],
+    sweep_temp: SweepTemp,
     tally: _Tally,
 ) -> list[str]:
     """List one folder and bring its records in line; returns its subfolders."""
@@ -115,6 +128,8 @@ def _scan(
     prefix = f"{folder}/" if folder else ""
     files: set[str] = set()
     subfolders: list[str] = []
+    # Records first, then the listing: a file saved in between is listed and found recorded by _index.
+    records = conn.execute("SELECT id, file_name, missing FROM images WHERE folder = ?", (folder,)).fetchall()
     try:
         entries = list(os.scandir(path))
     except OSError as exc:
@@ -130,12 +145,10 @@ def _scan(
             if not _skip_dir(name):
                 subfolders.append(prefix + name)
         elif name.startswith(TEMP_PREFIX):
-            with contextlib.suppress(OSError):
-                os.unlink(entry.path)
+            if sweep_temp(Path(entry.path)):
                 tally.temp_removed += 1
         elif is_image_name(name):
             files.add(name)
-    records = conn.execute("SELECT id, file_name, missing FROM images WHERE folder = ?", (folder,)).fetchall()
     recorded = {file_name.rpartition("/")[2]: (image_id, missing) for image_id, file_name, missing in records}
     gone = [image_id for name, (image_id, missing) in recorded.items() if name not in files and not missing]
     back = [image_id for name, (image_id, missing) in recorded.items() if name in files and missing]
@@ -170,5 +183,7 @@ def _index(
         return
     row = row_for_parsed(probe.parameters, file_name, created, (probe.width, probe.height))
     with transaction():
+        if conn.execute("SELECT 1 FROM images WHERE file_name = ?", (file_name,)).fetchone() is not None:
+            return  # saved and recorded by someone else since the folder's records were read
         insert_row(conn, row)
     tally.indexed += 1

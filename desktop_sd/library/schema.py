@@ -223,6 +223,9 @@ def migrate(conn: sqlite3.Connection, db_path: Path, migrations: Sequence[Migrat
     for migration in pending:
         try:
             conn.execute("BEGIN IMMEDIATE")
+            if schema_version(conn) >= migration.version:  # another process opening it migrated it meanwhile
+                conn.execute("COMMIT")
+                continue
             migration.run(conn)
             conn.execute(f"PRAGMA user_version = {int(migration.version)}")
             conn.execute("COMMIT")

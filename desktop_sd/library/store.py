@@ -36,7 +36,7 @@ from desktop_sd.library.image_files import (
     fault_point,
     is_image_name,
 )
-from desktop_sd.library.image_records import DEFAULT_BUSY_TIMEOUT_S, ImageRecords
+from desktop_sd.library.image_records import DEFAULT_BUSY_TIMEOUT_S, ImageRecords, move_aside_damaged
 from desktop_sd.library.metadata import encode_png
 from desktop_sd.library.probe import NotAnImage, probe_image
 from desktop_sd.library.records import (
@@ -88,7 +88,33 @@ class Library:
             raise disk_error(exc, "create the library folder", root) from exc
         library = cls(ImageRecords.open(root, busy_timeout), ImageFiles(root, trash or default_trash))
         if reconcile:
-            library.reconcile()
+            try:
+                library.reconcile()
+            except BaseException:
+                library.close()
+                raise
+        return library
+
+    @classmethod
+    def rebuild(cls, folder: Path | str | None = None, *, trash: Trash | None = None) -> Library:
+        """Start ``folder``'s history afresh from its images (for a damaged database); returns it open.
+
+        The old database is kept beside it as ``library.damaged-<time>.db``;
+        every image is indexed again from the parameters it carries (the
+        result is in ``last_reconcile``). Close any ``Library`` open on the
+        folder first. Raises ``LibraryError``.
+        """
+        root = Path(folder) if folder is not None else paths.default_library_dir()
+        try:
+            move_aside_damaged(root)
+        except OSError as exc:
+            raise disk_error(exc, "move the damaged history database aside", root) from exc
+        library = cls.open(root, trash=trash, reconcile=False)
+        try:
+            library.reconcile(full=True)
+        except BaseException:
+            library.close()
+            raise
         return library
 
     def close(self) -> None:
@@ -146,11 +172,7 @@ class Library:
         file_name = self.files.write_new(data, created, str(seed))
         row = row_for_request(request, file_name, created, model_id, parent_id, image.size)
         row["content_hash"] = hashlib.sha256(data).hexdigest()
-        try:
-            image_id = self.records.insert(row, on_step=fault_point)
-        except BaseException:
-            self.files.discard(file_name)  # the record did not commit: take the file back
-            raise
+        image_id = self._record(row, on_step=fault_point)
         record = self.get(image_id)
         assert record is not None
         self._notify(LibraryEventKind.ADDED, (image_id,))
@@ -275,15 +297,23 @@ class Library:
         if not suffix:
             raise NotAnImage(f"{probe.format} images are not kept in the library; convert it to PNG first")
         created = source.stat().st_mtime
-        with self.records.lock:  # a reconcile must not index the copy before its record is in
-            file_name = self.files.copy_in(source, suffix)
-            row = row_for_parsed(probe.parameters, file_name, created, (probe.width, probe.height))
-            row["content_hash"] = digest
-            try:
-                return self.records.insert(row)
-            except BaseException:
-                self.files.discard(file_name)
-                raise
+        file_name = self.files.copy_in(source, suffix)
+        row = row_for_parsed(probe.parameters, file_name, created, (probe.width, probe.height))
+        row["content_hash"] = digest
+        return self._record(row)
+
+    def _record(self, row: dict[str, object], on_step: Callable[[str], None] | None = None) -> int:
+        """Record a file just written whole into the folder; returns its id.
+
+        A reconcile may have indexed the file already (``ImageRecords.insert``
+        then updates that record). If the record cannot be written, the file
+        is taken back, unless something recorded it meanwhile.
+        """
+        try:
+            return self.records.insert(row, on_step=on_step)
+        except BaseException:
+            self.records.discard_unrecorded(str(row["file_name"]), self.files.discard)
+            raise
 
     # ---- reading ----------------------------------------------------------------------
 
@@ -360,7 +390,7 @@ class Library:
 
     def reconcile(self, full: bool = False) -> ReconcileReport:
         """Bring the records in line with the folder (see ``library.reconcile``)."""
-        report = self.records.reconcile(full)
+        report = self.records.reconcile(self.files.sweep_temp, full)
         self.last_reconcile = report
         if report.indexed or report.missing or report.found:
             self._notify(LibraryEventKind.RESET)

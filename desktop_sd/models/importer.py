@@ -51,13 +51,22 @@ def import_path(
     return [_import_safetensors(path, copy, registry, sink, cancelled)]
 
 
-def _check_whole_model(path: Path) -> inspection.CheckpointInfo:
-    info = inspection.detect(path)  # raises "corrupt or incomplete" at once for damaged files
+def _check_whole_model(path: Path, shown: Path | None = None) -> inspection.CheckpointInfo:
+    """The checkpoint's family, or a ``ModelError``; messages name ``shown`` (the user's file, when ``path``
+    is the one converted from it)."""
+    name = (shown or path).name
+    try:
+        info = inspection.detect(path)  # raises "corrupt or incomplete" at once for damaged files
+        inspection.check_fits_memory(path)
+    except ModelError as exc:
+        if shown is None:
+            raise
+        raise ModelError(str(exc).replace(path.name, name)) from None
     if info.kind != "checkpoint":
         what = {"vae": "a VAE", "taesd": "a tiny preview autoencoder", "unet": "a UNet alone"}.get(
             info.kind, "not a whole Stable Diffusion model (a LoRA or an embedding?)"
         )
-        raise ModelError(f"{path.name} is {what}; import a whole model checkpoint instead.")
+        raise ModelError(f"{name} is {what}; import a whole model checkpoint instead.")
     return info
 
 
@@ -120,7 +129,7 @@ def _import_pickle(path: Path, registry: Registry) -> InstalledModel:
     transfer.check_free_space(target.parent, path.stat().st_size, path.name)
     converter_process.convert_in_child(path, target)
     try:
-        info = _check_whole_model(target)
+        info = _check_whole_model(target, shown=path)
     except ModelError:
         target.unlink(missing_ok=True)
         raise

@@ -15,8 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from desktop_sd.core import paths
 from desktop_sd.core.errors import ModelError
+from desktop_sd.core.model_files import larger_than_memory
 from desktop_sd.core.request import Family
 
 MAX_HEADER_BYTES = 100 * 1024 * 1024
@@ -90,9 +93,11 @@ def read_header(path: Path) -> dict[str, Any]:
             raise _corrupt(path, f"tensor {name!r} has an invalid byte range")
         if end > data_size:
             raise _corrupt(path, "it is truncated: tensors extend past the end of the file")
+        if not isinstance(shape, list) or not all(isinstance(dim, int) and dim >= 0 for dim in shape):
+            raise _corrupt(path, f"tensor {name!r} has a negative or malformed dimension")
         count = 1
         for dim in shape:
-            count *= int(dim)
+            count *= dim
         if dtype in _DTYPE_SIZES and count * _DTYPE_SIZES[dtype] != end - start:
             raise _corrupt(path, f"tensor {name!r} has the wrong byte length for its shape")
         ranges.append((start, end))
@@ -101,6 +106,18 @@ def read_header(path: Path) -> dict[str, Any]:
         if start < prev_end:
             raise _corrupt(path, "tensors overlap")
     return header
+
+
+def check_fits_memory(path: Path) -> None:
+    """Refuse a model file larger than this computer's memory and swap together: it could never be loaded
+    (a damaged header or a sparse file claiming hundreds of GB); checked before anything is copied."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ModelError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    memory = int(psutil.virtual_memory().total + psutil.swap_memory().total)
+    if size > memory:
+        raise ModelError(larger_than_memory(path.name, size, memory))
 
 
 def detect(path: Path) -> CheckpointInfo:

@@ -7,6 +7,11 @@ repo and file names, not paths, so they follow ``HF_HOME`` if it moves.
 Removing a model deletes only files Desktop SD put there; models used in place
 (imports without copy, other apps' folders, other tools' Hub downloads) are
 only forgotten.
+
+A registry that cannot be read, or is of the wrong shape, is kept aside under
+a name of its own; what was usable in it is kept, the models in Desktop SD's
+own folder are found again, and ``Registry.notice`` says what happened (once:
+the repaired file is written back at once).
 """
 
 from __future__ import annotations
@@ -14,11 +19,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
+import logging
 import re
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,11 +31,15 @@ from typing import Any
 import filelock
 
 from desktop_sd.core import paths
+from desktop_sd.core.aside import copy_aside
 from desktop_sd.core.atomic import atomic_write_bytes
+from desktop_sd.core.disk_errors import describe_os_error
 from desktop_sd.core.errors import ModelError
 from desktop_sd.core.request import Family, ModelFormat, ModelRef
 from desktop_sd.models import hfcache, hub, scan
 from desktop_sd.models.inspection import config_dir_for
+
+log = logging.getLogger(__name__)
 
 SOURCE_LABELS = {
     "catalog": "downloaded",
@@ -105,39 +114,93 @@ class Registry:
 
     _thread_lock = threading.RLock()
 
-    def __init__(self, root: Path | None = None) -> None:
+    def __init__(self, root: Path | None = None, on_notice: Callable[[str], None] | None = None) -> None:
+        """``on_notice(text)`` hears when the file was found damaged and repaired (also kept in ``notice``)."""
         self.root = root or paths.models_dir()
         self.file = self.root / "registry.json"
+        self.notice: str | None = None
+        self._on_notice = on_notice
 
     # ---- storage -----------------------------------------------------------------------
 
-    def _read(self) -> _Data:
+    def _parse(self) -> tuple[_Data, list[str]]:
+        """The registry file as found, and what is wrong with it (empty when nothing)."""
         try:
-            raw = json.loads(self.file.read_text(encoding="utf-8"))
+            text = self.file.read_text(encoding="utf-8")
         except FileNotFoundError:
-            return _Data()
-        except (OSError, ValueError):
-            aside = self.file.with_name("registry.json.corrupt")
-            with contextlib.suppress(OSError):
-                os.replace(self.file, aside)
-            return _Data()
-        return _Data(
-            models=[m for m in raw.get("models", []) if isinstance(m, dict) and "id" in m],
-            default=raw.get("default"),
-            folders=list(raw.get("folders", [])),
-            hidden=list(raw.get("hidden", [])),
-        )
+            return _Data(), []
+        except (OSError, UnicodeDecodeError) as exc:
+            return _Data(), [f"it could not be read: {exc}"]
+        try:
+            raw = json.loads(text)
+        except RecursionError:
+            return _Data(), ["it is too deeply nested"]
+        except ValueError as exc:
+            return _Data(), [f"it is not valid JSON: {exc}"]
+        return _clean(raw)
+
+    def _read(self) -> _Data:
+        """The registry's data; a damaged file is repaired first (see the module docstring)."""
+        with self._thread_lock:
+            data, problems = self._parse()
+            if not problems:
+                return data
+            try:
+                with self._editing() as data:  # parses again under the file lock: another process may have fixed it
+                    pass
+            except ModelError as exc:  # a read-only folder: list what could be saved all the same
+                log.warning("The repaired models registry could not be written back: %s", exc)
+            return data
+
+    def _repair(self, data: _Data, problems: list[str]) -> _Data:
+        """Keep the damaged file aside, find our own models again, and say so in ``notice``."""
+        try:
+            kept = f"the file found was kept as {copy_aside(self.file, 'corrupt')}"
+        except OSError as exc:
+            kept = f"the file found could not be kept aside ({exc.strerror or exc})"
+        recorded = {r["path"] for r in data.models}
+        taken = {r["id"] for r in data.models}
+        found = 0
+        for item in scan.find_models(self.root):
+            if str(item.path) in recorded:
+                continue
+            name = item.path.stem if item.kind == "checkpoint" else item.path.name
+            model_id, n = slug(name), 2
+            while model_id in taken:
+                model_id, n = f"{slug(name)}-{n}", n + 1
+            taken.add(model_id)
+            record: dict[str, Any] = {"id": model_id, "name": name, "path": str(item.path), "source": "import"}
+            record.update(family=str(item.family), inpainting=item.inpainting, origin=str(item.path), owned=True)
+            data.models.append(record)
+            found += 1
+        again = f" {found} model{'' if found == 1 else 's'} in {self.root} found again." if found else ""
+        self.notice = f"The models registry {self.file} was damaged ({'; '.join(problems)}); {kept}.{again}"
+        log.info("%s", self.notice)  # the caller shows the notice; this is for the log file
+        if self._on_notice is not None:
+            self._on_notice(self.notice)
+        return data
 
     def _write(self, data: _Data) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
         payload = {"version": 1, **data.__dict__}
-        atomic_write_bytes(self.file, json.dumps(payload, indent=2).encode("utf-8"))
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(self.file, json.dumps(payload, indent=2).encode("utf-8"))
+        except OSError as exc:
+            raise ModelError(
+                f"Could not save the list of installed models in {self.file}: {describe_os_error(exc)} "
+                "The previous list was kept."
+            ) from exc
 
     @contextlib.contextmanager
     def _editing(self) -> Iterator[_Data]:
-        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ModelError(f"Could not create the models folder {self.root}: {describe_os_error(exc)}") from exc
         with self._thread_lock, filelock.FileLock(str(self.file) + ".lock", timeout=30):
-            data = self._read()
+            data, problems = self._parse()
+            if problems:
+                data = self._repair(data, problems)
             yield data
             self._write(data)
 
@@ -335,6 +398,59 @@ class Registry:
             if model.kind == "taesd" and model.family is want and model.available:
                 return model.path
         return None
+
+
+_TEXT_FIELDS = ("name", "source", "kind", "origin", "repo_id", "revision", "commit", "file")
+_FAMILIES = {str(f) for f in Family}
+
+
+def _usable(record: object) -> bool:
+    """A model record with an id and a path, each field of its type (optional text fields may be null)."""
+    if not isinstance(record, dict):
+        return False
+    if not isinstance(record.get("id"), str) or not record["id"] or not isinstance(record.get("path"), str):
+        return False
+    if record.get("family", "unknown") not in _FAMILIES:
+        return False
+    if any(not isinstance(record.get(k), (str, type(None))) for k in _TEXT_FIELDS):
+        return False
+    return all(isinstance(record.get(k, False), bool) for k in ("inpainting", "owned"))
+
+
+def _texts(raw: dict[str, Any], key: str, what: str, problems: list[str]) -> list[str]:
+    value = raw.get(key, [])
+    if not isinstance(value, list):
+        problems.append(f"its {what} are not a list")
+        return []
+    texts = [v for v in value if isinstance(v, str)]
+    if len(texts) != len(value):
+        problems.append(f"some of its {what} are not text")
+    return texts
+
+
+def _clean(raw: object) -> tuple[_Data, list[str]]:
+    """What is usable in a registry file's JSON, and what was not."""
+    if not isinstance(raw, dict):
+        return _Data(), ["it is not a JSON object"]
+    problems: list[str] = []
+    listed = raw.get("models", [])
+    if not isinstance(listed, list):
+        problems.append("its model list is not a list")
+        listed = []
+    models: list[dict[str, Any]] = []
+    for record in listed:
+        if _usable(record) and all(record["id"] != m["id"] for m in models):
+            models.append(record)
+    if len(models) != len(listed):
+        bad = len(listed) - len(models)
+        problems.append(f"{bad} {'entry' if bad == 1 else 'entries'} without a usable id, path or type, or twice")
+    default = raw.get("default")
+    if not isinstance(default, (str, type(None))):
+        problems.append("its default is not a model id")
+        default = None
+    folders = _texts(raw, "folders", "folders", problems)
+    hidden = _texts(raw, "hidden", "hidden models", problems)
+    return _Data(models=models, default=default, folders=folders, hidden=hidden), problems
 
 
 SUPPORTED_PIPELINES = {

@@ -278,3 +278,41 @@ def test_a_failing_builder_is_reported_and_keeps_the_last_snapshot(
 
     assert "image was freed" in blocker.args[0]
     assert same_pixels(load_document(autosave.snapshot_path()).image, good.image)
+
+
+def test_a_full_disk_is_reported_as_such_and_the_last_snapshot_kept(
+    qtbot: QtBot, make_autosave: Callable[..., Autosave], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+
+    canvas = Canvas(make_document(1))
+    autosave = make_autosave(canvas)
+    autosave.start()
+    with qtbot.waitSignal(autosave.snapshot_written, timeout=10_000):
+        autosave.snapshot_now()
+    kept = autosave.snapshot_path().read_bytes()
+
+    def full(_fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    canvas.doc = make_document(2)
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "fsync", full)
+        with qtbot.waitSignal(autosave.snapshot_failed, timeout=10_000) as failed:
+            autosave.snapshot_now()
+        autosave.wait_idle()
+    assert "the disk is full" in failed.args[0] and "Errno" not in failed.args[0]
+    assert autosave.snapshot_path().read_bytes() == kept
+
+
+def test_autosave_that_cannot_start_says_why_in_words(
+    qtbot: QtBot, make_autosave: Callable[..., Autosave], tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    autosave = make_autosave(Canvas(make_document(1)), folder=blocker / "autosave")
+    with qtbot.waitSignal(autosave.snapshot_failed, timeout=10_000) as failed:
+        autosave.start()
+    assert failed.args[0].startswith("Autosave is off: ") and "Errno" not in failed.args[0]
+    assert str(blocker / "autosave") in failed.args[0]

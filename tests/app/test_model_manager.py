@@ -172,6 +172,27 @@ def test_offline_switch_is_saved_and_blocks_downloads(
     assert not manager.offline()
 
 
+def test_an_offline_switch_that_cannot_be_saved_says_why(qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import os
+
+    from desktop_sd.core.settings import Settings
+
+    manager = ModelManager(settings=Settings.load())  # as the window makes it: one settings object
+
+    def full(_fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "fsync", full)
+        with qtbot.waitSignal(manager.settings_not_saved) as failed:
+            manager.set_offline(True)
+    assert failed.args[0].startswith("Could not save the settings") and "the disk is full" in failed.args[0]
+    assert failed.args[0].endswith("Offline mode is on until Desktop SD closes.")
+    assert manager.offline()
+    manager.shutdown()
+
+
 def test_unreachable_network_turns_offline_mode_on_until_switched_off(
     qtbot: QtBot,
     manager: ModelManager,

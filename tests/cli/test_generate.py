@@ -245,3 +245,80 @@ def test_damaged_init_image_exits_2(tiny_model_dir: Path, tmp_path: Path, capsys
     code = main(["generate", "--model", str(tiny_model_dir), "--prompt", "p", "--init-image", str(path)])
     assert code == 2
     assert "damaged or truncated" in capsys.readouterr().err
+
+
+def test_command_line_text_that_is_not_utf8_is_replaced_and_noted() -> None:
+    raw = b"caf\xe9 au lait".decode("utf-8", "surrogateescape")  # what Python makes of $'caf\xe9' on POSIX
+    args = parse("--negative", raw)
+    args.prompt = raw
+    request, notices = build_request(args)
+    assert request.prompt == "caf\ufffd au lait" and request.negative_prompt == "caf\ufffd au lait"
+    assert notices == [
+        "--prompt is not valid UTF-8 text: the bytes that could not be read were replaced with \ufffd.",
+        "--negative is not valid UTF-8 text: the bytes that could not be read were replaced with \ufffd.",
+    ]
+    request.prompt.encode("utf-8")  # the tokenizer and the PNG writer take it
+
+
+def test_huge_outpaint_borders_exit_2_before_anything_is_allocated(tmp_path: Path, capsys) -> None:
+    init = str(write_image(tmp_path / "init.png", (64, 64)))
+    args = ["--init-image", init, "--outpaint", "6000,6000,6000,6000", "--width", "512", "--height", "512"]
+    assert main(["generate", "--model", "m", "--prompt", "sea", *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: The outpaint canvas would be 12064x12064")
+
+
+def test_out_naming_an_existing_folder_writes_into_it(tmp_path: Path) -> None:
+    from desktop_sd.cli.generate import output_paths
+
+    (single,) = output_paths(tmp_path, 42, 1)
+    assert single.parent == tmp_path and single.name.endswith("-42.png")
+    batch = output_paths(tmp_path, 42, 2)
+    assert [p.parent for p in batch] == [tmp_path, tmp_path] and batch[1].name.endswith("-42-2.png")
+
+
+def test_out_under_a_file_says_which_part_is_a_file(tmp_path: Path, capsys) -> None:
+    blocker = write_image(tmp_path / "file.png", (64, 64))
+    code = main(["generate", "--model", "m", "--prompt", "p", "--out", str(blocker / "x.png")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err == [f"error: --out: {blocker} is a file, not a folder. Choose another --out."]
+
+
+def _generate_args(model: Path, out: Path, *extra: str) -> list[str]:
+    common = ["--prompt", "a quiet harbour", "--steps", "1", "--seed", "7", "--batch", "2", "--out", str(out)]
+    return ["generate", "--model", str(model), *common, *extra]
+
+
+def test_generate_also_saves_into_the_history(tiny_model_dir: Path, tmp_path: Path, capsys) -> None:
+    from desktop_sd.library.store import Library
+
+    assert main(_generate_args(tiny_model_dir, tmp_path / "out.png")) == 0, capsys.readouterr().err
+    with Library.open(reconcile=False) as library:
+        records = library.search("harbour")
+    assert sorted(r.seed for r in records) == [7, 8]
+    assert all(r.path.is_file() and r.prompt == "a quiet harbour" and r.steps == 1 for r in records)
+
+
+def test_generate_with_no_history_leaves_the_history_alone(tiny_model_dir: Path, tmp_path: Path, capsys) -> None:
+    from desktop_sd.library.store import Library
+
+    library_dir = tmp_path / "history"
+    skipped = _generate_args(tiny_model_dir, tmp_path / "out.png", "--no-history", "--library", str(library_dir))
+    assert main(skipped) == 0
+    assert not library_dir.exists()
+    assert main(_generate_args(tiny_model_dir, tmp_path / "again.png", "--library", str(library_dir))) == 0
+    with Library.open(library_dir, reconcile=False) as library:
+        assert library.count() == 2
+
+
+def test_a_history_that_cannot_be_written_is_a_note_and_the_images_stay(
+    tiny_model_dir: Path, tmp_path: Path, capsys
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    out = tmp_path / "out.png"
+    assert main(_generate_args(tiny_model_dir, out, "--library", str(blocker / "history"))) == 0
+    err = capsys.readouterr().err
+    assert "note: The images were not saved in the history" in err and "Traceback" not in err
+    assert (tmp_path / "out-1.png").is_file() and (tmp_path / "out-2.png").is_file()

@@ -73,3 +73,45 @@ def test_every_scheduler_maps_to_and_from_a1111_names() -> None:
         info = scheduler_info(sid)
         assert from_a1111(info.a1111_sampler, info.a1111_schedule) == sid
     assert from_a1111("DPM++ 2M Karras") == "dpmpp_2m_karras"
+
+
+def test_deeply_nested_brackets_load_defaults_with_a_notice(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    for text in ("[" * 100_000, '{"prompt": ' + "[" * 100_000 + "}"):
+        path.write_text(text, encoding="utf-8")
+        s = Settings.load(path)
+        assert s.brush_size == Settings().brush_size
+        assert s.notice and "could not be read" in s.notice and "too deeply nested" in s.notice
+        assert not path.exists()
+
+
+def test_values_of_the_wrong_type_fall_back_with_a_notice_naming_them(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    for value in ("false", "no", "yes", 1, None):
+        path.write_text(json.dumps({"version": VERSION, "offline": value}), encoding="utf-8")
+        s = Settings.load(path)
+        assert s.offline is False
+        assert s.notice == (
+            f"Some settings in {path} had values of the wrong type; their defaults are used: "
+            f"offline (true or false, not {json.dumps(value)})."
+        )
+    path.write_text(json.dumps({"version": VERSION, "brush_size": "big", "prompt": [1], "offline": True}), "utf-8")
+    s = Settings.load(path)
+    assert s.offline is True and s.notice is not None
+    assert "brush_size (a number, not \"big\")" in s.notice and "prompt (an object, not [1])" in s.notice
+
+
+def test_a_long_wrong_value_is_quoted_short(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps({"version": VERSION, "window_state": ["x" * 10_000]}), encoding="utf-8")
+    notice = Settings.load(path).notice
+    assert notice is not None and len(notice) < 300 and "window_state (text, not [" in notice
+
+
+def test_two_corrupt_files_in_the_same_second_are_both_kept(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    for text in ("{first", "{second", "{third"):
+        path.write_text(text, encoding="utf-8")
+        assert Settings.load(path).notice
+    kept = sorted(p.read_text(encoding="utf-8") for p in tmp_path.glob("s.json.corrupt-*"))
+    assert kept == ["{first", "{second", "{third"]

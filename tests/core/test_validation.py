@@ -63,3 +63,27 @@ def test_request_parameters_round_trip() -> None:
     request = txt(seed=42, outpaint=Borders(1, 2, 3, 4), scheduler="euler_a")
     again = GenerationRequest.from_parameters(request.parameters())
     assert again.parameters() == request.parameters()
+
+
+@pytest.mark.parametrize("border", [6000, 30000])
+def test_an_outpaint_canvas_too_large_for_memory_is_refused_with_the_estimate(border: int) -> None:
+    request = GenerationRequest(
+        Mode.OUTPAINT,
+        "sea",
+        init_image=Image.new("RGB", (64, 64)),
+        outpaint=Borders(border, border, border, border),
+        strength=1.0,
+    )
+    with pytest.raises(InputError) as caught:
+        check_request(request)
+    side = 64 + 2 * border
+    message = str(caught.value)
+    assert f"{side}x{side}" in message and f"{side * side / 1e6:,.0f} megapixels" in message
+    assert "limit is 64 megapixels" in message and "GB of memory" in message and "smaller borders" in message
+
+
+def test_an_outpaint_canvas_at_the_limit_passes() -> None:
+    request = GenerationRequest(
+        Mode.OUTPAINT, "sea", init_image=Image.new("RGB", (64, 64)), outpaint=Borders(0, 0, 7936, 0), strength=1.0
+    )
+    check_request(request)  # 8000 x 64: well inside

@@ -162,3 +162,26 @@ def test_any_prompt_text_runs(sd_engine: Engine, tiny_request: GenerationRequest
     result = run(sd_engine, tiny_request.replace(prompt=prompt, negative_prompt=prompt))
     assert len(result.images) == 1
     assert "\x00" not in result.request.prompt
+
+
+def test_an_outpaint_canvas_larger_than_free_memory_is_refused_before_allocating(
+    tiny_request: GenerationRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psutil
+
+    from desktop_sd.engine import inputs
+
+    class Scarce:
+        available = 50 * 1024**2  # 50 MB free
+
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: Scarce())
+    allocated: list[object] = []
+    monkeypatch.setattr(inputs, "outpaint_canvas", lambda *args: allocated.append(args))
+    engine = Engine(resolve=never_resolve, device="cpu")
+    request = tiny_request.replace(
+        mode=Mode.OUTPAINT, init_image=gradient(), outpaint=Borders(0, 0, 1024, 1024), strength=1.0
+    )
+    with pytest.raises(InputError) as caught:
+        run(engine, request)
+    assert "1088x1088" in str(caught.value) and "free" in str(caught.value) and "smaller borders" in str(caught.value)
+    assert allocated == [] and engine.loads == 0

@@ -125,6 +125,23 @@ def test_damaged_safetensors_is_reported_quickly(
     assert engine.loads == 0
 
 
+def test_a_file_claiming_more_weights_than_memory_is_refused_before_mapping_it(
+    tiny_single_file: Path, tmp_path: Path, tiny_request: GenerationRequest
+) -> None:
+    import psutil
+
+    from tests.models.builders import make_sparse_checkpoint
+
+    memory = psutil.virtual_memory().total + psutil.swap_memory().total
+    huge = make_sparse_checkpoint(tmp_path / "huge.safetensors", 2 * memory)
+    engine = engine_for(single_file_ref(huge, tiny_single_file.parent))
+    started = time.perf_counter()
+    with pytest.raises(ModelError, match="more than this computer's memory"):
+        run(engine, tiny_request)
+    assert time.perf_counter() - started < 1.0
+    assert engine.loads == 0
+
+
 def test_checkpoint_missing_parts_fails_clearly(
     tiny_single_file: Path, tiny_model_dir: Path, tmp_path: Path, tiny_request: GenerationRequest
 ) -> None:

@@ -168,6 +168,27 @@ def test_tier_memory_survives_a_corrupt_file() -> None:
     assert TierMemory().get("other", "cuda:x") is None
 
 
+def test_tier_memory_on_a_full_disk_keeps_the_old_file_and_says_why(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import errno
+    import os
+
+    memory = TierMemory()
+    memory.put("m", "cuda:x", MemoryTier.MODEL_OFFLOAD)
+    before = memory.path.read_bytes()
+
+    def full(_fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "fsync", full)
+        memory.put("m", "cuda:x", MemoryTier.SEQUENTIAL_OFFLOAD)  # a hint lost, never an error
+    assert memory.path.read_bytes() == before
+    assert sorted(p.name for p in memory.path.parent.iterdir() if "tier" in p.name) == [MEMORY_FILE]
+    assert any("the disk is full" in r.getMessage() for r in caplog.records)
+
+
 def test_cpu_out_of_memory_fails_with_a_tip(monkeypatch: pytest.MonkeyPatch, tiny_request: GenerationRequest) -> None:
     def denoise(*args, **kwargs):
         raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 99999999 bytes")

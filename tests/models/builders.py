@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -81,3 +83,16 @@ def put_in_hf_cache(repo_id: str, folder: Path) -> Path:
         hfcache.link_into_snapshot(repo_id, commit, file.relative_to(folder).as_posix(), etag)
     hfcache.write_ref(repo_id, "main", commit)
     return hfcache.repo_folder(repo_id) / "snapshots" / commit
+
+
+def make_sparse_checkpoint(path: Path, claimed_bytes: int) -> Path:
+    """A checkpoint whose one tensor claims ``claimed_bytes`` of float32 weights, all of them holes on disk."""
+    count = claimed_bytes // 4
+    tensor = {"dtype": "F32", "shape": [count], "data_offsets": [0, count * 4]}
+    header = {"model.diffusion_model.input_blocks.0.0.weight": tensor}
+    raw = json.dumps(header).encode("utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as stream:
+        stream.write(struct.pack("<Q", len(raw)) + raw)
+        stream.truncate(8 + len(raw) + count * 4)
+    return path

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import shutil
+import struct
 import time
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from desktop_sd.core.request import Family, ModelFormat
 from desktop_sd.models.importer import import_path
 from desktop_sd.models.registry import Registry
 from desktop_sd.models.resolve import resolve_model
-from tests.models.builders import checkpoint_tensors, make_checkpoint, make_lora, truncate
+from tests.models.builders import checkpoint_tensors, make_checkpoint, make_lora, make_sparse_checkpoint, truncate
 
 
 def test_safetensors_in_place_and_copied(tmp_path: Path) -> None:
@@ -178,3 +180,44 @@ def test_converted_checkpoint_is_still_checked_for_a_whole_model(tmp_path: Path)
     with pytest.raises(ModelError, match="VAE"):
         import_path(source, copy=False, registry=Registry())
     assert not any((paths.models_dir() / "converted").iterdir())
+
+
+@pytest.mark.usefixtures("convert_in_process")
+@pytest.mark.parametrize("key", ["state_dict", "weights"])
+def test_a_checkpoint_that_is_no_model_is_named_by_the_users_file(tmp_path: Path, key: str) -> None:
+    import torch
+
+    source = _save_ckpt(tmp_path / "notes.ckpt", {key: {"encoder.down.0.block.0.conv1.weight": torch.zeros(2)}})
+    with pytest.raises(ModelError) as caught:
+        import_path(source, copy=False, registry=Registry())
+    assert str(caught.value).startswith("notes.ckpt ") and ".safetensors" not in str(caught.value)
+    assert not any((paths.models_dir() / "converted").iterdir())
+
+
+def test_a_file_claiming_more_weights_than_memory_is_refused_before_copying(tmp_path: Path) -> None:
+    import psutil
+
+    memory = psutil.virtual_memory().total + psutil.swap_memory().total
+    path = make_sparse_checkpoint(tmp_path / "huge.safetensors", 2 * memory)
+    started = time.monotonic()
+    with pytest.raises(ModelError, match="more than this computer's memory") as caught:
+        import_path(path, copy=True, registry=Registry())
+    assert time.monotonic() - started < 1.0
+    assert "huge.safetensors" in str(caught.value) and "damaged" in str(caught.value)
+    assert Registry().installed() == []
+    assert not (paths.models_dir() / "imported").exists() or not any((paths.models_dir() / "imported").iterdir())
+
+
+def test_a_tensor_with_a_negative_dimension_is_refused_at_import(tmp_path: Path) -> None:
+    path = make_checkpoint(tmp_path / "odd.safetensors")
+    data = path.read_bytes()
+    (length,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + length])
+    name = next(k for k, v in header.items() if k != "__metadata__" and len(v["shape"]) >= 2)
+    header[name]["shape"] = [-v for v in header[name]["shape"][:2]] + header[name]["shape"][2:]  # same byte count
+    raw = json.dumps(header, separators=(",", ":")).encode("utf-8").ljust(length)
+    assert len(raw) == length
+    path.write_bytes(data[:8] + raw + data[8 + length :])
+    with pytest.raises(ModelError, match=r"corrupt or incomplete.*negative"):
+        import_path(path, copy=False, registry=Registry())
+    assert Registry().installed() == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -93,7 +94,8 @@ def test_corrupt_registry_file_is_moved_aside(tmp_path: Path) -> None:
     registry.file.parent.mkdir(parents=True, exist_ok=True)
     registry.file.write_text("{not json", encoding="utf-8")
     assert registry.installed() == []
-    assert registry.file.with_name("registry.json.corrupt").read_text(encoding="utf-8") == "{not json"
+    kept = list(registry.file.parent.glob("registry.json.corrupt-*"))
+    assert [p.read_text(encoding="utf-8") for p in kept] == ["{not json"]
     registry.add(
         id_hint="x",
         name="x",
@@ -137,3 +139,97 @@ def test_folder_without_models_is_refused_clearly(tmp_path: Path) -> None:
     make_lora(tmp_path / "loras" / "x.safetensors")
     with pytest.raises(ModelError, match="No Stable Diffusion models were found"):
         Registry().add_folder(tmp_path)
+
+
+def _write_registry(text: str) -> Path:
+    file = paths.models_dir() / "registry.json"
+    file.write_text(text, encoding="utf-8")
+    return file
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[]",
+        '{"folders": 5}',
+        '{"models": {"id": "x"}}',
+        '{"models": [{"id": "x"}]}',
+        '{"models": [{"id": "x", "path": 7}]}',
+        '{"models": [{"id": 3, "path": "/x"}]}',
+        '{"models": [{"id": "x", "path": "/x", "family": "sd99"}]}',
+        '{"hidden": [1, 2], "default": 5}',
+        "[" * 100_000,
+        "garbage {",
+    ],
+)
+def test_a_registry_of_the_wrong_shape_is_kept_aside_rebuilt_and_reported(text: str) -> None:
+    file = _write_registry(text)
+    own = make_checkpoint(paths.models_dir() / "imported" / "mine.safetensors")
+    registry = Registry()
+    models = registry.installed()
+    assert [(m.path, m.owned, m.family) for m in models] == [(own, True, Family.SD1)]  # found again in our folder
+    assert registry.notice is not None and "registry.json" in registry.notice and "kept" in registry.notice
+    kept = list(file.parent.glob("registry.json.corrupt-*"))
+    assert [p.read_text(encoding="utf-8") for p in kept] == [text]
+    assert registry.default_model_id() == models[0].id
+    again = Registry()
+    assert [m.path for m in again.installed()] == [own] and again.notice is None  # repaired once, told once
+
+
+def test_good_entries_beside_bad_ones_are_kept(tmp_path: Path) -> None:
+    good = make_checkpoint(tmp_path / "good.safetensors")
+    registry = Registry()
+    registry.add(id_hint="good", name="Good", path=good, source="import", family=Family.SD1, inpainting=False)
+    file = paths.models_dir() / "registry.json"
+    data = json.loads(file.read_text(encoding="utf-8"))
+    data["models"].append({"id": "bad", "path": 12})
+    file.write_text(json.dumps(data), encoding="utf-8")
+    again = Registry()
+    assert [m.id for m in again.installed()] == ["good"]
+    assert again.notice is not None and "1 entry" in again.notice
+
+
+def test_models_list_notes_a_damaged_registry_once(capsys: pytest.CaptureFixture[str]) -> None:
+    _write_registry('{"models": [{"id": "x"}]}')
+    from desktop_sd.cli import main
+
+    assert main(["models", "list"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("note: The models registry") == 1 and "Traceback" not in err
+
+
+def test_a_full_disk_while_recording_says_so_and_keeps_the_previous_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+
+    registry = Registry()
+    kwargs = {"source": "import", "family": Family.SD1, "inpainting": False}
+    registry.add(id_hint="a", name="a", path=make_checkpoint(tmp_path / "a.safetensors"), **kwargs)  # type: ignore[arg-type]
+    before = registry.file.read_bytes()
+
+    def full(_fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "fsync", full)
+        with pytest.raises(ModelError, match=r"the disk is full.*previous list was kept"):
+            registry.add(id_hint="b", name="b", path=make_checkpoint(tmp_path / "b.safetensors"), **kwargs)  # type: ignore[arg-type]
+    assert registry.file.read_bytes() == before
+
+
+def test_a_damaged_registry_that_cannot_be_written_back_still_lists_what_it_can(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _write_registry('{"models": [{"id": "x"}]}')
+    own = make_checkpoint(paths.models_dir() / "imported" / "mine.safetensors")
+
+    def read_only(*_args: object, **_kwargs: object) -> None:
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr("desktop_sd.models.registry.atomic_write_bytes", read_only)
+    registry = Registry()
+    assert [m.path for m in registry.installed()] == [own]
+    assert registry.notice is not None
+    assert (paths.models_dir() / "registry.json").read_text(encoding="utf-8") == '{"models": [{"id": "x"}]}'

@@ -175,6 +175,8 @@ def test_deb_from_a_stand_in_bundle_has_the_layout_and_dependencies(tmp_path: Pa
     assert field("Package") == "desktop-sd"
     assert field("Version") == version
     assert field("Conflicts") == "desktop-sd-cuda"
+    # One glibc version, however ldd's output was read (a second one once broke the control file).
+    assert re.fullmatch(r"libc6 \(>= \d+\.\d+\)", field("Depends").split(", ")[0])
     depends = {d.split()[0] for d in field("Depends").split(", ")}
     needed = "libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-xkb1"
     needed += " libxkbcommon-x11-0 libxcb-shape0 libegl1 libgl1 libfontconfig1 libdbus-1-3"

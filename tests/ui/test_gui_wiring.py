@@ -12,7 +12,12 @@ from PIL import Image
 from pytestqt.qtbot import QtBot
 
 from desktop_sd.app.messages import Level
+from desktop_sd.cli import gui, main
 from desktop_sd.cli.gui import build_window
+from desktop_sd.core.request import GenerationRequest, Mode
+from desktop_sd.core.settings import Settings
+from desktop_sd.library.image_records import DB_NAME
+from desktop_sd.library.store import Library
 from desktop_sd.ui.gallery import GalleryDock
 from tests.app.fake_backend import FakeBackend
 
@@ -125,6 +130,61 @@ def test_set_as_default_in_the_model_manager_also_chooses_it_in_the_prompt_panel
         assert manager is not None
         manager.default_changed.emit("some-installed-model")
         assert window.prompt.values.model == "some-installed-model"
+    finally:
+        window.shutdown()
+        window.deleteLater()
+
+
+def test_a_damaged_history_offers_to_rebuild_it_from_the_images(qtbot: QtBot, tmp_path: Path) -> None:
+    folder = tmp_path / "library"
+    with Library.open(folder) as library:
+        library.add(
+            Image.new("RGB", (64, 64)), GenerationRequest(mode=Mode.TXT2IMG, prompt="a fox", width=64, height=64), "m"
+        )
+    (folder / DB_NAME).write_bytes(b"not a database" * 500)
+    _app, window = build_window(["--library", str(folder)], FakeBackend)
+    history = window.services.history
+    try:
+        assert history is not None
+        banner = next(m for m in window.messages.messages() if "is damaged" in m.text)
+        assert [b.text() for b in banner.buttons] == ["Rebuild history", "Choose folder…"]
+        with qtbot.waitSignal(history.rebuild_finished, timeout=20_000):
+            banner.buttons[0].click()
+        assert any(m.text == "The history was rebuilt from 1 image." for m in window.messages.messages())
+        assert history.library is not None and history.library.search()[0].prompt == "a fox"
+    finally:
+        window.shutdown()
+        window.deleteLater()
+
+
+def test_a_damaged_settings_file_is_reported_in_the_window(
+    qtbot: QtBot, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings_file = isolated_home / "config" / "settings.json"
+    settings_file.parent.mkdir(parents=True)
+    settings_file.write_text("[" * 100_000, encoding="utf-8")
+    shown: list[str] = []
+
+    def run_gui(argv: list[str], settings: Settings | None = None) -> int:
+        _app, window = build_window(argv, FakeBackend, settings)
+        shown.extend(m.text for m in window.messages.messages() if m.level is Level.WARNING)
+        window.shutdown()
+        window.deleteLater()
+        return 0
+
+    monkeypatch.setattr(gui, "run_gui", run_gui)
+    assert main([]) == 0
+    assert len(shown) == 1 and "settings file could not be read" in shown[0] and "moved to" in shown[0]
+
+
+def test_a_damaged_models_registry_is_reported_in_the_window(qtbot: QtBot, isolated_home: Path) -> None:
+    registry_file = isolated_home / "data" / "models" / "registry.json"
+    registry_file.parent.mkdir(parents=True)
+    registry_file.write_text('{"models": [{"id": "x"}]}', encoding="utf-8")
+    _app, window = build_window([], FakeBackend)
+    try:
+        warnings = [m.text for m in window.messages.messages() if m.level is Level.WARNING]
+        assert len([w for w in warnings if "The models registry" in w]) == 1
     finally:
         window.shutdown()
         window.deleteLater()
