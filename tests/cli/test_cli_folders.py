@@ -12,7 +12,7 @@ from desktop_sd.cli import main
 from desktop_sd.core.settings import Settings
 
 
-@pytest.mark.parametrize("argv", [["models", "list"], ["models", "offline", "on"], ["history", "rebuild"]])
+@pytest.mark.parametrize("argv", [["models", "list"], ["models", "offline", "on"], ["library", "rebuild"]])
 def test_an_unwritable_home_gives_one_error_line(
     argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
