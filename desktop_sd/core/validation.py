@@ -7,7 +7,7 @@ from desktop_sd.core.images import MAX_INPUT_PIXELS
 from desktop_sd.core.params import HEIGHT, NUMBER_PARAMS, SCHEDULER, SEED, STRENGTH, WIDTH, NumberParam, number_text
 from desktop_sd.core.request import GenerationRequest, Mode
 
-# About what preparing an outpaint canvas holds at once per pixel (engine.masks.outpaint_canvas: the
+# About what preparing an outpaint canvas holds at once per pixel (core.masks.outpaint_canvas: the
 # stretched edges, the float32 blur, float64 noise and sums over three channels, the canvas and its mask).
 CANVAS_BYTES_PER_PIXEL = 100
 

@@ -169,7 +169,7 @@ def test_an_outpaint_canvas_larger_than_free_memory_is_refused_before_allocating
 ) -> None:
     import psutil
 
-    from desktop_sd.engine import inputs
+    from desktop_sd.core import inputs
 
     class Scarce:
         available = 50 * 1024**2  # 50 MB free
