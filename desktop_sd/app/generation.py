@@ -154,7 +154,7 @@ class GenerationController(QObject):
         now = time.monotonic()
         if self._first_step is None or step <= self._first_step[0]:
             self._first_step = (step, now)  # the first step includes warming up: the pace counts from it
-        else:
+        elif step < total:  # after the last step comes the decode, which the pace of steps does not tell
             first, since = self._first_step
             self.job_eta.emit(step, total, (now - since) / (step - first) * (total - step))
 

@@ -72,7 +72,8 @@ class CanvasArea(QWidget):
 
     def _on_progress(self, frame: QRect, step: int, total: int, preview: QImage, clip: QImage | None) -> None:
         self._progress = (frame, step, total, preview, clip)
-        self.view.show_progress(frame, step, total, preview, clip)
+        # After the last step the image is decoded, which on the CPU takes a while too.
+        self.view.show_progress(frame, step, total, preview, clip, "Decoding the image…" if step == total else "")
 
     def _on_cancelling(self) -> None:
         if self._progress is not None:

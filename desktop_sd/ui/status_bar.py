@@ -61,7 +61,11 @@ class StatusBar(QStatusBar):
         """Show what the generation controller, its job queue and the model manager report."""
         g, queue = generation, generation.queue
         g.job_started.connect(lambda _frame, _total, doing: self.set_busy(doing))
-        g.job_progress.connect(lambda _frame, step, total, *_rest: self.set_progress(step, total))
+        g.job_progress.connect(
+            lambda _frame, step, total, *_rest: self.set_progress(step, total)
+            if step < total
+            else self.set_busy("Decoding the image…")
+        )
         g.job_eta.connect(self.set_eta)
         g.job_done.connect(lambda seconds: self.showMessage(f"Done in {seconds:.1f} s", 5000))
         g.job_cancelling.connect(lambda: self.set_busy("Cancelling…"))

@@ -554,3 +554,19 @@ def test_a_very_long_job_is_asked_about_before_it_starts(qtbot: QtBot, make_wind
     banner = next(m for m in window.messages.messages() if "large for the CPU" in m.text)
     with qtbot.waitSignal(window.queue.job_finished, timeout=20_000):
         next(b for b in banner.buttons if b.text() == "Generate anyway").click()
+
+
+def test_after_the_last_step_the_canvas_and_status_bar_say_the_image_is_decoded(
+    qtbot: QtBot, make_window: WindowFactory
+) -> None:
+    backend = FakeBackend(gated=True)
+    window = make_window(backend)
+    window.prompt.update(prompt="x", steps=3, width=64, height=64)
+    job_id = window.generation.generate()
+    with qtbot.waitSignal(window.queue.progress, timeout=10_000):
+        backend.allow(1)
+    window.queue.progress.emit(job_id, 3, 3, QImage())  # the last step is done; the decode runs now
+    assert window.view.preview_item.label == "Decoding the image…"
+    assert window.status.progress.format() == "Decoding the image…"
+    backend.allow(3)
+    qtbot.waitUntil(lambda: window.queue.running() is None)
