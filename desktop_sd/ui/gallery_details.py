@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from html import escape
 
+from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from desktop_sd.core.schedulers import SCHEDULER_IDS, scheduler_info
 from desktop_sd.library.records import ImageRecord
 from desktop_sd.ui.names import MODE_NAMES
 
+DETAIL_ROWS = 11  # lines of details shown before the pane scrolls, where the dock is tall enough
 
 def _number(value: float | None) -> str:
     if value is None:
@@ -56,6 +58,9 @@ class DetailsPane(QTextBrowser):
         self.setOpenLinks(False)
         self.setAccessibleName("Image details")
         self.show_record(None)
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), self.fontMetrics().lineSpacing() * DETAIL_ROWS)
 
     def show_record(self, record: ImageRecord | None, selected: int = 1) -> None:
         if record is None:
