@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -34,6 +35,9 @@ class History(QObject):
     damaged = Signal(str)  # the database is damaged: the message, which says how to rebuild
     rebuild_finished = Signal(str)  # what the rebuild did, or why it failed
     _rebuilt = Signal(object, str)  # from the rebuild thread: the new Library (or None) and the message
+    import_progress = Signal(int, int, float)  # files looked at, files in all, files a second
+    import_finished = Signal(object)  # the ImportReport, or a str saying why the import could not run
+    _imported = Signal(object)  # from the import thread
 
     def __init__(
         self, library: Library | None, saver: ResultSaver | None = None, parent: QObject | None = None
@@ -46,6 +50,8 @@ class History(QObject):
         self.damaged_folder: Path | None = None  # set when the database was found damaged
         self._rebuilding = False
         self._rebuilt.connect(self._on_rebuilt)
+        self._imported.connect(self._on_imported)
+        self._import_cancel: threading.Event | None = None  # set while an import runs
 
     @classmethod
     def open(cls, folder: Path | None, parent: QObject | None = None) -> tuple[History, str]:
@@ -93,6 +99,42 @@ class History(QObject):
             self.gallery.set_library(library)
         self.library_changed.emit(str(library.folder))
         self.saver.retry()
+
+    def importing(self) -> bool:
+        return self._import_cancel is not None
+
+    def import_in_background(self, paths: list[Path]) -> bool:
+        """Copy image files and folders into the history on a thread; False if one is running already
+        or there is no history. ``import_progress`` and then ``import_finished`` report on it."""
+        library = self._library
+        if library is None or self._import_cancel is not None or self._closed:
+            return False
+        cancel = self._import_cancel = threading.Event()
+        started = time.monotonic()
+
+        def progress(done: int, total: int) -> None:
+            with contextlib.suppress(RuntimeError):  # the window closed meanwhile
+                self.import_progress.emit(done, total, done / max(1e-6, time.monotonic() - started))
+
+        def run() -> None:
+            result: object
+            try:
+                result = library.import_files(paths, on_file=progress, cancelled=cancel)
+            except DesktopSDError as exc:
+                result = f"The images could not be imported: {exc}"
+            with contextlib.suppress(RuntimeError):
+                self._imported.emit(result)
+
+        threading.Thread(target=run, name="history-import", daemon=True).start()
+        return True
+
+    def cancel_import(self) -> None:
+        if self._import_cancel is not None:
+            self._import_cancel.set()
+
+    def _on_imported(self, result: object) -> None:
+        self._import_cancel = None
+        self.import_finished.emit(result)
 
     def reconcile_in_background(self) -> None:
         """Bring the records in line with the folder (files added or removed while the app was closed)."""
@@ -159,6 +201,7 @@ class History(QObject):
         if self._closed:
             return
         self._closed = True
+        self.cancel_import()  # a file being copied finishes; a copy left without its record is found next time
         self.saver.shutdown()
         if self.gallery is not None:
             self.gallery.close()

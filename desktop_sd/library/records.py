@@ -107,6 +107,18 @@ class ImportReport:
     added: tuple[ImageRecord, ...] = ()
     skipped: tuple[tuple[Path, str], ...] = ()
     already: tuple[Path, ...] = ()
+    stopped: bool = False  # cancelled before every file was looked at
+
+    def summary(self) -> str:
+        """One line for the user: imported, already there, skipped (with the first reasons)."""
+        parts = [f"Imported {len(self.added)} image{'' if len(self.added) == 1 else 's'}"]
+        if self.already:
+            parts.append(f"{len(self.already)} already in the history")
+        if self.skipped:
+            reasons = "; ".join(f"{path.name}: {why}" for path, why in self.skipped[:3])
+            more = f" and {len(self.skipped) - 3} more" if len(self.skipped) > 3 else ""
+            parts.append(f"{len(self.skipped)} skipped ({reasons}{more})")
+        return ", ".join(parts) + (" before the import was stopped." if self.stopped else ".")
 
 
 @dataclass(frozen=True)

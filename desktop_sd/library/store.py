@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -232,14 +233,18 @@ class Library:
         return ExportReport(tuple(exported), tuple(skipped))
 
     def import_files(
-        self, paths: Iterable[Path | str], on_file: Callable[[int, int], None] | None = None
+        self,
+        paths: Iterable[Path | str],
+        on_file: Callable[[int, int], None] | None = None,
+        cancelled: threading.Event | None = None,
     ) -> ImportReport:
         """Copy images (and folders of them) into the library, reading whatever metadata they carry.
 
         Damaged files and non-images are skipped with the reason; images with
         no readable metadata come in as plain images. A file whose content is
         already in the history (by SHA-256) is not added again: it is reported
-        in ``already``. ``on_file(done, total)`` hears after each file.
+        in ``already``. ``on_file(done, total)`` hears after each file; once
+        ``cancelled`` is set, no further file is started (``stopped`` says so).
         """
         files: list[Path] = []
         root = self.folder.resolve()
@@ -255,7 +260,11 @@ class Library:
             else:
                 files.append(path)
         self._hash_unhashed()
+        stopped = False
         for done, path in enumerate(files, 1):
+            if cancelled is not None and cancelled.is_set():
+                stopped = True
+                break
             try:
                 image_id = self._import_one(path)
             except NotAnImage as exc:
@@ -271,7 +280,7 @@ class Library:
                 on_file(done, len(files))
         if added:
             self._notify(LibraryEventKind.ADDED, [r.id for r in added])
-        return ImportReport(tuple(added), tuple(skipped), tuple(already))
+        return ImportReport(tuple(added), tuple(skipped), tuple(already), stopped)
 
     def _hash_unhashed(self) -> None:
         """Learn the content hash of images that came in without one (found in the folder, or saved

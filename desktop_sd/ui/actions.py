@@ -40,6 +40,10 @@ class WindowActions:
         self.save = a(parent, "&Save project", Key.Save, "Save the canvas, mask and settings as a project")
         self.save_as = a(parent, "Save project &as…", "Ctrl+Shift+S", "Save the project under a new name")
         self.export = a(parent, "&Export image…", "Ctrl+E", "Save the canvas as a PNG with its generation settings")
+        self.import_images = a(
+            parent, "&Import images into the history…", "Ctrl+Shift+I", "Copy images made here or by other tools"
+            " into the history, with the settings they carry (or drop files and folders on the History panel)"
+        )
         self.quit = a(parent, "&Quit", Key.Quit, "Close Desktop SD")
         # Edit
         self.copy = a(parent, "&Copy image", Key.Copy, "Copy the canvas (or the candidate on show) to the clipboard")

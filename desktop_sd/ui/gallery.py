@@ -15,7 +15,7 @@ import functools
 from collections.abc import Callable
 
 from PySide6.QtCore import QItemSelectionModel, QMimeData, QPoint, QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QImage, QKeySequence
+from PySide6.QtGui import QAction, QDesktopServices, QDragEnterEvent, QDropEvent, QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDockWidget,
@@ -47,6 +47,7 @@ class GalleryDock(QDockWidget):
     reuse_parameters = Signal(object)  # GenerationRequest
     reuse_seed = Signal(object)  # a seed may be up to 2**64 - 1, past what an int signal carries
     send_to_canvas = Signal(str, bool)  # file path, as init image (True) or as the canvas image (False)
+    import_requested = Signal(list)  # files and folders dropped on the history, to copy into it
 
     def __init__(
         self,
@@ -89,6 +90,7 @@ class GalleryDock(QDockWidget):
         self.status = QLabel(self)
         self.status.setObjectName("GalleryStatus")
 
+        self.setAcceptDrops(True)
         self._make_actions()
         LocalKeys(self.view)  # F, Del, Ctrl+C and 0-5 act on the selection while the thumbnails have focus
         toolbar = QToolBar(self)
@@ -166,6 +168,16 @@ class GalleryDock(QDockWidget):
         self.act_search.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         self.act_search.triggered.connect(self._search)
         self.addAction(self.act_search)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls() and event.source() is None:  # from outside: not our own thumbnails
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.import_requested.emit(paths)
 
     def _search(self) -> None:
         self.show()  # a hidden History dock comes back for Ctrl+F

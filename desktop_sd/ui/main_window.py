@@ -139,7 +139,7 @@ class MainWindow(QMainWindow):
             (a.generate, g.generate), (a.cancel, g.cancel),
             (a.apply, self.apply_candidate), (a.discard, self.candidates.discard),
             (a.last_seed, self.prompt.reuse_last_seed), (a.manage_models, self.open_models),
-            (a.open_logs, open_log_folder),
+            (a.open_logs, open_log_folder), (a.import_images, lambda: self.history.import_dialog()),
         ):  # fmt: skip
             action.triggered.connect(lambda _checked=False, slot=slot: slot())
         self.area.bind_tools(a, self.tools)

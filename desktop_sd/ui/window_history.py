@@ -7,15 +7,17 @@ before the library it reads.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import shiboken6
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QProgressDialog
 
 from desktop_sd.app.generation import GenerationController
 from desktop_sd.app.history import History
 from desktop_sd.app.messages import Level
 from desktop_sd.core.request import GenerationRequest
+from desktop_sd.library.records import ImportReport
 from desktop_sd.ui.gallery import GalleryDock
 from desktop_sd.ui.message_area import MessageArea
 from desktop_sd.ui.window_files import WindowFiles
@@ -39,7 +41,10 @@ class WindowHistory:
         self._on_reuse = on_reuse
         self.view_menu: QMenu | None = None  # where the dock's show/hide entry goes when the dock is replaced
         self.dock = self._make_dock()
+        self.progress: QProgressDialog | None = None
         if history is not None:
+            history.import_progress.connect(self._on_import_progress)
+            history.import_finished.connect(self._on_imported)
             history.saver.save_failed.connect(self._on_save_failed)
             history.library_changed.connect(self._on_library_changed)
 
@@ -58,8 +63,48 @@ class WindowHistory:
             dock.reuse_parameters.connect(self._on_reuse)
             dock.reuse_seed.connect(self._generation.reuse_seed)
             dock.send_to_canvas.connect(self._files.send_to_canvas)
+            dock.import_requested.connect(lambda paths: self.import_paths([Path(p) for p in paths]))
         self._window.addDockWidget(area, dock)
         return dock
+
+    # ---- importing images into the history ------------------------------------------------------------
+    def import_dialog(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(
+            self._window, "Import images into the history", "", "Images (*.png *.jpg *.jpeg *.webp)"
+        )
+        if paths:
+            self.import_paths([Path(p) for p in paths])
+
+    def import_paths(self, paths: list[Path]) -> None:
+        """Copy ``paths`` (files and folders) into the history, with a progress dialog that can cancel."""
+        if self._history is None or self._history.library is None:
+            self._notify("The history is not available, so nothing can be imported into it.", Level.ERROR)
+            return
+        if not self._history.import_in_background(paths):
+            self._notify("An import is already running; wait for it to finish, or cancel it.", Level.INFO)
+            return
+        progress = QProgressDialog("Looking for images…", "Cancel", 0, 0, self._window)
+        progress.setWindowTitle("Importing images")
+        progress.setMinimumDuration(300)  # a quick import finishes before any dialog appears
+        progress.canceled.connect(self._history.cancel_import)
+        self.progress = progress
+
+    def _on_import_progress(self, done: int, total: int, per_second: float) -> None:
+        if self.progress is not None:
+            self.progress.setMaximum(total)
+            self.progress.setValue(done)
+            self.progress.setLabelText(f"Imported {done} of {total} images ({per_second:.1f} a second)")
+
+    def _on_imported(self, result: object) -> None:
+        if self.progress is not None:
+            self.progress.canceled.disconnect()
+            self.progress.close()
+            self.progress.deleteLater()
+            self.progress = None
+        if isinstance(result, ImportReport):
+            self._notify(result.summary(), Level.WARNING if result.skipped else Level.INFO)
+        else:
+            self._notify(str(result), Level.ERROR)
 
     def _notify(self, text: str, level: str) -> None:
         self._messages.show_message(text, level)

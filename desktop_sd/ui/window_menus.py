@@ -84,7 +84,7 @@ def build_menus(
     a = actions
     menus = window.menuBar()
     file_menu = menus.addMenu("&File")
-    for item in (a.new, a.open, None, a.save, a.save_as, a.export, None, a.quit):
+    for item in (a.new, a.open, None, a.save, a.save_as, a.export, None, a.import_images, None, a.quit):
         file_menu.addSeparator() if item is None else file_menu.addAction(item)
     edit = menus.addMenu("&Edit")
     undo = undo_stack.createUndoAction(window, "&Undo")
