@@ -44,6 +44,7 @@ class CanvasDocument(QObject):
         self._state = CanvasState(rect, None, mask_ops.new_mask(size.width(), size.height()), default_frame(rect))
         self._title = UNTITLED
         self._mode = Mode.TXT2IMG
+        self._mask_in_frame = False
         self._stroke_before: QImage | None = None
         self._stroke_dirty = QRect()
 
@@ -76,6 +77,11 @@ class CanvasDocument(QObject):
     @property
     def mode(self) -> Mode:
         return self._mode
+
+    @property
+    def mask_in_frame(self) -> bool:
+        """A mask is painted inside the frame (an outpaint then repaints it too)."""
+        return self._mask_in_frame
 
     def has_mask(self) -> bool:
         return mask_ops.is_painted(self.mask, self.mask.rect())
@@ -286,6 +292,6 @@ class CanvasDocument(QObject):
         local = state.frame.translated(-state.rect.topLeft())
         painted = state.image is not None and mask_ops.is_painted(state.mask, local)
         mode = canvas_mode(state.image is not None, state.rect, state.frame, painted)
-        if mode is not self._mode:
-            self._mode = mode
+        if mode is not self._mode or painted != self._mask_in_frame:
+            self._mode, self._mask_in_frame = mode, painted
             self.mode_changed.emit(mode)

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from desktop_sd.app import mask_ops
 from desktop_sd.app.canvas_document import CanvasDocument
-from desktop_sd.ui.names import MODE_NAMES
+from desktop_sd.ui.names import mode_name
 
 MASK_COLOR = QColor(255, 40, 120)
 MASK_OPACITY = 0.5
@@ -200,7 +200,8 @@ class FrameItem(QGraphicsObject):
         self.prepareGeometryChange()
         self._rect = QRectF(self._document.frame)
         mode = self._document.mode
-        self._label = f"{self._rect.width():.0f} × {self._rect.height():.0f}  ·  {MODE_NAMES[mode]}"
+        name = mode_name(mode, self._document.mask_in_frame)
+        self._label = f"{self._rect.width():.0f} × {self._rect.height():.0f}  ·  {name}"
         self.update()
 
     def boundingRect(self) -> QRectF:

@@ -161,7 +161,7 @@ class MainWindow(QMainWindow):
         self.prompt_panel.manage_models_requested.connect(self.open_models)
         self.prompt_panel.notice.connect(lambda text: self.show_message(text, Level.WARNING))
 
-        c.mode_changed.connect(self.prompt_panel.set_mode)
+        c.mode_changed.connect(lambda mode: self.prompt_panel.set_mode(mode, c.mask_in_frame))
         c.changed.connect(self.document_changed)
         c.changed.connect(self._update_central)
         c.changed.connect(self._update_title)

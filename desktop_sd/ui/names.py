@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from desktop_sd.core.request import Mode
 
+
+def mode_name(mode: Mode, mask_in_frame: bool = False) -> str:
+    """What the canvas will do; an outpaint that also repaints a mask inside the frame says so."""
+    if mode is Mode.OUTPAINT and mask_in_frame:
+        return "Outpaint + inpaint"
+    return MODE_NAMES[mode]
+
+
 MODE_NAMES = {
     Mode.TXT2IMG: "Text to image",
     Mode.IMG2IMG: "Image to image",

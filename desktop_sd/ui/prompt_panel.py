@@ -40,7 +40,7 @@ from desktop_sd.core.params import (
 )
 from desktop_sd.core.request import Family, Mode
 from desktop_sd.core.schedulers import SCHEDULERS
-from desktop_sd.ui.names import MODE_NAMES
+from desktop_sd.ui.names import mode_name
 from desktop_sd.ui.param_spins import RangeDoubleSpin, RangeSpin, float_spin, int_spin
 from desktop_sd.ui.seed_box import SeedBox
 
@@ -257,9 +257,11 @@ class PromptPanel(QWidget):
         self.model_combo.setEnabled(bool(choices))
         self._sync(self.model.values)
 
-    def set_mode(self, mode: Mode) -> None:
+    def set_mode(self, mode: Mode, mask_in_frame: bool = False) -> None:
         self._mode = mode
-        title, hint = MODE_NAMES[mode], MODE_HINTS[mode]
+        title, hint = mode_name(mode, mask_in_frame), MODE_HINTS[mode]
+        if mode is Mode.OUTPAINT and mask_in_frame:
+            hint += " The mask painted inside the frame is repainted too."
         self.mode_label.setText(title)
         self.mode_hint.setText(hint)
         uses_strength = mode in (Mode.IMG2IMG, Mode.INPAINT)

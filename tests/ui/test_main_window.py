@@ -238,8 +238,8 @@ def test_mode_is_shown_in_the_panel_and_follows_the_canvas(make_window: WindowFa
     window.canvas.stroke_segment(QPointF(50, 50), QPointF(80, 50), 10, 1.0, False)
     window.canvas.end_stroke()
     assert panel.mode_label.text() == "Inpaint" and panel.feather_spin.isEnabled()
-    window.canvas.set_frame(QRect(-64, 0, 320, 192))
-    assert panel.mode_label.text() == "Outpaint" and not panel.strength_spin.isEnabled()
+    window.canvas.set_frame(QRect(-64, 0, 320, 192))  # past the image, the painted mask still inside
+    assert panel.mode_label.text() == "Outpaint + inpaint" and not panel.strength_spin.isEnabled()
 
 
 def test_outpainting_past_the_image_grows_the_canvas(qtbot: QtBot, make_window: WindowFactory, tmp_path: Path) -> None:
@@ -570,3 +570,16 @@ def test_after_the_last_step_the_canvas_and_status_bar_say_the_image_is_decoded(
     assert window.status.progress.format() == "Decoding the image…"
     backend.allow(3)
     qtbot.waitUntil(lambda: window.queue.running() is None)
+
+
+def test_an_outpaint_that_also_repaints_a_mask_says_so(make_window: WindowFactory, tmp_path: Path) -> None:
+    window = make_window()
+    window.files.open_path(_photo(tmp_path / "p.png"))
+    window.canvas.set_frame(QRect(-64, 0, 256, 192))
+    assert window.prompt_panel.mode_label.text() == "Outpaint"
+    window.canvas.begin_stroke()
+    window.canvas.stroke_segment(QPointF(60, 60), QPointF(90, 90), 12, 1.0, False)
+    window.canvas.end_stroke()
+    assert window.prompt_panel.mode_label.text() == "Outpaint + inpaint"
+    assert "repainted too" in window.prompt_panel.mode_hint.text()
+    assert window.view.frame_item._label.endswith("Outpaint + inpaint")
