@@ -20,6 +20,7 @@ from desktop_sd.core.params import (
     MASK_FEATHER,
     NEGATIVE_PROMPT,
     NUMBER_PARAMS,
+    OUTPAINT_OVERLAP,
     PROMPT,
     SCHEDULER,
     SEED,
@@ -47,6 +48,7 @@ class PromptValues:
     height: int = HEIGHT.default
     strength: float = STRENGTH.default
     mask_feather: int = MASK_FEATHER.default
+    outpaint_overlap: int = OUTPAINT_OVERLAP.default
     batch_size: int = BATCH_SIZE.default
 
     def to_dict(self) -> dict[str, Any]:
@@ -95,6 +97,7 @@ class PromptValues:
             strength=self.strength,
             batch_size=self.batch_size,
             mask_feather=self.mask_feather,
+            outpaint_overlap=self.outpaint_overlap,
         )
 
     @classmethod
@@ -115,6 +118,7 @@ class PromptValues:
             height=request.height,
             strength=request.strength,
             mask_feather=request.mask_feather,
+            outpaint_overlap=request.outpaint_overlap,
             batch_size=request.batch_size,
         )
 

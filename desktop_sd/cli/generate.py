@@ -25,6 +25,7 @@ from desktop_sd.core.params import (
     HEIGHT,
     MASK_FEATHER,
     NEGATIVE_PROMPT,
+    OUTPAINT_OVERLAP,
     PROMPT,
     SCHEDULER,
     SEED,
@@ -74,6 +75,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     _number_argument(parser, BATCH_SIZE)
     _number_argument(parser, MASK_FEATHER)
+    _number_argument(parser, OUTPAINT_OVERLAP)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     parser.add_argument(
         "--server", metavar="NAME_OR_URL", help="generate on this ComfyUI server (see `desktop-sd servers`)"
@@ -190,6 +192,7 @@ def build_request(args: argparse.Namespace) -> tuple[GenerationRequest, list[str
         outpaint=borders,
         batch_size=args.batch,
         mask_feather=args.feather,
+        outpaint_overlap=args.overlap,
         device=args.device,
     )
     return request, notices

@@ -142,8 +142,9 @@ def prepare_call(request: GenerationRequest) -> PipelineCall:
             init.width + request.outpaint.left + request.outpaint.right,
             init.height + request.outpaint.top + request.outpaint.bottom,
         )
-        canvas, canvas_mask = outpaint_canvas(init, request.outpaint, request.seed or 0)
-        blend = outpaint_blend(init.size, request.outpaint, request.mask_feather)
+        overlap = request.outpaint_overlap
+        canvas, canvas_mask = outpaint_canvas(init, request.outpaint, request.seed or 0, overlap)
+        blend = outpaint_blend(init.size, request.outpaint, request.mask_feather, overlap)
         if request.mask is not None:
             painted, mask_notices = normalize_mask(request.mask, init.size)
             notices += mask_notices

@@ -126,6 +126,11 @@ MASK_FEATHER = NumberParam(
     name="mask_feather", label="Mask feather", default=4, minimum=0, maximum=8, step=1,
     flag="--feather", help="soft edge blended around the mask", unit="pixels", suffix=" px",
 )
+OUTPAINT_OVERLAP = NumberParam(
+    name="outpaint_overlap", label="Outpaint overlap", default=8, minimum=0, maximum=64, step=1,
+    flag="--overlap", help="pixels of the original repainted along each extended edge to hide the seam",
+    unit="pixels", suffix=" px",
+)
 BATCH_SIZE = NumberParam(
     name="batch_size", label="Batch size", default=1, minimum=1, maximum=16, step=1,
     flag="--batch", help="images per job (seeds seed, seed+1, ...)",
@@ -142,6 +147,7 @@ PARAMS: tuple[NumberParam[int] | NumberParam[float] | TextParam, ...] = (
     SCHEDULER,
     STRENGTH,
     MASK_FEATHER,
+    OUTPAINT_OVERLAP,
     BATCH_SIZE,
 )
 NUMBER_PARAMS: dict[str, NumberParam[int] | NumberParam[float]] = {

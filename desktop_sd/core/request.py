@@ -20,6 +20,7 @@ from desktop_sd.core.params import (
     HEIGHT,
     MASK_FEATHER,
     NEGATIVE_PROMPT,
+    OUTPAINT_OVERLAP,
     SCHEDULER,
     STEPS,
     STRENGTH,
@@ -133,6 +134,7 @@ class GenerationRequest:
     outpaint: Borders = Borders()
     batch_size: int = BATCH_SIZE.default
     mask_feather: int = MASK_FEATHER.default
+    outpaint_overlap: int = OUTPAINT_OVERLAP.default  # the original changes at most this far from its edge
     device: str = "auto"
 
     def replace(self, **changes: Any) -> GenerationRequest:

@@ -33,6 +33,7 @@ from desktop_sd.core.params import (
     CFG_SCALE,
     HEIGHT,
     MASK_FEATHER,
+    OUTPAINT_OVERLAP,
     SEED,
     STEPS,
     STRENGTH,
@@ -140,9 +141,10 @@ class PromptPanel(QWidget):
         self.strength_spin = float_spin(STRENGTH)
         self.feather_spin = int_spin(MASK_FEATHER)
         self.batch_spin = int_spin(BATCH_SIZE)
+        self.overlap_spin = int_spin(OUTPAINT_OVERLAP)
         spins: tuple[RangeSpin | RangeDoubleSpin, ...] = (
             self.steps_spin, self.cfg_spin, self.width_spin, self.height_spin,
-            self.strength_spin, self.feather_spin, self.batch_spin,
+            self.strength_spin, self.feather_spin, self.batch_spin, self.overlap_spin,
         )  # fmt: skip
         for ranged in spins:
             ranged.out_of_range.connect(self.notice)
@@ -191,10 +193,11 @@ class PromptPanel(QWidget):
         form.addRow(self.feather_label, self.feather_spin)
         form.addRow(self.advanced_button)
         # Folded away by default, so the common controls fit a small screen without scrolling.
-        self._advanced_rows = (self.scheduler_combo, self.cfg_spin, self.batch_spin)
+        self._advanced_rows = (self.scheduler_combo, self.cfg_spin, self.batch_spin, self.overlap_spin)
         form.addRow("Sampler", self.scheduler_combo)
         form.addRow("CFG scale", self.cfg_spin)
         form.addRow("Batch", self.batch_spin)
+        form.addRow("Outpaint overlap", self.overlap_spin)
         self._form = form
         self.advanced_button.toggled.connect(self.show_advanced)
         self.show_advanced(False)
@@ -242,6 +245,7 @@ class PromptPanel(QWidget):
         self.swap_button.clicked.connect(lambda: m.update(width=m.values.height, height=m.values.width))
         self.strength_spin.valueChanged.connect(lambda v: m.update(strength=round(float(v), STRENGTH.decimals)))
         self.feather_spin.valueChanged.connect(lambda v: m.update(mask_feather=int(v)))
+        self.overlap_spin.valueChanged.connect(lambda v: m.update(outpaint_overlap=int(v)))
         self.batch_spin.valueChanged.connect(lambda v: m.update(batch_size=int(v)))
 
     # ---- outside inputs ------------------------------------------------------------------------------
@@ -307,6 +311,7 @@ class PromptPanel(QWidget):
         self.height_spin.setValue(values.height)
         self.strength_spin.setValue(values.strength)
         self.feather_spin.setValue(values.mask_feather)
+        self.overlap_spin.setValue(values.outpaint_overlap)
         self.batch_spin.setValue(values.batch_size)
         del blockers
         self._fill_aspects(values)

@@ -216,3 +216,19 @@ def test_feather_blends_only_near_the_mask() -> None:
     assert (alpha[15:25, 15:25] == 1).all()
     assert 0 < alpha[20, 13] < 1 and alpha[20, 14] > alpha[20, 12]
     assert (alpha[far_from_mask(mask, 4)] == 0).all()
+
+
+@pytest.mark.parametrize("overlap", [0, 3, 16])
+def test_the_outpaint_overlap_is_the_users_to_set(
+    sd_engine: Engine, tiny_request: GenerationRequest, overlap: int
+) -> None:
+    init = gradient((48, 64))
+    request = tiny_request.replace(
+        mode=Mode.OUTPAINT, init_image=init, outpaint=Borders(16, 0, 0, 0), width=64, height=64,
+        mask_feather=4, outpaint_overlap=overlap,
+    )  # fmt: skip
+    out = pixels(run(sd_engine, request).images[0])
+    changed = (out[:, 16:] != pixels(init)).any(axis=-1).any(axis=0)  # per column of the original
+    assert not changed[overlap:].any()  # nothing of the original changes past the overlap
+    if overlap:
+        assert changed[0]  # within it, the seam is repainted

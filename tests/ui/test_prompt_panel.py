@@ -26,6 +26,7 @@ SPINS = {
     "strength": "strength_spin",
     "mask_feather": "feather_spin",
     "batch_size": "batch_spin",
+    "outpaint_overlap": "overlap_spin",
 }
 CHOICES = [ModelChoice("m1", "Model one", Family.SD1), ModelChoice("xl", "Model XL", Family.SDXL)]
 
