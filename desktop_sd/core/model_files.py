@@ -14,6 +14,12 @@ conversion that fails. It is refused all the same, as any file that is not
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import psutil
+
+from desktop_sd.core.errors import ModelError
+
 PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")
 
 
@@ -28,3 +34,16 @@ def larger_than_memory(name: str, size: int, memory: int) -> str:
         "could never be loaded. Stable Diffusion models are 2 to 7 GB: the file is probably damaged; "
         "download or copy it again."
     )
+
+
+def check_fits_memory(path: Path) -> None:
+    """Refuse a model file larger than this computer's memory and swap together: it could never be loaded
+    (a damaged header or a sparse file claiming hundreds of GB). Checked at import, before anything is
+    copied, and again before loading maps the file."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ModelError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    memory = int(psutil.virtual_memory().total + psutil.swap_memory().total)
+    if size > memory:
+        raise ModelError(larger_than_memory(path.name, size, memory))

@@ -26,7 +26,7 @@ from diffusers import (
 from safetensors import SafetensorError, safe_open
 
 from desktop_sd.core.errors import ModelError, OutOfMemoryError
-from desktop_sd.core.model_files import PICKLE_SUFFIXES, larger_than_memory
+from desktop_sd.core.model_files import PICKLE_SUFFIXES, check_fits_memory
 from desktop_sd.core.request import Family, ModelFormat, ModelRef
 from desktop_sd.engine.device import is_out_of_memory
 
@@ -81,7 +81,7 @@ def _plan_single_file(ref: ModelRef, dtype: torch.dtype) -> ModelPlan:
         )
     if path.suffix.lower() != ".safetensors":
         raise ModelError(f"{path.name} is not a model file Desktop SD can load: use a .safetensors checkpoint.")
-    _check_fits_memory(path)
+    check_fits_memory(path)
     table = read_tensor_table(path)
     if ref.config_dir is None or not (Path(ref.config_dir) / "model_index.json").is_file():
         family = ref.family if ref.family is not Family.UNKNOWN else "this kind of"
@@ -94,15 +94,6 @@ def _plan_single_file(ref: ModelRef, dtype: torch.dtype) -> ModelPlan:
     return ModelPlan(ref.family is Family.SDXL, inpainting, None, _table_bytes(table, dtype))
 
 
-def _check_fits_memory(path: Path) -> None:
-    """Refuse a file larger than memory and swap together before mapping it (mapping would fail, or worse)."""
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise ModelError(f"Cannot read {path}: {exc.strerror or exc}.") from None
-    memory = int(psutil.virtual_memory().total + psutil.swap_memory().total)
-    if size > memory:
-        raise ModelError(larger_than_memory(path.name, size, memory))
 
 
 def _read_json(path: Path, what: str) -> dict[str, Any]:

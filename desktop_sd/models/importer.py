@@ -17,7 +17,7 @@ from pathlib import Path
 from desktop_sd.core import paths
 from desktop_sd.core.atomic import atomic_copy
 from desktop_sd.core.errors import Cancelled, ModelError
-from desktop_sd.core.model_files import PICKLE_SUFFIXES
+from desktop_sd.core.model_files import PICKLE_SUFFIXES, check_fits_memory
 from desktop_sd.models import converter_process, hub, inspection, transfer
 from desktop_sd.models.registry import InstalledModel, Registry, slug
 from desktop_sd.models.transfer import ByteSink
@@ -57,7 +57,7 @@ def _check_whole_model(path: Path, shown: Path | None = None) -> inspection.Chec
     name = (shown or path).name
     try:
         info = inspection.detect(path)  # raises "corrupt or incomplete" at once for damaged files
-        inspection.check_fits_memory(path)
+        check_fits_memory(path)
     except ModelError as exc:
         if shown is None:
             raise

@@ -15,11 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from desktop_sd.core import paths
 from desktop_sd.core.errors import ModelError
-from desktop_sd.core.model_files import larger_than_memory
 from desktop_sd.core.request import Family
 
 MAX_HEADER_BYTES = 100 * 1024 * 1024
@@ -108,16 +105,6 @@ def read_header(path: Path) -> dict[str, Any]:
     return header
 
 
-def check_fits_memory(path: Path) -> None:
-    """Refuse a model file larger than this computer's memory and swap together: it could never be loaded
-    (a damaged header or a sparse file claiming hundreds of GB); checked before anything is copied."""
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise ModelError(f"Cannot read {path}: {exc.strerror or exc}.") from None
-    memory = int(psutil.virtual_memory().total + psutil.swap_memory().total)
-    if size > memory:
-        raise ModelError(larger_than_memory(path.name, size, memory))
 
 
 def detect(path: Path) -> CheckpointInfo:
