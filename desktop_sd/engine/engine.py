@@ -91,7 +91,7 @@ class Engine:
             call = prepare_call(request)  # bad images and masks fail here, before any model is loaded
             notices += call.notices
             _raise_if_cancelled(cancelled)
-            model = self._ensure_model(request)
+            model = self._ensure_model(request, cancelled)
             _raise_if_cancelled(cancelled)
             if model.inpainting:
                 call = call.for_inpainting_model()
@@ -150,7 +150,7 @@ class Engine:
             pipe.set_progress_bar_config(disable=True)
             self._install(LoadedModel(name, name, pipe, target, xl=hasattr(pipe, "text_encoder_2")))
 
-    def _ensure_model(self, request: GenerationRequest) -> LoadedModel:
+    def _ensure_model(self, request: GenerationRequest, cancelled: threading.Event | None = None) -> LoadedModel:
         device = devices.pick_device(request.device if request.device != "auto" else self._device_choice)
         model = self._model
         if model is not None and model.name == request.model and model.device == device:
@@ -162,7 +162,7 @@ class Engine:
         self.unload()
         plan = loading.plan_model(ref, device.dtype)
         loading.check_ram(ref, plan)
-        pipe = loading.load_pipeline(ref, plan, device.dtype)
+        pipe = loading.load_pipeline(ref, plan, device.dtype, cancelled)
         self.loads += 1
         model = LoadedModel(request.model, ref.id, pipe, device, plan.xl)
         model.model_hash = _a1111_hash(ref)

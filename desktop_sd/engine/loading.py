@@ -9,6 +9,7 @@ offline configs, and whether the model fits in free RAM.
 from __future__ import annotations
 
 import json
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,10 +26,11 @@ from diffusers import (
 )
 from safetensors import SafetensorError, safe_open
 
-from desktop_sd.core.errors import ModelError, OutOfMemoryError
+from desktop_sd.core.errors import Cancelled, ModelError, OutOfMemoryError
 from desktop_sd.core.model_files import PICKLE_SUFFIXES, check_fits_memory
 from desktop_sd.core.request import Family, ModelFormat, ModelRef
 from desktop_sd.engine.device import is_out_of_memory
+from desktop_sd.engine.interrupt import between_components
 
 SD_CLASSES = (
     "StableDiffusionPipeline",
@@ -223,8 +225,12 @@ def check_ram(ref: ModelRef, plan: ModelPlan) -> None:
         )
 
 
-def load_pipeline(ref: ModelRef, plan: ModelPlan, dtype: torch.dtype) -> DiffusionPipeline:
-    """Load the model's base pipeline on the CPU (placement on the device comes later)."""
+def load_pipeline(
+    ref: ModelRef, plan: ModelPlan, dtype: torch.dtype, cancelled: threading.Event | None = None
+) -> DiffusionPipeline:
+    """Load the model's base pipeline on the CPU (placement on the device comes later).
+
+    A set ``cancelled`` stops the load before the next component (``Cancelled``)."""
     if plan.xl:
         cls: type[DiffusionPipeline] = (
             StableDiffusionXLInpaintPipeline if plan.inpainting else StableDiffusionXLPipeline
@@ -237,8 +243,9 @@ def load_pipeline(ref: ModelRef, plan: ModelPlan, dtype: torch.dtype) -> Diffusi
         with warnings.catch_warnings():
             # Later diffusers rename torch_dtype to dtype; torch_dtype works in every version we support.
             warnings.simplefilter("ignore", FutureWarning)
-            pipe = _from_files(cls, ref, plan, dtype, extra)
-    except ModelError:
+            with between_components(lambda _k, _n, _name: _stop_if(cancelled)):
+                pipe = _from_files(cls, ref, plan, dtype, extra)
+    except (ModelError, Cancelled):
         raise
     except Exception as exc:
         if is_out_of_memory(exc):
@@ -248,6 +255,11 @@ def load_pipeline(ref: ModelRef, plan: ModelPlan, dtype: torch.dtype) -> Diffusi
         raise ModelError(_load_failure(ref, exc)) from exc
     pipe.set_progress_bar_config(disable=True)
     return pipe
+
+
+def _stop_if(cancelled: threading.Event | None) -> None:
+    if cancelled is not None and cancelled.is_set():
+        raise Cancelled("Cancelled while the model loaded.")
 
 
 def _from_files(

@@ -78,22 +78,34 @@ def test_cancel_on_the_last_step_still_skips_the_decode(
     assert spy.calls == 0
 
 
-def test_cancel_during_model_load_keeps_the_model_for_the_next_job(
+def test_cancel_while_the_model_loads_stops_before_the_next_component(
     tiny_model_dir, tiny_request: GenerationRequest
 ) -> None:
+    """A cold load takes a minute on a slow disk: Esc must not wait for every component."""
+    from desktop_sd.engine import interrupt
     from desktop_sd.models.resolve import resolve_model
 
     cancelled = threading.Event()
+    heard: list[tuple[int, int, str]] = []
+    original = interrupt.between_components
 
-    def resolve(name: str):
-        cancelled.set()  # the user cancels while the model is being found and loaded
-        return resolve_model(name)
+    def listening(on_component):  # the components diffusers loads, as the engine hears of them
+        def on(k: int, n: int, name: str) -> None:
+            heard.append((k, n, name))
+            if k == 1:
+                cancelled.set()  # the user cancels while the second component loads
+            on_component(k, n, name)
 
-    engine = Engine(resolve=resolve, device="cpu")
-    with pytest.raises(Cancelled):
-        engine.generate(tiny_request, lambda *a: None, cancelled)
-    assert engine.loads == 1
-    result = run(engine, tiny_request)
+        return original(on)
+
+    engine = Engine(resolve=resolve_model, device="cpu")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("desktop_sd.engine.loading.between_components", listening)
+        with pytest.raises(Cancelled):
+            engine.generate(tiny_request, lambda *a: None, cancelled)
+    assert [k for k, _n, _name in heard] == [0, 1]  # stopped before loading the component it was on
+    assert heard[0][1] > 3 and engine.loads == 0
+    result = run(engine, tiny_request)  # the next job loads the model in full and runs
     assert engine.loads == 1 and len(result.images) == 1
 
 
