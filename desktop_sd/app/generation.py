@@ -37,6 +37,7 @@ class GenerationController(QObject):
     model_missing = Signal()  # Generate was asked for with no model chosen
     confirm_long_job = Signal(str)  # the job would take very long (or need much memory): ask, then generate(True)
     job_started = Signal(QRect, int, str)  # the job's frame, its steps, what it is doing first
+    job_phase = Signal(QRect, str)  # the job's frame, what it does before its steps ("Loading the model: …")
     job_progress = Signal(QRect, int, int, QImage, object)  # frame, step, total, preview, clip (QImage | None)
     job_eta = Signal(int, int, float)  # step, total, seconds left (from the pace of the steps so far)
     job_done = Signal(float)  # seconds the job took; its images are candidates now
@@ -70,6 +71,7 @@ class GenerationController(QObject):
         queue.job_failed.connect(self._on_failed)
         queue.job_cancelled.connect(self._on_cancelled)
         queue.job_cancelling.connect(lambda _job_id: self.job_cancelling.emit())
+        queue.job_phase.connect(lambda job_id, text: self.job_phase.emit(self._frame(job_id), text))
 
     # ---- commands ---------------------------------------------------------------------------------
     def generate(self, confirmed: bool = False) -> int | None:

@@ -23,7 +23,7 @@ from PySide6.QtCore import QObject, QRect, QThread, Signal, Slot
 from PySide6.QtGui import QImage
 
 from desktop_sd.app.qimages import pil_to_qimage
-from desktop_sd.core.backend import Backend, BackendStatus, StepCallback
+from desktop_sd.core.backend import Backend, BackendStatus, StepCallback, phase_listener
 from desktop_sd.core.errors import Cancelled, DesktopSDError
 from desktop_sd.core.request import GenerationRequest
 
@@ -70,6 +70,7 @@ class _Worker(QObject):
     finished = Signal(int, object)  # job id, GenerationResult
     failed = Signal(int, str)
     cancelled = Signal(int)
+    phase = Signal(int, str)  # job id, what it does between steps (loading, encoding the prompt)
     status = Signal(object)  # BackendStatus
 
     def __init__(self, factory: BackendFactory, preview_interval_s: float) -> None:
@@ -88,7 +89,8 @@ class _Worker(QObject):
                 self._backend = self._factory()
             if job.cancel_event.is_set():
                 raise Cancelled("cancelled while the model loaded")
-            result = self._backend.generate(job.request, self._step_reporter(job.id), job.cancel_event)
+            with phase_listener(lambda text: self.phase.emit(job.id, text)):
+                result = self._backend.generate(job.request, self._step_reporter(job.id), job.cancel_event)
         except Cancelled:
             self.cancelled.emit(job.id)
         except Exception as exc:  # every failure becomes a message; the thread carries on
@@ -135,6 +137,7 @@ class JobQueue(QObject):
     job_failed = Signal(int, str)
     job_cancelled = Signal(int)
     job_cancelling = Signal(int)  # cancel asked for the running job: it stops at its next block or step
+    job_phase = Signal(int, str)  # job id, what the running job does between steps
     queue_changed = Signal()
     backend_status = Signal(object)  # BackendStatus
 
@@ -161,6 +164,7 @@ class JobQueue(QObject):
         self._worker.failed.connect(self._on_failed)
         self._worker.cancelled.connect(self._on_cancelled)
         self._worker.status.connect(self.backend_status)
+        self._worker.phase.connect(self._on_phase)
         self.last_status: BackendStatus | None = None
         self.backend_status.connect(self._remember_status)
         self._ending: Job | None = None  # the job whose end signal is being emitted
@@ -270,6 +274,10 @@ class JobQueue(QObject):
             signal.emit(*args)
         finally:
             self._ending = None
+
+    def _on_phase(self, job_id: int, text: str) -> None:
+        if self._running is not None and self._running.id == job_id and not self._running.cancel_event.is_set():
+            self.job_phase.emit(job_id, text)
 
     def _on_progress(self, job_id: int, step: int, total: int, preview: QImage) -> None:
         if self._running is not None and self._running.id == job_id and not self._running.cancel_event.is_set():

@@ -22,7 +22,10 @@ class QueueModel(QAbstractListModel):
         self._queue = queue
         self._jobs: list[Job] = queue.jobs()
         self._step: tuple[int, int] | None = None
+        self._phase = "starting"  # what the running job does before its steps
         queue.queue_changed.connect(self._reload)
+        queue.job_phase.connect(self._on_phase)
+        queue.job_cancelling.connect(lambda _job_id: self._on_phase(_job_id, "cancelling"))
         queue.job_started.connect(self._on_started)
         queue.progress.connect(self._on_progress)
 
@@ -36,7 +39,7 @@ class QueueModel(QAbstractListModel):
         running = self._queue.running() is job
         if role == Qt.ItemDataRole.DisplayRole:
             if running:
-                progress = f"step {self._step[0]}/{self._step[1]}" if self._step else "starting"
+                progress = f"step {self._step[0]}/{self._step[1]}" if self._step else self._phase
                 return f"▶ {describe_job(job)}  ({progress})"
             return f"{index.row() + (0 if self._queue.running() else 1)}. {describe_job(job)}"
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -54,7 +57,11 @@ class QueueModel(QAbstractListModel):
         self.endResetModel()
 
     def _on_started(self, _job_id: int) -> None:
-        self._step = None
+        self._step, self._phase = None, "starting"
+        self._refresh_first()
+
+    def _on_phase(self, _job_id: int, text: str) -> None:
+        self._step, self._phase = None, text.rstrip("…").lower() if text else "starting"
         self._refresh_first()
 
     def _on_progress(self, _job_id: int, step: int, total: int, _preview: object) -> None:

@@ -7,7 +7,9 @@ it the real engine, tests may hand it a fake. ``app`` and ``ui`` never import
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -40,3 +42,25 @@ class Backend(Protocol):
         ...
 
     def status(self) -> BackendStatus: ...
+
+
+_phase = threading.local()
+
+
+@contextlib.contextmanager
+def phase_listener(on_phase: Callable[[str], None]) -> Iterator[None]:
+    """While inside, ``report_phase`` calls on this thread reach ``on_phase`` (the worker's, around a job)."""
+    previous = getattr(_phase, "listener", None)
+    _phase.listener = on_phase
+    try:
+        yield
+    finally:
+        _phase.listener = previous
+
+
+def report_phase(text: str) -> None:
+    """Say what a job is doing between its steps ("Loading the model: unet (3 of 6)…", "Encoding the
+    prompt…"), from the thread that runs it. Without a listener, nothing happens."""
+    listener = getattr(_phase, "listener", None)
+    if listener is not None:
+        listener(text)

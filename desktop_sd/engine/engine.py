@@ -19,7 +19,7 @@ from diffusers import DiffusionPipeline
 from PIL import Image
 
 from desktop_sd.core import paths
-from desktop_sd.core.backend import BackendStatus, StepCallback
+from desktop_sd.core.backend import BackendStatus, StepCallback, report_phase
 from desktop_sd.core.errors import Cancelled, InputError, OutOfMemoryError
 from desktop_sd.core.file_hash import model_hash
 from desktop_sd.core.inputs import PipelineCall, prepare_call
@@ -245,6 +245,7 @@ class Engine:
         latents: torch.Tensor | None = None
         while latents is None:
             try:
+                report_phase("Encoding the prompt…")  # until the first step reports
                 latents = self._attempt("denoise", _denoise_at, model, pipe, tier, arguments, step_end)
             except _OutOfMemory:
                 tier = self._step_down(model, ladder, tier, request, notices)

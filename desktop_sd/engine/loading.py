@@ -26,6 +26,7 @@ from diffusers import (
 )
 from safetensors import SafetensorError, safe_open
 
+from desktop_sd.core.backend import report_phase
 from desktop_sd.core.errors import Cancelled, ModelError, OutOfMemoryError
 from desktop_sd.core.model_files import PICKLE_SUFFIXES, check_fits_memory
 from desktop_sd.core.request import Family, ModelFormat, ModelRef
@@ -243,7 +244,7 @@ def load_pipeline(
         with warnings.catch_warnings():
             # Later diffusers rename torch_dtype to dtype; torch_dtype works in every version we support.
             warnings.simplefilter("ignore", FutureWarning)
-            with between_components(lambda _k, _n, _name: _stop_if(cancelled)):
+            with between_components(lambda k, n, name: _component(k, n, name, cancelled)):
                 pipe = _from_files(cls, ref, plan, dtype, extra)
     except (ModelError, Cancelled):
         raise
@@ -257,9 +258,10 @@ def load_pipeline(
     return pipe
 
 
-def _stop_if(cancelled: threading.Event | None) -> None:
+def _component(index: int, count: int, name: str, cancelled: threading.Event | None) -> None:
     if cancelled is not None and cancelled.is_set():
         raise Cancelled("Cancelled while the model loaded.")
+    report_phase(f"Loading the model: {name.replace('_', ' ')} ({index + 1} of {count})…")
 
 
 def _from_files(

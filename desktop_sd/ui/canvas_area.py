@@ -42,6 +42,7 @@ class CanvasArea(QWidget):
         generation.job_started.connect(self._on_started)
         generation.job_progress.connect(self._on_progress)
         generation.job_cancelling.connect(self._on_cancelling)
+        generation.job_phase.connect(self._on_phase)
         generation.idle.connect(self.show_candidate)
         candidates.changed.connect(self.show_candidate)
 
@@ -74,6 +75,11 @@ class CanvasArea(QWidget):
         self._progress = (frame, step, total, preview, clip)
         # After the last step the image is decoded, which on the CPU takes a while too.
         self.view.show_progress(frame, step, total, preview, clip, "Decoding the image…" if step == total else "")
+
+    def _on_phase(self, frame: QRect, text: str) -> None:
+        if self._progress is not None:
+            _frame, step, total, preview, clip = self._progress
+            self.view.show_progress(frame, step, total, preview, clip, text)
 
     def _on_cancelling(self) -> None:
         if self._progress is not None:

@@ -67,8 +67,12 @@ class StatusBar(QStatusBar):
             else self.set_busy("Decoding the image…")
         )
         g.job_eta.connect(self.set_eta)
-        g.job_done.connect(lambda seconds: self.showMessage(f"Done in {seconds:.1f} s", 5000))
+        saving = " · saving to the history…" if g.saver is not None else ""
+        g.job_done.connect(lambda seconds: self.showMessage(f"Done in {seconds:.1f} s{saving}", 5000))
+        if g.saver is not None:
+            g.saver.saved.connect(lambda _job_id, records: self.showMessage(f"Saved {len(records)} image(s)", 4000))
         g.job_cancelling.connect(lambda: self.set_busy("Cancelling…"))
+        g.job_phase.connect(lambda _frame, text: self.set_busy(text))
         g.job_cancelled.connect(lambda: self.showMessage("Cancelled", 3000))
         g.idle.connect(self.clear_progress)
         g.prompt.changed.connect(lambda values: self.set_model(models.name_of(values.model)))

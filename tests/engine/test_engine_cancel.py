@@ -148,3 +148,18 @@ def test_cancel_during_the_decode_stops_it(
     monkeypatch.setattr(vae, "decode", decode)
     with pytest.raises(Cancelled):
         sd_engine.generate(tiny_request, lambda *a: None, cancelled)
+
+
+def test_a_load_reports_each_component_and_then_the_prompt_encoding(
+    tiny_model_dir, tiny_request: GenerationRequest
+) -> None:
+    from desktop_sd.core.backend import phase_listener
+    from desktop_sd.models.resolve import resolve_model
+
+    phases: list[str] = []
+    engine = Engine(resolve=resolve_model, device="cpu")
+    with phase_listener(phases.append):
+        engine.generate(tiny_request, lambda *a: None, threading.Event())
+    loading = [p for p in phases if p.startswith("Loading the model: ")]
+    assert len(loading) > 3 and loading[0].endswith(f"(1 of {len(loading)})…")
+    assert any("unet" in p for p in loading) and phases[-1] == "Encoding the prompt…"

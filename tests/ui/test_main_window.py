@@ -583,3 +583,35 @@ def test_an_outpaint_that_also_repaints_a_mask_says_so(make_window: WindowFactor
     assert window.prompt_panel.mode_label.text() == "Outpaint + inpaint"
     assert "repainted too" in window.prompt_panel.mode_hint.text()
     assert window.view.frame_item._label.endswith("Outpaint + inpaint")
+
+
+def test_what_a_job_does_before_its_steps_shows_on_the_canvas_and_in_the_status_bar(
+    qtbot: QtBot, make_window: WindowFactory
+) -> None:
+    from desktop_sd.core.backend import report_phase
+
+    class Loading(FakeBackend):
+        def generate(self, request, on_step, cancelled):  # type: ignore[no-untyped-def]
+            report_phase("Loading the model: unet (3 of 6)…")  # as the engine does from the worker thread
+            return super().generate(request, on_step, cancelled)
+
+    backend = Loading(gated=True)
+    window = make_window(backend)
+    window.prompt.update(prompt="x", steps=2, width=64, height=64)
+    with qtbot.waitSignal(window.queue.job_phase, timeout=10_000):
+        window.generation.generate()
+    assert window.view.preview_item.label == "Loading the model: unet (3 of 6)…"
+    assert window.status.progress.format() == "Loading the model: unet (3 of 6)…"
+    first = window.queue_panel.model.index(0)
+    assert "(loading the model: unet (3 of 6))" in window.queue_panel.model.data(first)
+    backend.allow(2)
+    qtbot.waitUntil(lambda: window.queue.running() is None)
+
+
+def test_the_status_bar_says_when_the_images_are_in_the_history(qtbot: QtBot, make_window: WindowFactory) -> None:
+    store = FlakyStore(ok=10)
+    window = make_window(store=store)
+    window.prompt.update(prompt="x", steps=1, width=64, height=64, batch_size=2)
+    with qtbot.waitSignal(window.generation.saver.saved, timeout=10_000):
+        window.generation.generate()
+    assert window.status.currentMessage() == "Saved 2 image(s)"
