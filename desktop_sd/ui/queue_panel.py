@@ -49,10 +49,12 @@ class QueuePanel(QWidget):
         for job_id in ids:
             if job_id is not None:
                 self._queue.remove(job_id)
+        self.list.setFocus()  # the pressed button is disabled now: focus stays here, not on some far field
 
     def _clear_waiting(self) -> None:
         for job in self._queue.pending():
             self._queue.remove(job.id)
+        self.list.setFocus()
 
     def _update_buttons(self) -> None:
         self.remove_button.setEnabled(self.list.selectionModel().hasSelection())

@@ -107,9 +107,13 @@ def test_generate_while_busy_queues_and_the_queue_panel_can_remove_jobs(
     assert panel.model.rowCount() == 3
     assert panel.model.data(panel.model.index(0)).startswith("▶")
     assert window.status.queue_label.text() == "2 waiting"
+    window.show()
+    qtbot.waitExposed(window)
     panel.list.setCurrentIndex(panel.model.index(1))
+    panel.remove_button.setFocus()
     panel.remove_button.click()
     assert [j.id for j in window.queue.jobs()] == [ids[0], ids[2]]
+    qtbot.waitUntil(panel.list.hasFocus)  # not the brush size field, or wherever Qt's focus chain goes next
     backend.allow(2)
     qtbot.waitUntil(lambda: finished == [ids[0], ids[2]], timeout=10_000)
     assert len(window.candidates) == 2 and panel.model.rowCount() == 0
