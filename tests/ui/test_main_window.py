@@ -108,7 +108,8 @@ def test_generate_while_busy_queues_and_the_queue_panel_can_remove_jobs(
     assert panel.model.data(panel.model.index(0)).startswith("▶")
     assert window.status.queue_label.text() == "2 waiting"
     window.show()
-    qtbot.waitExposed(window)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
     panel.list.setCurrentIndex(panel.model.index(1))
     panel.remove_button.setFocus()
     panel.remove_button.click()
