@@ -92,10 +92,10 @@ def test_history_errors_appear_above_the_canvas_without_blocking(qtbot: QtBot) -
 
 
 def test_switching_the_library_moves_saving_and_the_gallery_and_closes_the_old_one(
-    qtbot: QtBot, tmp_path: Path
+    qtbot: QtBot, tmp_path: Path, fake_model_dir: Path
 ) -> None:
     first, second = tmp_path / "first", tmp_path / "second"
-    _app, window = build_window(["--model", str(_model_folder(tmp_path)), "--library", str(first)], FakeBackend)
+    _app, window = build_window(["--model", str(fake_model_dir), "--library", str(first)], FakeBackend)
     history = window.services.history
     try:
         assert history is not None and history.gallery is not None
@@ -115,16 +115,9 @@ def test_switching_the_library_moves_saving_and_the_gallery_and_closes_the_old_o
         window.deleteLater()
 
 
-def _model_folder(tmp_path: Path) -> Path:
-    model = tmp_path / "model"
-    model.mkdir()
-    (model / "model_index.json").write_text("{}", encoding="utf-8")
-    return model
 
-
-def test_set_as_default_in_the_model_manager_also_chooses_it_in_the_prompt_panel(tmp_path: Path) -> None:
-    model = _model_folder(tmp_path)
-    _app, window = build_window(["--model", str(model)], FakeBackend)
+def test_set_as_default_in_the_model_manager_also_chooses_it_in_the_prompt_panel(fake_model_dir: Path) -> None:
+    _app, window = build_window(["--model", str(fake_model_dir)], FakeBackend)
     try:
         manager = window.services.model_manager
         assert manager is not None

@@ -59,17 +59,9 @@ def ACTION(window):
 """
 
 
-@pytest.fixture
-def model_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "model"
-    (folder / "unet").mkdir(parents=True)
-    (folder / "model_index.json").write_text("{}", encoding="utf-8")
-    (folder / "unet" / "config.json").write_text('{"cross_attention_dim": 768}', encoding="utf-8")
-    return folder
 
-
-def test_quitting_while_a_step_cannot_be_interrupted_still_ends_the_process(qtbot: QtBot, model_dir: Path) -> None:
-    proc = child(QUIT + GUI, str(model_dir))
+def test_quitting_while_a_step_cannot_be_interrupted_still_ends_the_process(qtbot: QtBot, fake_model_dir: Path) -> None:
+    proc = child(QUIT + GUI, str(fake_model_dir))
     try:
         assert first_line(proc, qtbot) == "running"
         # Without giving up on the worker the process would wait for the stuck step forever.
@@ -78,8 +70,8 @@ def test_quitting_while_a_step_cannot_be_interrupted_still_ends_the_process(qtbo
         finish(proc)
 
 
-def test_sigterm_keeps_the_canvas_for_recovery_and_ends_the_process(qtbot: QtBot, model_dir: Path) -> None:
-    proc = child(WAIT_FOR_TERM + GUI, str(model_dir))
+def test_sigterm_keeps_the_canvas_for_recovery_and_ends_the_process(qtbot: QtBot, fake_model_dir: Path) -> None:
+    proc = child(WAIT_FOR_TERM + GUI, str(fake_model_dir))
     try:
         assert first_line(proc, qtbot) == "running"
         proc.send_signal(signal.SIGTERM)

@@ -61,11 +61,11 @@ def test_the_whole_window_with_its_history_has_no_clashes(tmp_path: Path) -> Non
         window.deleteLater()
 
 
-def test_history_keys_act_on_the_selected_thumbnail_not_the_canvas(qtbot: QtBot, tmp_path: Path) -> None:
-    model = tmp_path / "model"
-    model.mkdir()
-    (model / "model_index.json").write_text("{}", encoding="utf-8")
-    _app, window = build_window(["--model", str(model), "--library", str(tmp_path / "library")], FakeBackend)
+def test_history_keys_act_on_the_selected_thumbnail_not_the_canvas(
+    qtbot: QtBot, tmp_path: Path, fake_model_dir: Path
+) -> None:
+    library = str(tmp_path / "library")
+    _app, window = build_window(["--model", str(fake_model_dir), "--library", library], FakeBackend)
     history = window.services.history
     try:
         assert history is not None and history.gallery is not None
