@@ -12,7 +12,7 @@
 # if it is missing.
 #
 # Environment: PYTHON (interpreter for a new venv, default python3),
-# TORCH_VERSION (default 2.13.0), TORCH_CPU_INDEX / TORCH_CUDA_INDEX (extra
+# TORCH_VERSION (default 2.13.0) and TORCHVISION_VERSION (its build, default 0.28.0), TORCH_CPU_INDEX / TORCH_CUDA_INDEX (extra
 # package indexes with torch's CPU / CUDA wheels; set to "" to use only the default index).
 set -euo pipefail
 
@@ -20,6 +20,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VARIANT=cpu
 VENV=""
 TORCH_VERSION=${TORCH_VERSION:-2.13.0}
+TORCHVISION_VERSION=${TORCHVISION_VERSION:-0.28.0}  # spandrel (upscalers) needs the torchvision built for that torch
 TORCH_CPU_INDEX=${TORCH_CPU_INDEX-https://download.pytorch.org/whl/cpu}
 TORCH_CUDA_INDEX=${TORCH_CUDA_INDEX-https://download.pytorch.org/whl/cu130}
 
@@ -69,19 +70,19 @@ reachable() {
 }
 
 if ! "$PY" -c "import torch" >/dev/null 2>&1; then
-    echo "== installing torch $TORCH_VERSION ($VARIANT)"
+    echo "== installing torch $TORCH_VERSION and torchvision $TORCHVISION_VERSION ($VARIANT)"
     if [ "$OS" = Darwin ]; then
-        pip_install "torch==$TORCH_VERSION"
+        pip_install "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
     elif [ "$VARIANT" = cpu ]; then
         # The "+cpu" local version exists only on the CPU index; it never pulls the CUDA libraries.
         reachable "$TORCH_CPU_INDEX" || TORCH_CPU_INDEX=""
-        pip_install "torch==$TORCH_VERSION+cpu" ${TORCH_CPU_INDEX:+--extra-index-url "$TORCH_CPU_INDEX"}
+        pip_install "torch==$TORCH_VERSION+cpu" "torchvision==$TORCHVISION_VERSION+cpu" ${TORCH_CPU_INDEX:+--extra-index-url "$TORCH_CPU_INDEX"}
     elif [ "$OS" = Linux ]; then
         # On Linux the default index's torch is the CUDA build.
-        pip_install "torch==$TORCH_VERSION"
+        pip_install "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
     else
         reachable "$TORCH_CUDA_INDEX" || TORCH_CUDA_INDEX=""
-        pip_install "torch==$TORCH_VERSION" ${TORCH_CUDA_INDEX:+--extra-index-url "$TORCH_CUDA_INDEX"}
+        pip_install "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" ${TORCH_CUDA_INDEX:+--extra-index-url "$TORCH_CUDA_INDEX"}
     fi
 fi
 
