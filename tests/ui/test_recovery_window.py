@@ -27,8 +27,8 @@ from desktop_sd.cli import gui
 from desktop_sd.core.backend import Backend
 from desktop_sd.core.document import Document
 from desktop_sd.core.document_io import load_document, save_document
-from desktop_sd.ui.crash_dialog import CrashDialog
 from desktop_sd.ui import questions
+from desktop_sd.ui.crash_dialog import CrashDialog
 from desktop_sd.ui.main_window import MainWindow
 from desktop_sd.ui.recovery_dialog import recovery_box
 from tests.app.test_single_instance import child, finish, first_line
