@@ -11,6 +11,7 @@ in the model picker.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -68,6 +69,11 @@ class ServerMonitor(QObject):
     def stop(self) -> None:
         self._closed = True
         self._timer.stop()
+
+    @property
+    def polling(self) -> bool:
+        """A poll is under way (``states_changed`` follows if anything changed)."""
+        return self._polling
 
     def is_offline(self) -> bool:
         return self._is_offline()
@@ -132,7 +138,8 @@ class ServerMonitor(QObject):
         except Exception:  # a poll must never take the window down; the next one tries again
             log.exception("polling the servers failed")
             states = []
-        self._polled.emit(states, checkpoints)
+        with contextlib.suppress(RuntimeError):  # the window closed meanwhile
+            self._polled.emit(states, checkpoints)
 
     def _on_polled(self, states: list[MemberState], checkpoints: dict[str, list[str]]) -> None:
         self._polling = False
