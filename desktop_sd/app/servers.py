@@ -23,7 +23,7 @@ from desktop_sd.core.errors import ServerError
 from desktop_sd.core.settings import Settings
 from desktop_sd.remote import servers
 from desktop_sd.remote.backend import ComfyBackend
-from desktop_sd.remote.mixed import MixedBackend
+from desktop_sd.remote.mixed import MixedBackend, parse_server_model
 from desktop_sd.remote.pool import MemberState, State
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ class ServerMonitor(QObject):
         self._allowed: set[str] = set()  # servers the user allowed in offline mode, this session
         self._http = servers.PlainHttpWarnings()
         self._with_models: set[str] = set()  # servers whose checkpoints are offered
+        self._placeholders: set[str] = set()  # of those, servers whose list has not arrived yet
         self._polling = False
         self._closed = False
         self.states: list[MemberState] = []
@@ -61,6 +62,17 @@ class ServerMonitor(QObject):
         self._timer.setInterval(poll_interval_ms)
         self._timer.timeout.connect(self.poll)
         self._polled.connect(self._on_polled)
+        self._offer_remembered()
+
+    def _offer_remembered(self) -> None:
+        """Offer the server checkpoint the prompt settings remember until the server's list arrives, so the
+        picker keeps it at start-up instead of falling back to a local model."""
+        model = self.settings.prompt.get("model") if isinstance(self.settings.prompt, dict) else None
+        remembered = parse_server_model(model) if isinstance(model, str) else None
+        if remembered is not None and remembered[0] in self.settings.servers:
+            self._with_models.add(remembered[0])
+            self._placeholders.add(remembered[0])
+            self.models.set_server_models(remembered[0], [remembered[1]])
 
     def start(self) -> None:
         """Use the servers in the settings and watch them (only when there are any)."""
@@ -107,6 +119,7 @@ class ServerMonitor(QObject):
         for gone in self._with_models - names:
             self.models.set_server_models(gone, [])
         self._with_models &= names
+        self._placeholders &= names
         self.blocked.emit(blocked)
         if usable and not self._closed:
             self._timer.start()
@@ -121,7 +134,7 @@ class ServerMonitor(QObject):
         if self._polling or self._closed:
             return
         self._polling = True
-        known = set(self._with_models)
+        known = self._with_models - self._placeholders
         threading.Thread(target=self._poll, args=(known,), name="server-poll", daemon=True).start()
 
     def _poll(self, known: set[str]) -> None:
@@ -149,6 +162,7 @@ class ServerMonitor(QObject):
         for name, names in checkpoints.items():
             if name in current:
                 self._with_models.add(name)
+                self._placeholders.discard(name)
                 self.models.set_server_models(name, names)
         states = [s for i, s in enumerate(states) if i == 0 or s.name in current]  # 0: the local engine
         if states != self.states:

@@ -81,6 +81,7 @@ class MixedBackend:
         self._lock = threading.Lock()
         self._servers: list[ComfyBackend] = []
         self._pool = ServerPool([self._local])
+        self._last_server = ""  # where the last job ran ("": this computer)
         self.set_servers(servers)
 
     def set_servers(self, servers: Sequence[ComfyBackend]) -> None:
@@ -103,14 +104,19 @@ class MixedBackend:
     ) -> GenerationResult:
         with self._lock:
             pool = self._pool
-        return pool.generate(request, on_step, cancelled)
+        result = pool.generate(request, on_step, cancelled)
+        self._last_server = result.server
+        return result
 
     def status(self) -> BackendStatus:
-        """The local engine's once it is made; before that the first server's (this never makes the engine)."""
+        """The status of where the last job ran: a server, or the local engine (never made for this)."""
+        servers = self.servers()
+        last = next((s for s in servers if s.name == self._last_server), None)
+        if last is not None:
+            return last.status()
         engine = self._local.lazy.engine
         if engine is not None:
             return engine.status()
-        servers = self.servers()
         if servers:
             return servers[0].status()
         return BackendStatus("cpu", "loads on first Generate", None, None, None)

@@ -47,9 +47,11 @@ def test_a_server_checkpoint_runs_on_the_server_and_a_local_model_here(standin: 
     remote = backend.generate(request(server_model_id("box", "sd15.safetensors")), no_steps, threading.Event())
     assert remote.server == "box" and remote.model_id == "sd15.safetensors"
     assert remote.request.model == server_model_id("box", "sd15.safetensors") and made == []
+    assert backend.status().device_name.startswith("box")
 
     here = backend.generate(request("/models/mine.safetensors"), no_steps, threading.Event())
     assert here.server == "" and made == ["engine"] and len(local.requests) == 1
+    assert backend.status() == local.status()  # the status bar follows where the last job ran
     assert [s.state for s in backend.states()] == [State.IDLE, State.IDLE]
 
 

@@ -42,12 +42,15 @@ def make_window(
 ) -> Iterator[WindowMaker]:
     windows: list[MainWindow] = []
 
-    def make(servers: dict[str, str] | None = None, offline: bool = False) -> MainWindow:
+    def make(servers: dict[str, str] | None = None, offline: bool = False, model: str = "") -> MainWindow:
         settings = Settings.load()
         settings.servers = dict(servers or {})
         settings.offline = offline
+        if model:
+            settings.prompt = {**settings.prompt, "model": model}
+        settings.extra_models = [str(fake_model_dir)]  # a local model, offered as on any start
         local = FakeBackend()
-        argv = ["--library", str(tmp_path / "library"), "--model", str(fake_model_dir)]
+        argv = ["--library", str(tmp_path / "library")]
         _app, window = build_window(argv, backend_factory=lambda: local, settings=settings)
         window.local = local  # type: ignore[attr-defined]
         windows.append(window)
@@ -93,6 +96,16 @@ def test_a_server_checkpoint_runs_on_the_server_and_lands_in_the_history_with_it
     own = json.loads(chunks[JSON_CHUNK])
     assert own["server"] == "box" and own["request"]["model"] == BOX_SD15  # reusing it picks the server again
     assert ("Server", "box") in describe(record)
+
+
+def test_a_server_checkpoint_chosen_last_time_is_still_chosen_at_start(
+    qtbot: QtBot, make_window: WindowMaker, standin: ComfyStandIn
+) -> None:
+    standin.checkpoints.append("sdxl/juggernaut.safetensors")
+    window = make_window({"box": standin.url}, model=BOX_SD15)
+    assert window.prompt.values.model == BOX_SD15  # offered before the server has answered
+    qtbot.waitUntil(lambda: "box: juggernaut" in _combo_names(window), timeout=10_000)  # then its whole list
+    assert window.prompt.values.model == BOX_SD15 and window.prompt_panel.model_combo.currentText() == "box: sd15"
 
 
 def test_the_status_bar_shows_each_server_busy_then_unreachable(
