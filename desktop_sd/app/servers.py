@@ -87,6 +87,10 @@ class ServerMonitor(QObject):
         """A poll is under way (``states_changed`` follows if anything changed)."""
         return self._polling
 
+    def http_warning(self, url: str) -> str | None:
+        """The plain-http warning for ``url`` the first time it is asked for in this session, else None."""
+        return self._http.warning(url)
+
     def is_offline(self) -> bool:
         return self._is_offline()
 

@@ -100,7 +100,7 @@ class ServersDialog(QDialog):
             self._say(f"Not added: {exc}")
             return
         self.token_edit.clear()
-        warning = servers.PlainHttpWarnings().warning(entry.url)
+        warning = self.monitor.http_warning(entry.url)  # said here, so not again above the canvas
         self._say(f"Added {entry.name} ({entry.url})." + (f" Note: {warning}" if warning else ""))
         self._refresh(select=entry.name)
         self.monitor.reload()

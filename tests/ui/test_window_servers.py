@@ -167,6 +167,21 @@ def test_the_servers_dialog_adds_tests_and_removes_a_server_with_its_token_only_
     assert window.services.servers is not None and window.services.servers.backend.servers() == []
 
 
+def test_adding_a_plain_http_server_on_another_machine_warns_once_in_the_dialog(
+    qtbot: QtBot, make_window: WindowMaker
+) -> None:
+    window = make_window()
+    dialog = window.servers.open_dialog()
+    assert dialog is not None
+    dialog.name_edit.setText("far")
+    dialog.url_edit.setText("192.0.2.7")
+    dialog.add_button.click()
+    assert "plain http" in dialog.result_label.text() and "http://192.0.2.7:8188" in dialog.result_label.text()
+    assert not any("plain http" in m.text for m in window.messages.messages())  # said once, in the dialog
+    dialog.add_button.click()  # added again (replaced): no second warning
+    assert dialog.result_label.text() == "Added far (http://192.0.2.7:8188)."
+
+
 def test_offline_mode_keeps_another_machine_out_until_allowed_and_plain_http_warns(
     qtbot: QtBot, make_window: WindowMaker
 ) -> None:
