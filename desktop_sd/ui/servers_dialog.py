@@ -30,6 +30,7 @@ from desktop_sd.app.servers import ServerMonitor
 from desktop_sd.core.errors import ServerError
 from desktop_sd.remote import servers
 from desktop_sd.remote.servers import ServerEntry
+from desktop_sd.ui.theme import show_focus
 
 START_HINT = (
     "Start ComfyUI on the other machine with <code>python main.py --listen 0.0.0.0 --port 8188</code>, "
@@ -44,8 +45,10 @@ class ServersDialog(QDialog):
     def __init__(self, monitor: ServerMonitor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("ComfyUI servers")
+        self.setMinimumWidth(520)  # room for "name — address" rows and the three buttons side by side
         self.monitor = monitor
         self.list = QListWidget()
+        show_focus(self.list)
         self.name_edit = QLineEdit()
         self.name_edit.setPlaceholderText("gpu-box")
         self.url_edit = QLineEdit()
