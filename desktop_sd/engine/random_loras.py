@@ -24,9 +24,9 @@ def _layers(module: torch.nn.Module, conv: bool) -> dict[str, torch.nn.Module]:
         if ".lora_" in name:
             continue  # a pipeline that already carries adapters: the layers are named as before
         name = name.removesuffix(".base_layer")
-        if isinstance(layer, torch.nn.Linear) and ("attn" in name or "self_attn" in name):
-            found[name] = layer
-        elif conv and isinstance(layer, torch.nn.Conv2d) and "resnets" in name and name.endswith("conv1"):
+        if (isinstance(layer, torch.nn.Linear) and ("attn" in name or "self_attn" in name)) or (
+            conv and isinstance(layer, torch.nn.Conv2d) and "resnets" in name and name.endswith("conv1")
+        ):
             found[name] = layer
     return found
 
@@ -47,7 +47,10 @@ def _encoders(pipe: DiffusionPipeline, xl: bool) -> list[tuple[str, str, torch.n
     """(kohya prefix, diffusers prefix, module) for the UNet and each text encoder."""
     parts = [("lora_unet_", "unet.", pipe.unet)]
     if xl:
-        parts += [("lora_te1_", "text_encoder.", pipe.text_encoder), ("lora_te2_", "text_encoder_2.", pipe.text_encoder_2)]
+        parts += [
+            ("lora_te1_", "text_encoder.", pipe.text_encoder),
+            ("lora_te2_", "text_encoder_2.", pipe.text_encoder_2),
+        ]
     else:
         parts.append(("lora_te_", "text_encoder.", pipe.text_encoder))
     return parts

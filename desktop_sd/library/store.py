@@ -155,6 +155,8 @@ class Library:
         model_id: str,
         parent_id: int | None = None,
         model_hash: str = "",
+        lora_hashes: tuple[tuple[str, str], ...] = (),
+        vae_hash: str = "",
     ) -> ImageRecord:
         """Save a finished image with its metadata, then record it; returns the record.
 
@@ -166,7 +168,9 @@ class Library:
         """
         created = time.time()
         extra = {"created": created, "model_id": model_id, "parent_id": parent_id}
-        data = encode_png(image, request, model_id, extra, model_hash=model_hash)
+        data = encode_png(
+            image, request, model_id, extra, model_hash=model_hash, lora_hashes=lora_hashes, vae_hash=vae_hash
+        )
         if self.closed:
             raise LibraryError("The library is closed.")
         seed = request.seed if request.seed is not None else "x"

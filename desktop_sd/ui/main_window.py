@@ -193,8 +193,10 @@ class MainWindow(QMainWindow):
             self.status.showMessage("Applied to the canvas (Ctrl+Z undoes it)", 4000)
 
     def reuse(self, request: GenerationRequest) -> None:
-        self.generation.reuse_parameters(request)
+        notices = self.generation.reuse_parameters(request)
         self.status.showMessage("Settings taken from the image", 4000)
+        if notices:
+            self.show_message(" ".join(notices), Level.WARNING)
 
     def _on_model_missing(self) -> None:
         self._update_central(force_welcome=not self.models.items())

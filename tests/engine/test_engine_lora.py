@@ -44,7 +44,7 @@ def loras_dir() -> Path:
     return paths.models_dir() / "loras"
 
 
-def plain_with_lora(pipe, path: Path, weight: float, request: GenerationRequest, prompt: str):  # noqa: ANN001, ANN201
+def plain_with_lora(pipe, path: Path, weight: float, request: GenerationRequest, prompt: str):
     pipe.load_lora_weights(str(path), adapter_name="plain")
     try:
         pipe.set_adapters(["plain"], [weight])
