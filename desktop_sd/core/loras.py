@@ -19,7 +19,7 @@ LoraWeights = tuple[tuple[str, float], ...]  # (name, weight) in the order given
 # and <lyco:...>, which the LyCORIS extension adds for the same files.
 _TAG = re.compile(r"<(?:lora|lyco):([^:<>]+?)(?::([^:<>]*))?(?::[^<>]*)?>", re.IGNORECASE)
 _SPACES = re.compile(r"[ \t]{2,}")
-_LOOSE_COMMAS = re.compile(r"\s*,(\s*,)+")
+_LOOSE_COMMAS = re.compile(r"[ \t]*,([ \t]*,)*")
 
 FAMILY_NAMES = {Family.SD1: "SD 1.x", Family.SD2: "SD 2.x", Family.SDXL: "SDXL", Family.UNKNOWN: "an unknown"}
 _SGM_BLOCKS = ("lora_unet_input_blocks_", "lora_unet_output_blocks_", "lora_unet_middle_block_")  # kohya SDXL
