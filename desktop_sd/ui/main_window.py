@@ -15,6 +15,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QToolBar, QWidget
 
+from desktop_sd.app.addon_list import AddonList
 from desktop_sd.app.canvas_document import CanvasDocument
 from desktop_sd.app.generation import GenerationController
 from desktop_sd.app.history import History
@@ -27,6 +28,7 @@ from desktop_sd.app.tokens import TokenCounter
 from desktop_sd.core.document import Document
 from desktop_sd.core.request import GenerationRequest
 from desktop_sd.core.settings import Settings
+from desktop_sd.models.addons import AddonKind
 from desktop_sd.ui.actions import WindowActions
 from desktop_sd.ui.canvas_area import CanvasArea
 from desktop_sd.ui.prompt_panel import PromptPanel
@@ -96,6 +98,8 @@ class MainWindow(QMainWindow):
                                  self.status, self._shown, services.model_manager)  # fmt: skip
 
         self.prompt_panel = PromptPanel(self.prompt, services.tokens, a.generate, a.cancel)
+        self.addons = services.model_manager.addons if services.model_manager is not None else AddonList(parent=self)
+        self.addons.changed.connect(self._refresh_addons)
         self.prompt_dock = self._dock("Prompt", "prompt-dock", self.prompt_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.history = WindowHistory(self, services.history, self.generation, self.files, self.messages, self.reuse)
         self.queue_panel = QueuePanel(self.queue)
@@ -213,9 +217,13 @@ class MainWindow(QMainWindow):
             [("Use a model file…", lambda: self.files.add_model_dialog(folder=False))],
         )
 
+    def _refresh_addons(self) -> None:
+        self.prompt_panel.set_addons(self.addons.items(AddonKind.LORA), self.addons.items(AddonKind.VAE))
+
     def _refresh_models(self) -> None:
         choices = self.models.items()
         self.prompt_panel.set_models(choices)
+        self._refresh_addons()
         if self.prompt.values.model not in [c.id for c in choices]:
             self.prompt.update(model=self.models.default_id() if choices else "")
         self.status.set_model(self.models.name_of(self.prompt.values.model))

@@ -37,6 +37,7 @@ from desktop_sd.core.errors import DesktopSDError
 from desktop_sd.models.catalog import CatalogEntry
 from desktop_sd.models.progress import Progress, format_eta
 from desktop_sd.models.transfer import human_size
+from desktop_sd.ui.addons_tab import AddonsTab
 
 CELL_WIDTH = 300
 
@@ -125,6 +126,8 @@ class ModelsDialog(QDialog):
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_installed_tab(), "Installed")
         self.tabs.addTab(self._build_catalog_tab(), "Download")
+        self.addons_tab = AddonsTab(manager.addons)
+        self.tabs.addTab(self.addons_tab, "LoRAs, embeddings, VAEs")
 
         self.offline_box = QCheckBox("Work offline (no network at all; installed models keep working)")
         self.offline_box.setChecked(manager.offline())
