@@ -90,6 +90,7 @@ def build_window(
         history=history,
         model_manager=manager,
         open_models_dialog=_models_dialog_opener(manager),
+        addons=manager.addons,
     )
     window = MainWindow(services)
     manager.default_changed.connect(lambda model_id: window.prompt.update(model=model_id))

@@ -153,6 +153,8 @@ class GenerationRequest:
                 value = dataclasses.asdict(value)
             elif isinstance(value, StrEnum):
                 value = str(value)
+            elif f.name == "loras":
+                value = [[name, weight] for name, weight in value]
             data[f.name] = value
         data["has_init_image"] = self.init_image is not None
         data["has_mask"] = self.mask is not None

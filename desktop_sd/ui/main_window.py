@@ -64,6 +64,7 @@ class WindowServices:
     history: History | None = None  # the history library with its saver and gallery
     model_manager: ModelManager | None = None
     open_models_dialog: Callable[[QWidget], None] | None = None
+    addons: AddonList | None = None  # installed LoRAs, embeddings and VAEs (the model manager's)
 
 
 class MainWindow(QMainWindow):
@@ -98,7 +99,7 @@ class MainWindow(QMainWindow):
                                  self.status, self._shown, services.model_manager)  # fmt: skip
 
         self.prompt_panel = PromptPanel(self.prompt, services.tokens, a.generate, a.cancel)
-        self.addons = services.model_manager.addons if services.model_manager is not None else AddonList(parent=self)
+        self.addons = services.addons or AddonList(parent=self)
         self.addons.changed.connect(self._refresh_addons)
         self.prompt_dock = self._dock("Prompt", "prompt-dock", self.prompt_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.history = WindowHistory(self, services.history, self.generation, self.files, self.messages, self.reuse)
