@@ -41,5 +41,5 @@ class AddonList(QObject):
 
     def remove(self, addon: AddonFile) -> None:
         """Delete an add-on Desktop SD holds. Raises ``ModelError`` for one in another app's folder."""
-        remove_addon(addon)
+        remove_addon(addon, self._root)
         self.refresh()

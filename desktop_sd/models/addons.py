@@ -12,6 +12,7 @@ but never unpickled, so its family is unknown.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import threading
@@ -62,6 +63,7 @@ class AddonFile:
     owned: bool = True  # in Desktop SD's own folder (removing deletes it); else in a linked app's folder
     triggers: tuple[str, ...] = ()  # LoRA: training tags from ss_tag_frequency, most frequent first
     problem: str = ""  # why it cannot be used (e.g. a LyCORIS kind diffusers cannot load); "" when usable
+    registry_id: str = ""  # downloaded from the catalog or the Hub: the model registry's id
 
     @property
     def family_label(self) -> str:
@@ -99,6 +101,23 @@ def _app_folders(models_root: Path | None) -> list[Path]:
         return []
 
 
+def _downloaded(kind: AddonKind, models_root: Path | None) -> list[AddonFile]:
+    """Add-ons downloaded from the catalog or the Hub (recorded in the registry), named by their id."""
+    try:
+        installed = Registry(models_root).installed()
+    except ModelError:
+        return []
+    found: list[AddonFile] = []
+    for model in installed:
+        if model.kind != str(kind) or not model.available:
+            continue
+        addon = _identify(model.path, kind, True)
+        if addon is not None:
+            family = addon.family if addon.family is not Family.UNKNOWN else model.family
+            found.append(dataclasses.replace(addon, name=model.id, family=family, registry_id=model.id))
+    return found
+
+
 def find_addons(
     kind: AddonKind, models_root: Path | None = None, app_folders: list[Path] | None = None
 ) -> list[AddonFile]:
@@ -114,6 +133,8 @@ def find_addons(
     for folder, owned in folders:
         found = [a for a in (_identify(p, kind, owned) for p in _candidates(folder, kind)) if a is not None]
         results.extend(sorted(found, key=lambda a: a.name.lower()))
+        if owned:
+            results.extend(_downloaded(kind, models_root))
     return results
 
 
@@ -257,8 +278,11 @@ def addon_path(kind: str, name: str) -> Path:
     return resolve_addon(AddonKind(kind), name).path
 
 
-def remove_addon(addon: AddonFile) -> None:
+def remove_addon(addon: AddonFile, models_root: Path | None = None) -> None:
     """Delete an add-on Desktop SD holds; one in another app's folder is left there (say so)."""
+    if addon.registry_id:
+        Registry(models_root).remove(addon.registry_id)
+        return
     if not addon.owned:
         raise ModelError(
             f"{addon.path.name} lies in another app's folder ({addon.path.parent}); remove it there, or unlink "

@@ -106,6 +106,9 @@ class DownloadCell(QWidget):
         self.stack.setCurrentIndex(2)
 
 
+KIND_NAMES = {"taesd": "preview decoder", "vae": "VAE", "lora": "LoRA", "embedding": "embedding"}
+
+
 class ModelsDialog(QDialog):
     """Catalog with size, licence, purpose and a Download button and progress bar each; installed models
     with disk use; Import (file, folder, URL, repo id), Remove, Set default; cancel running downloads."""
@@ -230,7 +233,11 @@ class ModelsDialog(QDialog):
         for row, entry in enumerate(entries):
             name = entry.name + ("  ★ recommended" if recommended is not None and entry.id == recommended.id else "")
             if entry.kind != "checkpoint":
-                name += "  (helper: fast previews)"
+                name += (
+                    "  (helper: fast previews)"
+                    if entry.kind == "taesd"
+                    else f"  ({KIND_NAMES.get(entry.kind, entry.kind)})"
+                )
             licence = QTableWidgetItem(entry.licence)
             licence.setToolTip(entry.licence_url)
             purpose = QTableWidgetItem(entry.purpose)
@@ -291,7 +298,7 @@ class ModelsDialog(QDialog):
         selected = self.selected_id()
         self.installed_table.setRowCount(len(models))
         for row, model in enumerate(models):
-            family = "preview decoder" if model.kind != "checkpoint" else str(model.family)
+            family = str(model.family) if model.kind == "checkpoint" else KIND_NAMES.get(model.kind, model.kind)
             if model.inpainting:
                 family += " inpainting"
             name = model.name + ("  (default)" if model.id == default and model.available else "")

@@ -3,6 +3,7 @@ judged from their headers, imported, resolved by name and removed."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,12 @@ from desktop_sd.core import paths
 from desktop_sd.core.errors import InputError, ModelError
 from desktop_sd.core.request import Family
 from desktop_sd.models.addons import AddonKind, find_addons, import_addon, remove_addon, resolve_addon
+from desktop_sd.models import install
+from desktop_sd.models.progress import Meter
 from desktop_sd.models.registry import Registry
 from tests.models import addon_files
 from tests.models.builders import make_checkpoint
+from tests.models.fakehub import FakeHub
 
 
 def link(folder: Path) -> None:
@@ -88,3 +92,19 @@ def test_an_add_on_in_another_apps_folder_is_not_deleted(tmp_path: Path) -> None
     with pytest.raises(ModelError, match="another app's folder"):
         remove_addon(theirs)
     assert path.exists()
+
+
+def test_catalog_vae_and_lora_download_into_the_listing(fake_hub: FakeHub, tmp_path: Path) -> None:
+    vae_file = addon_files.vae(tmp_path / "vae.safetensors").read_bytes()
+    lora_file = addon_files.kohya_lora(tmp_path / "lora.safetensors", "sd1").read_bytes()
+    fake_hub.add_repo("stabilityai/sd-vae-ft-mse-original", {"vae-ft-mse-840000-ema-pruned.safetensors": vae_file})
+    fake_hub.add_repo("latent-consistency/lcm-lora-sdv1-5", {"pytorch_lora_weights.safetensors": lora_file})
+    for entry in ("sd-vae-ft-mse", "lcm-lora-sdv1-5"):
+        install.install(install.parse_target(entry), Registry(), Meter(lambda _p: None), threading.Event())
+    (vae,) = find_addons(AddonKind.VAE)
+    (lora,) = find_addons(AddonKind.LORA)
+    assert (vae.name, lora.name, lora.family) == ("sd-vae-ft-mse", "lcm-lora-sdv1-5", Family.SD1)
+    assert resolve_addon(AddonKind.LORA, "lcm-lora-sdv1-5").path.read_bytes() == lora_file
+    assert [m.id for m in Registry().installed() if m.kind == "checkpoint"] == []  # not offered as models
+    remove_addon(lora)
+    assert find_addons(AddonKind.LORA) == []
