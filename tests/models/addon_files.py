@@ -19,7 +19,10 @@ def kohya_lora(path: Path, family: str = "sd1", tags: dict[str, int] | None = No
     tensors: dict[str, np.ndarray] = {}
     if family == "sdxl":
         unet = "lora_unet_input_blocks_4_1_transformer_blocks_0_attn2_to_k"
-        encoders = ["lora_te1_text_model_encoder_layers_0_self_attn_q_proj", "lora_te2_text_model_encoder_layers_0_self_attn_q_proj"]
+        encoders = [
+            "lora_te1_text_model_encoder_layers_0_self_attn_q_proj",
+            "lora_te2_text_model_encoder_layers_0_self_attn_q_proj",
+        ]
     else:
         unet = "lora_unet_down_blocks_1_attentions_0_transformer_blocks_0_attn2_to_k"
         encoders = ["lora_te_text_model_encoder_layers_0_self_attn_q_proj"]

@@ -11,8 +11,8 @@ import pytest
 from desktop_sd.core import paths
 from desktop_sd.core.errors import InputError, ModelError
 from desktop_sd.core.request import Family
-from desktop_sd.models.addons import AddonKind, find_addons, import_addon, remove_addon, resolve_addon
 from desktop_sd.models import install
+from desktop_sd.models.addons import AddonKind, find_addons, import_addon, remove_addon, resolve_addon
 from desktop_sd.models.progress import Meter
 from desktop_sd.models.registry import Registry
 from tests.models import addon_files
