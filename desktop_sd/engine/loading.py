@@ -97,6 +97,8 @@ def _plan_single_file(ref: ModelRef, dtype: torch.dtype) -> ModelPlan:
     return ModelPlan(ref.family is Family.SDXL, inpainting, None, _table_bytes(table, dtype))
 
 
+
+
 def _read_json(path: Path, what: str) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
