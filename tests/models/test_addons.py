@@ -108,3 +108,17 @@ def test_catalog_vae_and_lora_download_into_the_listing(fake_hub: FakeHub, tmp_p
     assert [m.id for m in Registry().installed() if m.kind == "checkpoint"] == []  # not offered as models
     remove_addon(lora)
     assert find_addons(AddonKind.LORA) == []
+
+
+def test_a_lora_from_a_url_or_a_hub_file_is_listed_as_a_lora(fake_hub: FakeHub, tmp_path: Path) -> None:
+    data = addon_files.kohya_lora(tmp_path / "l.safetensors", "sdxl").read_bytes()
+    url = fake_hub.add_url("cute-style.safetensors", data)
+    fake_hub.add_repo("someone/loras", {"film-grain.safetensors": data})
+    for target in (url, "someone/loras"):
+        file = "film-grain.safetensors" if target == "someone/loras" else None
+        install.install(install.parse_target(target, file=file), Registry(), Meter(lambda _p: None), threading.Event())
+    loras = {a.name: a.family for a in find_addons(AddonKind.LORA)}
+    assert set(loras.values()) == {Family.SDXL} and len(loras) == 2
+    assert "cute-style" in loras
+    assert [m.id for m in Registry().installed() if m.kind == "checkpoint"] == []
+    assert Registry().default_model_id() is None  # a LoRA never becomes the default model
