@@ -41,7 +41,6 @@ class AppliedAddons:
     negative_prompt: str
     lora_hashes: tuple[tuple[str, str], ...] = ()
     vae_hash: str = ""
-    placed_again: bool = False  # new weights went into the model: its placement must be applied again
 
 
 class ModelAddons:
@@ -63,16 +62,16 @@ class ModelAddons:
         prompt, negative, wanted = prompt_loras(request.prompt, request.negative_prompt, request.loras)
         files = [LoraFile(name, find("lora", name), weight) for name, weight in wanted]
         vae_path = find("vae", request.vae) if request.vae else None
-        changed = self._set_vae(vae_path)
-        changed = self.loras.apply(pipe, files, self._detach) or changed
+        self._set_vae(vae_path)
+        self.loras.apply(pipe, files, self._detach)
         hashes = tuple((f.name, _hash(lora_hash, f.path, "lora-hashes.json")) for f in files if f.weight != 0)
         vae_hash = _hash(model_hash, vae_path, "model-hashes.json") if vae_path is not None else ""
-        return AppliedAddons(prompt, negative, hashes, vae_hash, changed)
+        return AppliedAddons(prompt, negative, hashes, vae_hash)
 
-    def _set_vae(self, path: Path | None) -> bool:
-        key = str(path.resolve()) if path is not None else ""
+    def _set_vae(self, path: Path | None) -> None:
+        key = f"{path.resolve()}@{path.stat().st_mtime_ns}" if path is not None else ""  # a changed file loads again
         if key == self._vae_path:
-            return False
+            return
         pipes = self._pipes()
         if self._own_vae is None:
             self._own_vae = pipes[0].vae
@@ -86,7 +85,6 @@ class ModelAddons:
         else:
             old.to("cpu")  # kept for later jobs, off the device
         self._vae_path = key
-        return True
 
 
 def _hash(how: Callable[[Path, Path], str], path: Path, cache: str) -> str:
