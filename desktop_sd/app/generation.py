@@ -19,6 +19,7 @@ import time
 from PySide6.QtCore import QObject, QRect, Signal
 from PySide6.QtGui import QImage
 
+from desktop_sd.app.addon_check import check_addons
 from desktop_sd.app.candidates import Candidates
 from desktop_sd.app.canvas_document import CanvasDocument
 from desktop_sd.app.jobs import JobQueue
@@ -118,8 +119,11 @@ class GenerationController(QObject):
         self.result_applied.emit()
         return True
 
-    def reuse_parameters(self, request: GenerationRequest) -> None:
+    def reuse_parameters(self, request: GenerationRequest) -> list[str]:
+        """Take the image's parameters; returns notices naming LoRAs or a VAE that are not installed."""
+        request, notices = check_addons(request)
         self.prompt.set_values(PromptValues.from_request(request, self.prompt.values))
+        return notices
 
     def reuse_seed(self, seed: int) -> None:
         self.prompt.update(seed=int(seed), random_seed=False)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
+from desktop_sd.app.addon_list import AddonList
 from desktop_sd.core.errors import Cancelled, DesktopSDError
 from desktop_sd.core.request import Family
 from desktop_sd.core.settings import Settings
@@ -64,6 +65,7 @@ class ModelManager(QObject):
     ) -> None:
         super().__init__(parent)
         self._registry = registry or Registry()
+        self.addons = AddonList(self._registry.root, self)  # LoRAs, embeddings and VAEs
         self._settings = settings
         self._jobs: dict[str, _Job] = {}
         self._installed: list[InstalledModel] | None = None
@@ -88,6 +90,7 @@ class ModelManager(QObject):
         """Look at the disk again (models added or removed behind the app's back)."""
         self._installed = None
         self.installed_changed.emit()
+        self.addons.refresh()
 
     def catalog(self) -> list[CatalogEntry]:
         return load_catalog()

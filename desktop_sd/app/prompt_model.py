@@ -50,6 +50,8 @@ class PromptValues:
     mask_feather: int = MASK_FEATHER.default
     outpaint_overlap: int = OUTPAINT_OVERLAP.default
     batch_size: int = BATCH_SIZE.default
+    loras: tuple[tuple[str, float], ...] = ()  # the LoRA picker's (name, weight), switched-on ones only
+    vae: str = ""  # a separate VAE's name; "" = the model's own
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -63,7 +65,9 @@ class PromptValues:
         kwargs: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
             value, default = data.get(f.name), getattr(defaults, f.name)
-            if isinstance(default, bool):
+            if f.name == "loras":
+                ok, value = True, _loras_from_json(value)
+            elif isinstance(default, bool):
                 ok = isinstance(value, bool)
             elif isinstance(default, (int, float)):
                 ok = isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -98,6 +102,8 @@ class PromptValues:
             batch_size=self.batch_size,
             mask_feather=self.mask_feather,
             outpaint_overlap=self.outpaint_overlap,
+            loras=self.loras,
+            vae=self.vae,
         )
 
     @classmethod
@@ -120,7 +126,20 @@ class PromptValues:
             mask_feather=request.mask_feather,
             outpaint_overlap=request.outpaint_overlap,
             batch_size=request.batch_size,
+            loras=request.loras,
+            vae=request.vae,
         )
+
+
+def _loras_from_json(value: object) -> tuple[tuple[str, float], ...]:
+    """Saved (name, weight) pairs; anything malformed is left out."""
+    pairs: list[tuple[str, float]] = []
+    for item in value if isinstance(value, list | tuple) else []:
+        if isinstance(item, list | tuple) and len(item) == 2 and isinstance(item[0], str):
+            weight = item[1]
+            if isinstance(weight, int | float) and not isinstance(weight, bool):
+                pairs.append((item[0], float(weight)))
+    return tuple(pairs)
 
 
 class PromptModel(QObject):

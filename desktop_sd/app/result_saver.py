@@ -31,6 +31,8 @@ class ResultStore(Protocol):
         model_hash: str = "",
         server: str = "",
         graph: str = "",
+        lora_hashes: tuple[tuple[str, str], ...] = (),
+        vae_hash: str = "",
     ) -> Any: ...
 
 
@@ -59,7 +61,14 @@ class _SaveWorker(QObject):
                 graph = result.graphs[index] if index < len(result.graphs) else ""
                 records.append(
                     store.add(
-                        image, request, result.model_id, model_hash=result.model_hash, server=result.server, graph=graph
+                        image,
+                        request,
+                        result.model_id,
+                        model_hash=result.model_hash,
+                        server=result.server,
+                        graph=graph,
+                        lora_hashes=result.lora_hashes,
+                        vae_hash=result.vae_hash,
                     )
                 )
             except Exception as exc:  # any failure keeps the image in memory for a retry

@@ -78,6 +78,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _number_argument(parser, OUTPAINT_OVERLAP)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     parser.add_argument(
+        "--lora",
+        action="append",
+        metavar="NAME:WEIGHT",
+        help="apply an installed LoRA (or a LoRA file) at this weight (default 1); repeat for several. "
+        "<lora:NAME:WEIGHT> in the prompt works too",
+    )
+    parser.add_argument("--vae", metavar="NAME_OR_PATH", help="a separate VAE (installed name, file or folder)")
+    parser.add_argument(
         "--server", metavar="NAME_OR_URL", help="generate on this ComfyUI server (see `desktop-sd servers`)"
     )
     parser.add_argument(
@@ -194,8 +202,20 @@ def build_request(args: argparse.Namespace) -> tuple[GenerationRequest, list[str
         mask_feather=args.feather,
         outpaint_overlap=args.overlap,
         device=args.device,
+        loras=_lora_options(args.lora),
+        vae=args.vae or "",
     )
     return request, notices
+
+
+def _lora_options(values: list[str] | None) -> tuple[tuple[str, float], ...]:
+    """``--lora NAME:WEIGHT`` options as (name, weight) pairs; a bad weight is bad input."""
+    from desktop_sd.core.loras import merge_loras, parse_lora_option
+
+    try:
+        return merge_loras([parse_lora_option(v) for v in values or []])
+    except ValueError as exc:
+        raise InputError(f"--lora: {exc}.") from None
 
 
 def _readable(text: str, flag: str, notices: list[str]) -> str:
@@ -238,9 +258,10 @@ def _backend(args: argparse.Namespace) -> Backend:
     if args.server is None:
         quiet_libraries()
         from desktop_sd.engine import Engine
+        from desktop_sd.models.addons import addon_path
         from desktop_sd.models.resolve import resolve_model
 
-        return Engine(resolve=resolve_model, device=args.device)
+        return Engine(resolve=resolve_model, device=args.device, find_addon=addon_path)
     from desktop_sd.cli.servers import connect
     from desktop_sd.core.settings import Settings
     from desktop_sd.models.network import is_offline
@@ -275,7 +296,17 @@ def _generate(args: argparse.Namespace, request: GenerationRequest) -> int:
         text = {"prompt": result.graphs[i]} if result.graphs else None  # ComfyUI loads the image's graph from it
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(target, encode_png(image, single, model_name, extra, text, model_hash=result.model_hash))
+            data = encode_png(
+                image,
+                single,
+                model_name,
+                extra,
+                text,
+                model_hash=result.model_hash,
+                lora_hashes=result.lora_hashes,
+                vae_hash=result.vae_hash,
+            )
+            atomic_write_bytes(target, data)
         except OSError as exc:
             raise DesktopSDError(f"Could not write {target}: {os_error_reason(exc)}. Choose another --out.") from None
         print(target)
@@ -302,7 +333,15 @@ def _save_in_history(folder: Path | None, result: GenerationResult) -> None:
             for i, (image, seed) in enumerate(zip(result.images, result.seeds, strict=True)):
                 graph = result.graphs[i] if i < len(result.graphs) else ""
                 request = result.request.replace(seed=seed, batch_size=1)
-                library.add(image, request, result.model_id, server=result.server, graph=graph)
+                library.add(
+                    image,
+                    request,
+                    result.model_id,
+                    server=result.server,
+                    graph=graph,
+                    lora_hashes=result.lora_hashes,
+                    vae_hash=result.vae_hash,
+                )
     except DesktopSDError as exc:
         print(f"note: The images were not saved in the history: {exc}", file=sys.stderr)
 

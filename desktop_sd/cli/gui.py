@@ -48,9 +48,10 @@ log = logging.getLogger(__name__)
 def engine_factory() -> Backend:
     """Runs on the worker thread at the first job: this is where torch gets imported."""
     from desktop_sd.engine import Engine
+    from desktop_sd.models.addons import addon_path
     from desktop_sd.models.resolve import resolve_model
 
-    return Engine(resolve=resolve_model, find_taesd=Registry().taesd_path)
+    return Engine(resolve=resolve_model, find_taesd=Registry().taesd_path, find_addon=addon_path)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -96,6 +97,7 @@ def build_window(
         model_manager=manager,
         open_models_dialog=_models_dialog_opener(manager),
         servers=ServerMonitor(settings, backend, models, lambda: is_offline(settings)),
+        addons=manager.addons,
     )
     window = MainWindow(services)
     manager.default_changed.connect(lambda model_id: window.prompt.update(model=model_id))

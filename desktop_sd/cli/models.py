@@ -35,7 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     download.set_defaults(func=run_download)
 
     importing = commands.add_parser(
-        "import", help="use a .safetensors/.ckpt file, a diffusers folder, or an app's folder"
+        "import",
+        help="use a .safetensors/.ckpt file, a diffusers folder, or an app's folder; "
+        "a LoRA, embedding or VAE file is copied into Desktop SD's folder for its kind",
     )
     importing.add_argument("path", type=Path)
     importing.add_argument(
@@ -43,7 +45,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     importing.set_defaults(func=run_import)
 
-    remove = commands.add_parser("remove", help="remove a model (files Desktop SD downloaded are deleted)")
+    remove = commands.add_parser(
+        "remove", help="remove a model (files Desktop SD downloaded are deleted), or an add-on as lora:NAME, vae:NAME"
+    )
     remove.add_argument("id")
     remove.set_defaults(func=run_remove)
 
@@ -92,6 +96,7 @@ def run_list(args: argparse.Namespace) -> int:
         default = registry.default_model_id()
     except DesktopSDError as exc:
         return _fail(exc)
+    _list_addons()
     if not models:
         print("No models installed. Download one with: desktop-sd models download sd-turbo", file=sys.stderr)
         return 0
@@ -170,10 +175,33 @@ def run_download(args: argparse.Namespace) -> int:
     return 0
 
 
+def _list_addons() -> None:
+    """LoRAs, embeddings and VAEs, one a line, starting with ``kind:name`` (what ``remove`` takes)."""
+    from desktop_sd.models.addons import AddonKind, find_addons
+    from desktop_sd.models.transfer import human_size
+
+    for kind in AddonKind:
+        for addon in find_addons(kind):
+            where = "" if addon.owned else " (in another app's folder)"
+            note = f"  [{addon.problem}]" if addon.problem else ""
+            triggers = f"  triggers: {', '.join(addon.triggers[:5])}" if addon.triggers else ""
+            ident = f"{kind}:{addon.name}"
+            size = human_size(addon.size_bytes)
+            print(f"{ident:<30}  {addon.family_label:<14}  {size:>9}  {addon.path}{where}{triggers}{note}")
+
+
 def run_import(args: argparse.Namespace) -> int:
+    from desktop_sd.models.addons import describe, import_addon
     from desktop_sd.models.importer import import_path
 
     _prepare()
+    if args.path.is_file() and describe(args.path) is not None:  # a LoRA, embedding or VAE
+        try:
+            addon = import_addon(args.path)
+        except DesktopSDError as exc:
+            return _fail(exc)
+        print(f"{addon.kind}:{addon.name}  {addon.family_label}  {addon.path}")
+        return 0
     try:
         models = import_path(args.path, copy=args.copy, registry=_registry())
     except DesktopSDError as exc:
@@ -184,6 +212,9 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_remove(args: argparse.Namespace) -> int:
+    kind, sep, name = str(args.id).partition(":")
+    if sep and kind in ("lora", "embedding", "vae"):
+        return _remove_addon(kind, name)
 
     try:
         model = _registry().remove(args.id)
@@ -191,6 +222,18 @@ def run_remove(args: argparse.Namespace) -> int:
         return _fail(exc)
     action = "deleted" if model.owned else "forgotten (its files were left in place)"
     print(f"{model.id}  {action}")
+    return 0
+
+
+def _remove_addon(kind: str, name: str) -> int:
+    from desktop_sd.models.addons import AddonKind, remove_addon, resolve_addon
+
+    try:
+        addon = resolve_addon(AddonKind(kind), name)
+        remove_addon(addon)
+    except DesktopSDError as exc:
+        return _fail(exc)
+    print(f"{kind}:{addon.name}  deleted")
     return 0
 
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from desktop_sd.core.atomic import atomic_write_bytes
 
 SHORT_HASH_DIGITS = 10
+LORA_HASH_DIGITS = 12
 _CHUNK = 1 << 20
 _lock = threading.Lock()
 
@@ -40,9 +42,30 @@ def _load(cache: Path) -> dict[str, dict[str, object]]:
 def model_hash(path: Path, cache: Path) -> str:
     """A1111's ``Model hash`` of ``path`` (first 10 hex digits of its SHA-256), cached in ``cache``.
 
-    Raises ``OSError`` when the file cannot be read; a cache that cannot be
-    written only means the next call hashes again.
+    Also A1111's ``VAE hash`` of a VAE file. Raises ``OSError`` when the file cannot be read;
+    a cache that cannot be written only means the next call hashes again.
     """
+    return _cached(path, cache, sha256_file)[:SHORT_HASH_DIGITS]
+
+
+def sha256_after_header(path: Path) -> str:
+    """The SHA-256 of a safetensors file's tensor data (everything after the header): kohya's
+    "addnet" hash, which A1111 shows for LoRAs. Metadata edits do not change it."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        length = int.from_bytes(stream.read(8), "little")
+        stream.seek(8 + length)
+        while chunk := stream.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def lora_hash(path: Path, cache: Path) -> str:
+    """A1111's short LoRA hash (``Lora hashes``): the first 12 hex digits of the addnet hash, cached in ``cache``."""
+    return _cached(path, cache, sha256_after_header)[:LORA_HASH_DIGITS]
+
+
+def _cached(path: Path, cache: Path, digest: Callable[[Path], str]) -> str:
     path = Path(path).resolve()
     stat = path.stat()
     key = str(path)
@@ -51,8 +74,8 @@ def model_hash(path: Path, cache: Path) -> str:
         if isinstance(entry, dict) and entry.get("size") == stat.st_size and entry.get("mtime_ns") == stat.st_mtime_ns:
             known = entry.get("sha256")
             if isinstance(known, str):
-                return known[:SHORT_HASH_DIGITS]
-    full = sha256_file(path)
+                return known
+    full = digest(path)
     with _lock:
         data = _load(cache)
         data[key] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": full}
@@ -61,4 +84,4 @@ def model_hash(path: Path, cache: Path) -> str:
             atomic_write_bytes(cache, json.dumps(data, indent=1, sort_keys=True).encode("utf-8"))
         except OSError:
             pass
-    return full[:SHORT_HASH_DIGITS]
+    return full

@@ -136,6 +136,8 @@ class GenerationRequest:
     mask_feather: int = MASK_FEATHER.default
     outpaint_overlap: int = OUTPAINT_OVERLAP.default  # the original changes at most this far from its edge
     device: str = "auto"
+    loras: tuple[tuple[str, float], ...] = ()  # (name, weight) from the LoRA picker; prompt tags add to these
+    vae: str = ""  # a separate VAE's name or path; "" = the model's own
 
     def replace(self, **changes: Any) -> GenerationRequest:
         return dataclasses.replace(self, **changes)
@@ -151,6 +153,8 @@ class GenerationRequest:
                 value = dataclasses.asdict(value)
             elif isinstance(value, StrEnum):
                 value = str(value)
+            elif f.name == "loras":
+                value = [[name, weight] for name, weight in value]
             data[f.name] = value
         data["has_init_image"] = self.init_image is not None
         data["has_mask"] = self.mask is not None
@@ -164,6 +168,8 @@ class GenerationRequest:
         kwargs["mode"] = Mode(kwargs.get("mode", Mode.TXT2IMG))
         if isinstance(kwargs.get("outpaint"), dict):
             kwargs["outpaint"] = Borders(**kwargs["outpaint"])
+        if "loras" in kwargs:  # JSON gives lists back
+            kwargs["loras"] = tuple((str(name), float(weight)) for name, weight in kwargs["loras"])
         return cls(**kwargs)
 
 
@@ -192,3 +198,5 @@ class GenerationResult:
     server: str = ""  # the ComfyUI server's name; empty for the local engine
     graphs: tuple[str, ...] = ()  # one submitted ComfyUI API graph (JSON) per image; empty for the local engine
     model_hash: str = ""
+    lora_hashes: tuple[tuple[str, str], ...] = ()  # (name, A1111's short LoRA hash) of each LoRA that ran
+    vae_hash: str = ""  # A1111's "VAE hash" of a separate VAE file

@@ -28,6 +28,7 @@ from desktop_sd.core.request import Family, GenerationRequest, GenerationResult,
 from desktop_sd.core.validation import check_request
 from desktop_sd.engine import device as devices
 from desktop_sd.engine import loading, run
+from desktop_sd.engine.addons import AddonFinder, find_by_path
 from desktop_sd.engine.interrupt import interruptible
 from desktop_sd.engine.pipelines import LoadedModel
 from desktop_sd.engine.previews import DEFAULT_INTERVAL_S, Previewer, load_taesd, taesd_folder
@@ -65,9 +66,12 @@ class Engine:
         preview_interval_s: float = DEFAULT_INTERVAL_S,
         tier_memory: TierMemory | None = None,
         find_taesd: TaesdFinder | None = None,
+        find_addon: AddonFinder | None = None,
     ) -> None:
         """``find_taesd(family)`` names the installed TAESD folder for previews (the model
-        registry knows); without it, ``models/taesd`` and ``models/taesdxl`` are looked in."""
+        registry knows); without it, ``models/taesd`` and ``models/taesdxl`` are looked in.
+        ``find_addon(kind, name)`` finds an installed LoRA or VAE; without it, names must be paths."""
+        self._find_addon = find_addon or find_by_path
         self._resolve = resolve
         self._find_taesd = find_taesd
         self._device_choice = device
@@ -97,9 +101,11 @@ class Engine:
                 call = call.for_inpainting_model()
             if request.scheduler == "default":  # record the scheduler that really runs
                 request = request.replace(scheduler=scheduler_id_of(model.schedulers.get("default")))
-            notices += truncation_notices(model.tokenizer, request.prompt, request.negative_prompt)
+            addons = model.addons.apply(request, self._find_addon, model.pipeline(call.kind))  # LoRAs, VAE
+            run_request = request.replace(prompt=addons.prompt, negative_prompt=addons.negative_prompt)
+            notices += truncation_notices(model.tokenizer, run_request.prompt, run_request.negative_prompt)
             seeds = batch_seeds(seed, request.batch_size)
-            images = self._run(model, call, request, seeds, on_step, cancelled, notices)
+            images = self._run(model, call, run_request, seeds, on_step, cancelled, notices)
             images = call.finish(images)
             assert model.tier is not None
             return GenerationResult(
@@ -112,6 +118,8 @@ class Engine:
                 tier=model.tier,
                 notices=tuple(notices),
                 elapsed_s=time.perf_counter() - started,
+                lora_hashes=addons.lora_hashes,
+                vae_hash=addons.vae_hash,
             )
 
     def status(self) -> BackendStatus:

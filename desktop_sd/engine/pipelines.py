@@ -16,6 +16,7 @@ from diffusers import (
 from desktop_sd.core.inputs import PipelineKind
 from desktop_sd.core.request import MemoryTier
 from desktop_sd.engine import placement
+from desktop_sd.engine.addons import ModelAddons
 from desktop_sd.engine.device import Device
 from desktop_sd.engine.schedulers import SchedulerSet
 from desktop_sd.engine.tiers import SETUPS
@@ -60,6 +61,7 @@ class LoadedModel:
         self.vae_tiling = False  # switched on for good once a decode ran out of memory
         self.taesd: AutoencoderTiny | None = None
         self.taesd_checked = False
+        self.addons = ModelAddons(self.pipelines, device.dtype, self.detach)  # LoRAs and VAE of the current job
         sizes = [_component_bytes(c) for c in base.components.values()]
         self.model_bytes = sum(sizes)
         self.largest_bytes = max(sizes, default=0)
@@ -73,6 +75,10 @@ class LoadedModel:
     @property
     def tokenizer(self) -> object:
         return next(iter(self._pipes.values())).tokenizer
+
+    def pipelines(self) -> list[DiffusionPipeline]:
+        """Every pipeline made so far (they share their weights)."""
+        return list(self._pipes.values())
 
     def pipeline(self, kind: PipelineKind) -> DiffusionPipeline:
         """The pipeline for a mode, made from the loaded one on first use (weights shared)."""

@@ -24,6 +24,7 @@ import desktop_sd
 from desktop_sd.core.model_files import PICKLE_SUFFIXES
 from desktop_sd.core.request import GenerationRequest, Mode
 from desktop_sd.core.schedulers import SCHEDULER_IDS, scheduler_info
+from desktop_sd.library.addon_text import lora_hashes_pair, prompt_with_tags, vae_pairs
 from desktop_sd.library.parsed import A1111, DESKTOP_SD, FOOOCUS, NOVELAI, ParsedParameters, to_float, to_int
 from desktop_sd.library.pngtext import NotPNG, latin1_text, read_text_chunks
 from desktop_sd.library.read_a1111 import parse_a1111
@@ -91,7 +92,13 @@ def model_display_name(model: str) -> str:
 
 
 def a1111_parameters(
-    request: GenerationRequest, model_name: str, version: str = "", model_hash: str = "", server: str = ""
+    request: GenerationRequest,
+    model_name: str,
+    version: str = "",
+    model_hash: str = "",
+    lora_hashes: tuple[tuple[str, str], ...] = (),
+    vae_hash: str = "",
+    server: str = "",
 ) -> str:
     """The ``parameters`` text exactly as A1111 lays it out (keys in A1111's order, None values left out).
 
@@ -114,10 +121,12 @@ def a1111_parameters(
     name = model_display_name(model_name)
     if name:
         pairs.append(("Model", name))
+    pairs += vae_pairs(request, vae_hash)
     if request.mode is not Mode.TXT2IMG:
         pairs.append(("Denoising strength", _number(request.strength)))
     if request.mode in (Mode.INPAINT, Mode.OUTPAINT):
         pairs.append(("Mask blur", str(request.mask_feather)))
+    pairs += lora_hashes_pair(lora_hashes)
     if server:
         pairs.append(("Server", server))
     if version:
@@ -125,7 +134,7 @@ def a1111_parameters(
     negative = f"\nNegative prompt: {request.negative_prompt}" if request.negative_prompt else ""
     parameters = ", ".join(f"{key}: {_quote(value)}" for key, value in pairs)
     # A1111: f"{prompt}{negative}\n{params}".strip()
-    return f"{request.prompt}{negative}\n{parameters}".strip()
+    return f"{prompt_with_tags(request)}{negative}\n{parameters}".strip()
 
 
 def request_json(request: GenerationRequest, extra: dict[str, Any] | None = None) -> str:
@@ -142,12 +151,16 @@ def png_info(
     extra: dict[str, Any] | None = None,
     text: Mapping[str, str] | None = None,
     model_hash: str = "",
+    lora_hashes: tuple[tuple[str, str], ...] = (),
+    vae_hash: str = "",
 ) -> PngInfo:
     """A ``PngInfo`` holding both chunks (Unicode prompts survive in either), then ``text`` as given."""
     info = PngInfo()
     # add_text writes tEXt when the text is Latin-1 and iTXt otherwise, as A1111 does.
     server = str((extra or {}).get("server") or "")  # a ComfyUI server's result names it in both chunks
-    info.add_text(A1111_CHUNK, a1111_parameters(request, model_name, version, model_hash, server))
+    info.add_text(
+        A1111_CHUNK, a1111_parameters(request, model_name, version, model_hash, lora_hashes, vae_hash, server)
+    )
     if model_hash:
         extra = {**(extra or {}), "model_hash": model_hash}
     info.add_itxt(JSON_CHUNK, request_json(request, extra))
@@ -163,6 +176,8 @@ def encode_png(
     extra: dict[str, Any] | None = None,
     text: Mapping[str, str] | None = None,
     model_hash: str = "",
+    lora_hashes: tuple[tuple[str, str], ...] = (),
+    vae_hash: str = "",
 ) -> bytes:
     """``image`` as a PNG file's bytes, with both chunks for ``request`` (none when it is None).
 
@@ -174,7 +189,7 @@ def encode_png(
     """
     info = None
     if request is not None:
-        info = png_info(request, model_name, desktop_sd.__version__, extra, text, model_hash)
+        info = png_info(request, model_name, desktop_sd.__version__, extra, text, model_hash, lora_hashes, vae_hash)
     buffer = io.BytesIO()
     image.save(buffer, "PNG", pnginfo=info, compress_level=PNG_COMPRESS_LEVEL)
     return buffer.getvalue()

@@ -200,4 +200,13 @@ def request_from_fields(source: Any) -> GenerationRequest:
         seed=source.seed,
         scheduler=source.scheduler if source.scheduler in SCHEDULER.choices else SCHEDULER.default,
         strength=source.strength if source.strength is not None else STRENGTH.default,
+        vae=vae_from_fields(getattr(source, "extra", None) or {}),
     )
+
+
+def vae_from_fields(extra: Mapping[str, str]) -> str:
+    """The separate VAE an A1111 image names (``VAE: name.safetensors``), by its file stem; "" for none."""
+    name = str(extra.get("VAE", "")).strip()
+    if not name or name.lower() in ("none", "automatic"):
+        return ""
+    return name.rsplit(".", 1)[0] if name.lower().endswith((".safetensors", ".pt", ".ckpt")) else name

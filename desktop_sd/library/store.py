@@ -158,6 +158,8 @@ class Library:
         model_hash: str = "",
         server: str = "",
         graph: str = "",
+        lora_hashes: tuple[tuple[str, str], ...] = (),
+        vae_hash: str = "",
     ) -> ImageRecord:
         """Save a finished image with its metadata, then record it; returns the record.
 
@@ -174,7 +176,9 @@ class Library:
         if server:
             extra["server"] = server
         text = {"prompt": graph} if graph else None
-        data = encode_png(image, request, model_id, extra, text, model_hash=model_hash)
+        data = encode_png(
+            image, request, model_id, extra, text, model_hash=model_hash, lora_hashes=lora_hashes, vae_hash=vae_hash
+        )
         if self.closed:
             raise LibraryError("The library is closed.")
         seed = request.seed if request.seed is not None else "x"

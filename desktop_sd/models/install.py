@@ -22,6 +22,7 @@ from desktop_sd.core.errors import DownloadError, ModelError
 from desktop_sd.core.request import Family
 from desktop_sd.core.settings import Settings
 from desktop_sd.models import hfcache, hub, inspection, network, transfer
+from desktop_sd.models.addons import describe
 from desktop_sd.models.catalog import CatalogEntry, find_entry
 from desktop_sd.models.hub import FileSpec
 from desktop_sd.models.progress import Meter
@@ -139,7 +140,10 @@ def _install_hub(
     kind = entry.kind if entry else "checkpoint"
     if target.file:
         path = model.snapshot / target.file
-        if kind == "checkpoint":
+        addon = describe(path) if kind == "checkpoint" and entry is None else None
+        if addon is not None:  # a LoRA, embedding or VAE file from the Hub
+            kind, family, inpainting = str(addon.kind), addon.family, False
+        elif kind == "checkpoint":
             info = inspection.detect(path)
             if info.kind != "checkpoint":
                 raise ModelError(f"{target.file} from {target.repo_id} is a {info.kind} file, not a whole model.")
@@ -205,7 +209,8 @@ def _install_url(
     )
     try:
         info = inspection.detect(dest)
-        if info.kind != "checkpoint":
+        addon = describe(dest) if info.kind != "checkpoint" else None
+        if info.kind != "checkpoint" and addon is None:
             raise ModelError(f"{name} is a {info.kind} file, not a whole Stable Diffusion model.")
     except ModelError:
         dest.unlink(missing_ok=True)
@@ -215,8 +220,9 @@ def _install_url(
         name=Path(name).stem,
         path=dest,
         source="url",
-        family=info.family,
+        family=addon.family if addon is not None else info.family,
         inpainting=info.inpainting,
+        kind=str(addon.kind) if addon is not None else "checkpoint",  # a LoRA, embedding or VAE is listed as one
         origin=target.url,
         owned=True,
     )

@@ -80,7 +80,10 @@ class InstalledModel:
                 f"The files of model {self.id!r} are missing ({self.path}). Remove it in Models and install it again."
             )
         if self.kind != "checkpoint":
-            raise ModelError(f"{self.name} is a preview autoencoder, not a model that makes images.")
+            what = {"vae": "a VAE", "lora": "a LoRA", "embedding": "an embedding"}.get(
+                self.kind, "a preview autoencoder"
+            )
+            raise ModelError(f"{self.name} is {what}, not a model that makes images.")
         config = config_dir_for(self.family, self.inpainting) if self.format is ModelFormat.SINGLE_FILE else None
         return ModelRef(self.id, self.path, self.format, self.family, self.inpainting, config)
 

@@ -15,6 +15,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QToolBar, QWidget
 
+from desktop_sd.app.addon_list import AddonList
 from desktop_sd.app.canvas_document import CanvasDocument
 from desktop_sd.app.generation import GenerationController
 from desktop_sd.app.history import History
@@ -28,6 +29,7 @@ from desktop_sd.app.tokens import TokenCounter
 from desktop_sd.core.document import Document
 from desktop_sd.core.request import GenerationRequest
 from desktop_sd.core.settings import Settings
+from desktop_sd.models.addons import AddonKind
 from desktop_sd.ui.actions import WindowActions
 from desktop_sd.ui.canvas_area import CanvasArea
 from desktop_sd.ui.prompt_panel import PromptPanel
@@ -65,6 +67,7 @@ class WindowServices:
     model_manager: ModelManager | None = None
     open_models_dialog: Callable[[QWidget], None] | None = None
     servers: ServerMonitor | None = None  # the ComfyUI servers (None: this computer only)
+    addons: AddonList | None = None  # installed LoRAs, embeddings and VAEs (the model manager's)
 
 
 class MainWindow(QMainWindow):
@@ -99,6 +102,8 @@ class MainWindow(QMainWindow):
                                  self.status, self._shown, services.model_manager)  # fmt: skip
 
         self.prompt_panel = PromptPanel(self.prompt, services.tokens, a.generate, a.cancel)
+        self.addons = services.addons or AddonList(parent=self)
+        self.addons.changed.connect(self._refresh_addons)
         self.prompt_dock = self._dock("Prompt", "prompt-dock", self.prompt_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.history = WindowHistory(self, services.history, self.generation, self.files, self.messages, self.reuse)
         self.queue_panel = QueuePanel(self.queue)
@@ -197,8 +202,10 @@ class MainWindow(QMainWindow):
             self.status.showMessage("Applied to the canvas (Ctrl+Z undoes it)", 4000)
 
     def reuse(self, request: GenerationRequest) -> None:
-        self.generation.reuse_parameters(request)
+        notices = self.generation.reuse_parameters(request)
         self.status.showMessage("Settings taken from the image", 4000)
+        if notices:
+            self.show_message(" ".join(notices), Level.WARNING)
 
     def _on_model_missing(self) -> None:
         self._update_central(force_welcome=not self.models.items())
@@ -215,9 +222,13 @@ class MainWindow(QMainWindow):
             [("Use a model file…", lambda: self.files.add_model_dialog(folder=False))],
         )
 
+    def _refresh_addons(self) -> None:
+        self.prompt_panel.set_addons(self.addons.items(AddonKind.LORA), self.addons.items(AddonKind.VAE))
+
     def _refresh_models(self) -> None:
         choices = self.models.items()
         self.prompt_panel.set_models(choices)
+        self._refresh_addons()
         if self.prompt.values.model not in [c.id for c in choices]:
             self.prompt.update(model=self.models.default_id() if choices else "")
         self.status.set_model(self.models.name_of(self.prompt.values.model))

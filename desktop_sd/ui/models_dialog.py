@@ -37,6 +37,7 @@ from desktop_sd.core.errors import DesktopSDError
 from desktop_sd.models.catalog import CatalogEntry
 from desktop_sd.models.progress import Progress, format_eta
 from desktop_sd.models.transfer import human_size
+from desktop_sd.ui.addons_tab import AddonsTab
 
 CELL_WIDTH = 300
 
@@ -105,6 +106,9 @@ class DownloadCell(QWidget):
         self.stack.setCurrentIndex(2)
 
 
+KIND_NAMES = {"taesd": "preview decoder", "vae": "VAE", "lora": "LoRA", "embedding": "embedding"}
+
+
 class ModelsDialog(QDialog):
     """Catalog with size, licence, purpose and a Download button and progress bar each; installed models
     with disk use; Import (file, folder, URL, repo id), Remove, Set default; cancel running downloads."""
@@ -125,6 +129,8 @@ class ModelsDialog(QDialog):
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_installed_tab(), "Installed")
         self.tabs.addTab(self._build_catalog_tab(), "Download")
+        self.addons_tab = AddonsTab(manager.addons)
+        self.tabs.addTab(self.addons_tab, "LoRAs, embeddings, VAEs")
 
         self.offline_box = QCheckBox("Work offline (no network at all; installed models keep working)")
         self.offline_box.setChecked(manager.offline())
@@ -227,7 +233,11 @@ class ModelsDialog(QDialog):
         for row, entry in enumerate(entries):
             name = entry.name + ("  ★ recommended" if recommended is not None and entry.id == recommended.id else "")
             if entry.kind != "checkpoint":
-                name += "  (helper: fast previews)"
+                name += (
+                    "  (helper: fast previews)"
+                    if entry.kind == "taesd"
+                    else f"  ({KIND_NAMES.get(entry.kind, entry.kind)})"
+                )
             licence = QTableWidgetItem(entry.licence)
             licence.setToolTip(entry.licence_url)
             purpose = QTableWidgetItem(entry.purpose)
@@ -288,7 +298,7 @@ class ModelsDialog(QDialog):
         selected = self.selected_id()
         self.installed_table.setRowCount(len(models))
         for row, model in enumerate(models):
-            family = "preview decoder" if model.kind != "checkpoint" else str(model.family)
+            family = str(model.family) if model.kind == "checkpoint" else KIND_NAMES.get(model.kind, model.kind)
             if model.inpainting:
                 family += " inpainting"
             name = model.name + ("  (default)" if model.id == default and model.available else "")

@@ -41,9 +41,12 @@ from desktop_sd.core.params import (
 )
 from desktop_sd.core.request import Family, Mode
 from desktop_sd.core.schedulers import SCHEDULERS
+from desktop_sd.models.addons import AddonFile
+from desktop_sd.ui.lora_picker import LoraPicker
 from desktop_sd.ui.names import mode_name
 from desktop_sd.ui.param_spins import RangeDoubleSpin, RangeSpin, float_spin, int_spin
 from desktop_sd.ui.seed_box import SeedBox
+from desktop_sd.ui.vae_combo import VaeCombo
 
 MODE_HINTS = {
     Mode.TXT2IMG: "A new image from the prompt, in the frame.",
@@ -109,6 +112,8 @@ class PromptPanel(QWidget):
         self.prompt_tokens = QLabel()
         self.negative_edit = PromptEdit("What to avoid (optional)", 2)
         self.negative_tokens = QLabel()
+        self.lora_picker = LoraPicker(model, self._family)  # folded: one line until opened
+        self.vae_combo = VaeCombo(model)
 
         self.advanced_button = QToolButton()
         self.advanced_button.setText("More settings")
@@ -193,11 +198,12 @@ class PromptPanel(QWidget):
         form.addRow(self.feather_label, self.feather_spin)
         form.addRow(self.advanced_button)
         # Folded away by default, so the common controls fit a small screen without scrolling.
-        self._advanced_rows = (self.scheduler_combo, self.cfg_spin, self.batch_spin, self.overlap_spin)
+        self._advanced_rows = (self.scheduler_combo, self.cfg_spin, self.batch_spin, self.overlap_spin, self.vae_combo)
         form.addRow("Sampler", self.scheduler_combo)
         form.addRow("CFG scale", self.cfg_spin)
         form.addRow("Batch", self.batch_spin)
         form.addRow("Outpaint overlap", self.overlap_spin)
+        form.addRow("VAE", self.vae_combo)
         self._form = form
         self.advanced_button.toggled.connect(self.show_advanced)
         self.show_advanced(False)
@@ -211,6 +217,7 @@ class PromptPanel(QWidget):
         column.addWidget(self.prompt_edit, 2)
         column.addLayout(_labelled("Negative prompt", self.negative_tokens))
         column.addWidget(self.negative_edit, 1)
+        column.addWidget(self.lora_picker)
         column.addLayout(form)
         column.addStretch(0)
         scroll = QScrollArea(widgetResizable=True)
@@ -261,6 +268,11 @@ class PromptPanel(QWidget):
                 self.model_combo.addItem("No model installed", "")
         self.model_combo.setEnabled(bool(choices))
         self._sync(self.model.values)
+
+    def set_addons(self, loras: list[AddonFile], vaes: list[AddonFile]) -> None:
+        """The installed LoRAs (for the picker) and VAEs (for the VAE chooser)."""
+        self.lora_picker.set_addons(loras)
+        self.vae_combo.set_vaes(vaes)
 
     def set_mode(self, mode: Mode, mask_in_frame: bool = False) -> None:
         self._mode = mode

@@ -69,6 +69,11 @@ class WindowFiles:
     ) -> None:
         self.messages.show_message(text, level, actions)
 
+    def _reuse(self, request: Any) -> None:
+        notices = self.generation.reuse_parameters(request)
+        if notices:
+            self._notify(" ".join(notices), Level.WARNING)
+
     def handle_second_launch(self, args: list[str]) -> None:
         """Another ``desktop-sd`` was started: bring the window to the front and open what it was given."""
         window = self.parent.window()
@@ -116,7 +121,7 @@ class WindowFiles:
                     self._notify(
                         f"{path.name} holds the settings it was made with ({opened.parameters.source}).",
                         Level.INFO,
-                        [("Use them", lambda: self.generation.reuse_parameters(request))],
+                        [("Use them", lambda: self._reuse(request))],
                     )
         except DesktopSDError as exc:
             self._notify(str(exc), Level.ERROR)

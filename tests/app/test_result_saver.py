@@ -39,6 +39,8 @@ class FlakyStore:
         model_hash: str = "",
         server: str = "",
         graph: str = "",
+        lora_hashes: tuple[tuple[str, str], ...] = (),
+        vae_hash: str = "",
     ) -> int:
         self.threads.add(threading.current_thread().name)
         if len(self.saved) >= self.ok:

@@ -1,0 +1,73 @@
+"""Small add-on files with the key names and shapes of real ones (numpy only: no torch needed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from safetensors.numpy import save_file
+
+
+def _zeros(*shape: int) -> np.ndarray:
+    return np.zeros(shape, dtype=np.float16)
+
+
+def kohya_lora(path: Path, family: str = "sd1", tags: dict[str, int] | None = None) -> Path:
+    """A rank-1 kohya LoRA with the widths of a real SD 1.x (768), SD 2.x (1024) or SDXL (2048 / two encoders)."""
+    width = {"sd1": 768, "sd2": 1024, "sdxl": 2048}[family]
+    tensors: dict[str, np.ndarray] = {}
+    if family == "sdxl":
+        unet = "lora_unet_input_blocks_4_1_transformer_blocks_0_attn2_to_k"
+        encoders = [
+            "lora_te1_text_model_encoder_layers_0_self_attn_q_proj",
+            "lora_te2_text_model_encoder_layers_0_self_attn_q_proj",
+        ]
+    else:
+        unet = "lora_unet_down_blocks_1_attentions_0_transformer_blocks_0_attn2_to_k"
+        encoders = ["lora_te_text_model_encoder_layers_0_self_attn_q_proj"]
+    tensors[unet + ".lora_down.weight"] = _zeros(1, width)
+    tensors[unet + ".lora_up.weight"] = _zeros(640, 1)
+    tensors[unet + ".alpha"] = np.array(1.0, dtype=np.float16)
+    for key in encoders:
+        tensors[key + ".lora_down.weight"] = _zeros(1, 768)
+        tensors[key + ".lora_up.weight"] = _zeros(768, 1)
+    metadata = {"ss_tag_frequency": json.dumps({"5_char": tags})} if tags else None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(path), metadata=metadata)
+    return path
+
+
+def peft_lora(path: Path) -> Path:
+    """A diffusers/PEFT-named SDXL UNet LoRA (cross-attention 2048)."""
+    key = "unet.down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file({key + ".lora_A.weight": _zeros(1, 2048), key + ".lora_B.weight": _zeros(640, 1)}, str(path))
+    return path
+
+
+def loha(path: Path) -> Path:
+    key = "lora_unet_down_blocks_1_attentions_0_transformer_blocks_0_attn2_to_k"
+    tensors = {key + ".hada_w1_a": _zeros(640, 2), key + ".hada_w1_b": _zeros(2, 768), key + ".alpha": _zeros(1)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(path))
+    return path
+
+
+def embedding(path: Path, family: str = "sd1") -> Path:
+    tensors = (
+        {"clip_l": _zeros(2, 768), "clip_g": _zeros(2, 1280)} if family == "sdxl" else {"emb_params": _zeros(2, 768)}
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(path))
+    return path
+
+
+def vae(path: Path) -> Path:
+    tensors = {
+        "encoder.down.0.block.0.conv1.weight": _zeros(8, 8, 3, 3),
+        "decoder.up.0.block.0.conv1.weight": _zeros(8, 8, 3, 3),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(path))
+    return path
