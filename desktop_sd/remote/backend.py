@@ -20,14 +20,15 @@ from typing import Any
 from PIL import Image, ImageOps
 
 from desktop_sd.core.backend import BackendStatus, StepCallback
-from desktop_sd.core.errors import Cancelled, ServerError, ServerLost
+from desktop_sd.core.errors import Cancelled, InputError, ServerError, ServerLost
 from desktop_sd.core.inputs import PipelineCall, PipelineKind, prepare_call
+from desktop_sd.core.loras import prompt_loras
 from desktop_sd.core.params import draw_seed
 from desktop_sd.core.request import GenerationRequest, GenerationResult, MemoryTier
 from desktop_sd.core.validation import check_request
 from desktop_sd.remote.client import ComfyClient, ImageRef
 from desktop_sd.remote.events import EventSocket, Failed, Finished, Interrupted, Preview, Progress
-from desktop_sd.remote.workflow import OUTPUT_NODE, Uploaded, build_graph
+from desktop_sd.remote.workflow import OUTPUT_NODE, AddOns, Uploaded, build_graph
 
 DEVICE = "comfyui"  # GenerationResult.device and BackendStatus.device of a remote job
 POLL_S = 0.25  # how long one socket read waits before the cancel flag is looked at again
@@ -78,12 +79,17 @@ class ComfyBackend:
         notices += call.notices
         _raise_if_cancelled(cancelled)
         checkpoint = self.checkpoint_for(request.model)
+        prompt, negative, loras = prompt_loras(request.prompt, request.negative_prompt, request.loras)
+        add_ons = AddOns(
+            loras=[(self._server_name("LoraLoader", "lora_name", "LoRA", name), w) for name, w in loras],
+            vae=self._server_name("VAELoader", "vae_name", "VAE", request.vae) if request.vae else None,
+        )
         seeds = tuple(seed + i for i in range(request.batch_size))
         client_id = uuid.uuid4().hex
         events = self._open_events(self.client, client_id)
         try:
             uploaded = self._upload(call, client_id)
-            graphs = [build_graph(call, request, checkpoint, s, uploaded) for s in seeds]
+            graphs = [build_graph(call, request, checkpoint, s, uploaded, add_ons, (prompt, negative)) for s in seeds]
             job = _Job(self.client, events, cancelled, on_step, request.steps, self._preview_interval)
             images = job.run(graphs, client_id, self._history_check)
         finally:
@@ -137,6 +143,16 @@ class ComfyBackend:
                 return found
         listed = ", ".join(names[:10]) + (" ..." if len(names) > 10 else "") if names else "none"
         raise ServerError(f"{self.name} has no checkpoint {model!r}. Its checkpoints: {listed}.")
+
+    def _server_name(self, node: str, field: str, kind: str, wanted: str) -> str:
+        """The server's file for a LoRA or VAE the request names (by name, file name or stem); a clear
+        error naming what the server has where it has no such file."""
+        names = self.client.node_options(node, field)
+        found = match_checkpoint(wanted, names)
+        if found is None:
+            listed = ", ".join(names[:10]) + (" ..." if len(names) > 10 else "") if names else "none"
+            raise InputError(f"{self.name} has no {kind} {wanted!r}. Its {kind}s: {listed}.")
+        return found
 
     def queue_length(self) -> int:
         """Prompts running or waiting on the server (anyone's). ``ServerLost`` when it cannot be reached."""

@@ -67,11 +67,15 @@ class ComfyClient:
 
     def checkpoints(self) -> list[str]:
         """The checkpoint names ``CheckpointLoaderSimple`` accepts on this server (``/object_info``)."""
-        info = self._json_object(self._request("GET", "/object_info/CheckpointLoaderSimple"))
+        return self.node_options("CheckpointLoaderSimple", "ckpt_name")
+
+    def node_options(self, node: str, field: str) -> list[str]:
+        """The names a node's list input accepts (``/object_info/NODE``): checkpoints, LoRAs, VAEs."""
+        info = self._json_object(self._request("GET", f"/object_info/{node}"))
         try:
-            spec = info["CheckpointLoaderSimple"]["input"]["required"]["ckpt_name"]
+            spec = info[node]["input"]["required"][field]
         except (KeyError, TypeError):
-            raise ServerError(f"{self.name} does not offer the CheckpointLoaderSimple node.") from None
+            raise ServerError(f"{self.name} does not offer the {node} node.") from None
         # Older servers: [[names...], {...}]; newer ones: ["COMBO", {"options": [names...]}].
         names = spec[0] if isinstance(spec, list) and spec and isinstance(spec[0], list) else None
         if names is None and isinstance(spec, list) and len(spec) > 1 and isinstance(spec[1], dict):

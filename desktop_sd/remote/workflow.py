@@ -8,6 +8,7 @@ metadata can hold the exact graph that made it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from desktop_sd.core.inputs import PipelineCall, PipelineKind
@@ -45,6 +46,13 @@ SAMPLERS: dict[str, ComfySampler] = {
 OUTPUT_NODE = "10"  # the PreviewImage node whose images are the result
 
 
+class AddOns(NamedTuple):
+    """The server's names for the LoRAs (with weights) and the VAE a request uses; none by default."""
+
+    loras: Sequence[tuple[str, float]] = ()
+    vae: str | None = None
+
+
 class Uploaded(NamedTuple):
     """Names the server gave our uploads (``LoadImage`` inputs)."""
 
@@ -53,7 +61,13 @@ class Uploaded(NamedTuple):
 
 
 def build_graph(
-    call: PipelineCall, request: GenerationRequest, checkpoint: str, seed: int, uploaded: Uploaded | None
+    call: PipelineCall,
+    request: GenerationRequest,
+    checkpoint: str,
+    seed: int,
+    uploaded: Uploaded | None,
+    add_ons: AddOns = AddOns(),
+    prompts: tuple[str, str] | None = None,
 ) -> Graph:
     """The graph for one image of ``request`` (already checked and prepared as ``call``).
 
@@ -62,14 +76,30 @@ def build_graph(
     the image whose alpha holds the mask, and ``SetLatentNoiseMask`` keeps the
     sampler to the masked area at any strength. The result is composited
     locally afterwards, as the local engine does.
+
+    LoRAs are a chain of ``LoraLoader`` nodes between the checkpoint and the
+    sampler and text encoders (one weight for both, as A1111's tags give);
+    a VAE of its own is a ``VAELoader``. ``prompts``: the prompt and negative
+    prompt to encode (the request's, without their ``<lora:>`` tags).
     """
     sampler = SAMPLERS[request.scheduler]
     width, height = call.size
-    graph: Graph = {
-        "1": _node("CheckpointLoaderSimple", ckpt_name=checkpoint),
-        "2": _node("CLIPTextEncode", text=request.prompt, clip=["1", 1]),
-        "3": _node("CLIPTextEncode", text=request.negative_prompt, clip=["1", 1]),
-    }
+    prompt, negative = prompts if prompts is not None else (request.prompt, request.negative_prompt)
+    graph: Graph = {"1": _node("CheckpointLoaderSimple", ckpt_name=checkpoint)}
+    model: list[Any] = ["1", 0]
+    clip: list[Any] = ["1", 1]
+    vae: list[Any] = ["1", 2]
+    for index, (name, weight) in enumerate(add_ons.loras):
+        node = f"lora{index + 1}"
+        graph[node] = _node(
+            "LoraLoader", model=model, clip=clip, lora_name=name, strength_model=weight, strength_clip=weight
+        )
+        model, clip = [node, 0], [node, 1]
+    if add_ons.vae is not None:
+        graph["vae"] = _node("VAELoader", vae_name=add_ons.vae)
+        vae = ["vae", 0]
+    graph["2"] = _node("CLIPTextEncode", text=prompt, clip=clip)
+    graph["3"] = _node("CLIPTextEncode", text=negative, clip=clip)
     denoise = 1.0
     if call.kind is PipelineKind.TXT2IMG:
         graph["4"] = _node("EmptyLatentImage", width=width, height=height, batch_size=1)
@@ -82,16 +112,16 @@ def build_graph(
             if uploaded.masked is None:
                 raise ValueError("an inpaint graph needs the uploaded mask")
             graph["5"] = _node("LoadImage", image=uploaded.masked)
-            graph["6"] = _node("VAEEncode", pixels=["5", 0], vae=["1", 2])
+            graph["6"] = _node("VAEEncode", pixels=["5", 0], vae=vae)
             graph["7"] = _node("SetLatentNoiseMask", samples=["6", 0], mask=["5", 1])
             latent = ["7", 0]
         else:
             graph["5"] = _node("LoadImage", image=uploaded.image)
-            graph["6"] = _node("VAEEncode", pixels=["5", 0], vae=["1", 2])
+            graph["6"] = _node("VAEEncode", pixels=["5", 0], vae=vae)
             latent = ["6", 0]
     graph["8"] = _node(
         "KSampler",
-        model=["1", 0],
+        model=model,
         seed=seed,
         steps=request.steps,
         cfg=request.cfg_scale,
@@ -102,7 +132,7 @@ def build_graph(
         latent_image=latent,
         denoise=denoise,
     )
-    graph["9"] = _node("VAEDecode", samples=["8", 0], vae=["1", 2])
+    graph["9"] = _node("VAEDecode", samples=["8", 0], vae=vae)
     graph[OUTPUT_NODE] = _node("PreviewImage", images=["9", 0])
     return graph
 

@@ -37,6 +37,8 @@ WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 PREVIEW_IMAGE, JPEG = 1, 1
 NODE_INPUTS = {  # the required inputs of the standard nodes the backend uses
     "CheckpointLoaderSimple": ("ckpt_name",),
+    "LoraLoader": ("model", "clip", "lora_name", "strength_model", "strength_clip"),
+    "VAELoader": ("vae_name",),
     "CLIPTextEncode": ("text", "clip"),
     "EmptyLatentImage": ("width", "height", "batch_size"),
     "LoadImage": ("image",),
@@ -66,6 +68,8 @@ class ComfyStandIn:
 
     def __init__(self, checkpoints: tuple[str, ...] = ("sd15.safetensors",), lifetime_s: float = 60.0) -> None:
         self.checkpoints = list(checkpoints)
+        self.loras: list[str] = []  # LoraLoader's lora_name choices (file names under models/loras)
+        self.vaes: list[str] = []  # VAELoader's vae_name choices
         self.lifetime_s = lifetime_s
         self.fail_prompt: str | None = None
         self.die_at_step: int | None = None
@@ -192,9 +196,15 @@ class ComfyStandIn:
         self._interrupt.set()
 
     def object_info(self, node: str) -> dict[str, Any]:
-        if node != "CheckpointLoaderSimple":
+        lists = {
+            "CheckpointLoaderSimple": ("ckpt_name", self.checkpoints),
+            "LoraLoader": ("lora_name", self.loras),
+            "VAELoader": ("vae_name", self.vaes),
+        }
+        if node not in lists:
             return {}
-        inputs = {"required": {"ckpt_name": [list(self.checkpoints), {"tooltip": "The checkpoint"}]}}
+        field, names = lists[node]
+        inputs = {"required": {field: [list(names), {"tooltip": "The file"}]}}
         return {node: {"input": inputs, "output": ["MODEL", "CLIP", "VAE"], "name": node}}
 
     def system_stats(self) -> dict[str, Any]:
@@ -230,6 +240,10 @@ class ComfyStandIn:
             if kind == "CheckpointLoaderSimple" and value.get("ckpt_name") not in self.checkpoints:
                 details = f"ckpt_name: '{value.get('ckpt_name')}' not in {self.checkpoints}"
                 errors[node_id] = _node_error(kind, "value_not_in_list", "Value not in list", details)
+            for loader, field, names in (("LoraLoader", "lora_name", self.loras), ("VAELoader", "vae_name", self.vaes)):
+                if kind == loader and value.get(field) not in names:
+                    details = f"{field}: '{value.get(field)}' not in {names}"
+                    errors[node_id] = _node_error(kind, "value_not_in_list", "Value not in list", details)
             if kind == "LoadImage" and value.get("image") not in self.uploads:
                 errors[node_id] = _node_error(kind, "custom_validation_failed", "Invalid image file", "image")
         if not any(node.get("class_type") in OUTPUT_NODES for node in graph.values()):

@@ -232,3 +232,39 @@ def test_a_redirect_is_refused_so_the_token_never_follows_it(standin: ComfyStand
     with pytest.raises(ServerError, match="redirected the request elsewhere") as caught:
         client.version()
     assert "s3cret" not in str(caught.value)
+
+
+def test_loras_from_tags_and_the_picker_and_a_vae_go_into_the_graph(
+    backend: ComfyBackend, standin: ComfyStandIn
+) -> None:
+    standin.loras = ["styles/paper_cut.safetensors", "detail.safetensors"]
+    standin.vaes = ["ft-mse.safetensors"]
+    job = request(
+        prompt="a fox <lora:detail:0.7>, autumn",
+        loras=(("paper_cut", 0.5),),
+        vae="ft-mse",
+        seed=9,
+    )
+    result = backend.generate(job, Steps(), threading.Event())
+
+    graph = json.loads(result.graphs[0])
+    loaders = {node_id: n["inputs"] for node_id, n in graph.items() if n["class_type"] == "LoraLoader"}
+    assert [(i["lora_name"], i["strength_model"], i["strength_clip"]) for i in loaders.values()] == [
+        ("styles/paper_cut.safetensors", 0.5, 0.5),
+        ("detail.safetensors", 0.7, 0.7),
+    ]
+    last = list(loaders)[-1]
+    assert graph["8"]["inputs"]["model"] == [last, 0]  # the sampler runs the model with both LoRAs
+    assert graph["2"]["inputs"] == {"text": "a fox, autumn", "clip": [last, 1]}  # the tag is not prompt text
+    vae = [node_id for node_id, n in graph.items() if n["class_type"] == "VAELoader"]
+    assert graph["9"]["inputs"]["vae"] == [vae[0], 0]
+    assert result.request.prompt == "a fox <lora:detail:0.7>, autumn"  # the history keeps what was typed
+
+
+def test_a_lora_the_server_lacks_is_named_before_anything_is_queued(
+    backend: ComfyBackend, standin: ComfyStandIn
+) -> None:
+    standin.loras = ["detail.safetensors"]
+    with pytest.raises(InputError, match=r"box has no LoRA 'paper_cut'\. Its LoRAs: detail\.safetensors"):
+        backend.generate(request(prompt="a fox <lora:paper_cut:1>"), Steps(), threading.Event())
+    assert standin.history == {}  # nothing was queued
