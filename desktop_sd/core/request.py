@@ -17,6 +17,7 @@ from PIL import Image
 from desktop_sd.core.params import (
     BATCH_SIZE,
     CFG_SCALE,
+    CLIP_SKIP,
     HEIGHT,
     MASK_FEATHER,
     NEGATIVE_PROMPT,
@@ -136,6 +137,8 @@ class GenerationRequest:
     mask_feather: int = MASK_FEATHER.default
     outpaint_overlap: int = OUTPAINT_OVERLAP.default  # the original changes at most this far from its edge
     device: str = "auto"
+    clip_skip: int = CLIP_SKIP.default  # A1111's numbering: 1 = the text encoder's last layer
+    prompt_weights: bool = True  # read A1111's syntax: (word:1.2), [word], BREAK, prompts past 75 tokens
 
     def replace(self, **changes: Any) -> GenerationRequest:
         return dataclasses.replace(self, **changes)

@@ -31,6 +31,7 @@ from desktop_sd.engine import loading, run
 from desktop_sd.engine.interrupt import interruptible
 from desktop_sd.engine.pipelines import LoadedModel
 from desktop_sd.engine.previews import DEFAULT_INTERVAL_S, Previewer, load_taesd, taesd_folder
+from desktop_sd.engine.prompt_embeds import diffusers_clip_skip, encode_arguments
 from desktop_sd.engine.prompts import truncation_notices
 from desktop_sd.engine.schedulers import scheduler_id_of, seed_noise
 from desktop_sd.engine.tiers import TierMemory, choose_start_tier, next_tier
@@ -97,7 +98,8 @@ class Engine:
                 call = call.for_inpainting_model()
             if request.scheduler == "default":  # record the scheduler that really runs
                 request = request.replace(scheduler=scheduler_id_of(model.schedulers.get("default")))
-            notices += truncation_notices(model.tokenizer, request.prompt, request.negative_prompt)
+            if not request.prompt_weights:  # with A1111's syntax, long prompts are encoded in chunks
+                notices += truncation_notices(model.tokenizer, request.prompt, request.negative_prompt)
             seeds = batch_seeds(seed, request.batch_size)
             images = self._run(model, call, request, seeds, on_step, cancelled, notices)
             images = call.finish(images)
@@ -188,6 +190,7 @@ class Engine:
             **call.pipeline_inputs(),
             "prompt": request.prompt,
             "negative_prompt": request.negative_prompt,
+            "clip_skip": diffusers_clip_skip(request.clip_skip),
             "num_inference_steps": request.steps,
             "guidance_scale": request.cfg_scale,
             "num_images_per_prompt": request.batch_size,
@@ -246,7 +249,9 @@ class Engine:
         while latents is None:
             try:
                 report_phase("Encoding the prompt…")  # until the first step reports
-                latents = self._attempt("denoise", _denoise_at, model, pipe, tier, arguments, step_end)
+                latents = self._attempt(
+                    "denoise", _denoise_at, model, pipe, tier, arguments, step_end, request.prompt_weights
+                )
             except _OutOfMemory:
                 tier = self._step_down(model, ladder, tier, request, notices)
                 arguments = self._arguments(call, request, seeds)  # fresh generators: the retry repeats the seeds
@@ -303,10 +308,16 @@ class Engine:
 
 
 def _denoise_at(
-    model: LoadedModel, pipe: DiffusionPipeline, tier: MemoryTier, arguments: dict[str, Any], step_end: run.StepEnd
+    model: LoadedModel,
+    pipe: DiffusionPipeline,
+    tier: MemoryTier,
+    arguments: dict[str, Any],
+    step_end: run.StepEnd,
+    prompt_weights: bool,
 ) -> torch.Tensor:
     model.place(pipe, tier)
-    return run.denoise(pipe, arguments, step_end)
+    # The prompts are encoded once the encoders are placed (and within the out-of-memory retry).
+    return run.denoise(pipe, encode_arguments(pipe, arguments, prompt_weights), step_end)
 
 
 def _raise_if_cancelled(cancelled: threading.Event) -> None:
