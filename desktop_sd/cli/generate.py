@@ -22,6 +22,7 @@ from desktop_sd.core.errors import DesktopSDError, InputError
 from desktop_sd.core.params import (
     BATCH_SIZE,
     CFG_SCALE,
+    CLIP_SKIP,
     HEIGHT,
     MASK_FEATHER,
     NEGATIVE_PROMPT,
@@ -76,6 +77,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _number_argument(parser, BATCH_SIZE)
     _number_argument(parser, MASK_FEATHER)
     _number_argument(parser, OUTPAINT_OVERLAP)
+    _number_argument(parser, CLIP_SKIP)
+    parser.add_argument(
+        "--plain-prompt",
+        action="store_true",
+        help="read the prompts as plain text: no (word:1.2) weights or BREAK, and only the first 75 tokens",
+    )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     parser.add_argument(
         "--server", metavar="NAME_OR_URL", help="generate on this ComfyUI server (see `desktop-sd servers`)"
@@ -194,6 +201,8 @@ def build_request(args: argparse.Namespace) -> tuple[GenerationRequest, list[str
         mask_feather=args.feather,
         outpaint_overlap=args.overlap,
         device=args.device,
+        clip_skip=args.clip_skip,
+        prompt_weights=not args.plain_prompt,
     )
     return request, notices
 

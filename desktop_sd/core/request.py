@@ -139,6 +139,9 @@ class GenerationRequest:
     device: str = "auto"
     clip_skip: int = CLIP_SKIP.default  # A1111's numbering: 1 = the text encoder's last layer
     prompt_weights: bool = True  # read A1111's syntax: (word:1.2), [word], BREAK, prompts past 75 tokens
+    # The textual-inversion embeddings the prompts used, as A1111's "TI hashes" ("name: hash, ..."); the
+    # engine fills it in the request it returns.
+    ti_hashes: str = ""
 
     def replace(self, **changes: Any) -> GenerationRequest:
         return dataclasses.replace(self, **changes)

@@ -26,6 +26,7 @@ from desktop_sd.core.request import GenerationRequest, Mode
 from desktop_sd.core.schedulers import SCHEDULER_IDS, scheduler_info
 from desktop_sd.library.parsed import A1111, DESKTOP_SD, FOOOCUS, NOVELAI, ParsedParameters, to_float, to_int
 from desktop_sd.library.pngtext import NotPNG, latin1_text, read_text_chunks
+from desktop_sd.library.prompt_metadata import prompt_pairs
 from desktop_sd.library.read_a1111 import parse_a1111
 from desktop_sd.library.read_comfy import parse_comfy_prompt, parse_comfy_workflow
 from desktop_sd.library.read_invoke import parse_dream, parse_invoke_metadata, parse_sd_metadata
@@ -114,6 +115,7 @@ def a1111_parameters(request: GenerationRequest, model_name: str, version: str =
         pairs.append(("Denoising strength", _number(request.strength)))
     if request.mode in (Mode.INPAINT, Mode.OUTPAINT):
         pairs.append(("Mask blur", str(request.mask_feather)))
+    pairs += prompt_pairs(request)
     if version:
         pairs.append(("Version", f"desktop-sd {version}"))
     negative = f"\nNegative prompt: {request.negative_prompt}" if request.negative_prompt else ""
