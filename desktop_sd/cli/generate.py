@@ -77,7 +77,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _number_argument(parser, BATCH_SIZE)
     _number_argument(parser, MASK_FEATHER)
     _number_argument(parser, OUTPAINT_OVERLAP)
-    _number_argument(parser, CLIP_SKIP)
+    parser.add_argument(  # as _number_argument, with a short metavar so that the help stays on one line
+        CLIP_SKIP.flag,
+        type=int,
+        default=CLIP_SKIP.default,
+        metavar="N",
+        help=f"{CLIP_SKIP.help}; {CLIP_SKIP.minimum}-{CLIP_SKIP.maximum} (default: {CLIP_SKIP.default})",
+    )
     parser.add_argument(
         "--plain-prompt",
         action="store_true",
