@@ -253,9 +253,10 @@ def _backend(args: argparse.Namespace) -> Backend:
     if args.server is None:
         quiet_libraries()
         from desktop_sd.engine import Engine
+        from desktop_sd.models.embeddings import find_embedding
         from desktop_sd.models.resolve import resolve_model
 
-        return Engine(resolve=resolve_model, device=args.device)
+        return Engine(resolve=resolve_model, device=args.device, find_embedding=find_embedding)
     from desktop_sd.cli.servers import connect
     from desktop_sd.core.settings import Settings
     from desktop_sd.models.network import is_offline

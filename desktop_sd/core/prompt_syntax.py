@@ -130,3 +130,13 @@ def _merged(pieces: list[list[str | float] | None]) -> list[Piece]:
 def plain_text(pieces: list[Piece]) -> str:
     """The prompt's words without any syntax (what the encoder reads, weights aside)."""
     return " ".join(p.text for p in pieces if isinstance(p, Fragment))
+
+
+def embedding_names(ti_hashes: str) -> list[str]:
+    """The embedding names in A1111's ``TI hashes`` value (``"name: hash, name: hash"``), in order."""
+    names = []
+    for part in ti_hashes.split(","):
+        name = part.rsplit(":", 1)[0].strip() if ":" in part else part.strip()
+        if name:
+            names.append(name)
+    return names

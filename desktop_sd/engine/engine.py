@@ -28,6 +28,7 @@ from desktop_sd.core.request import Family, GenerationRequest, GenerationResult,
 from desktop_sd.core.validation import check_request
 from desktop_sd.engine import device as devices
 from desktop_sd.engine import loading, run
+from desktop_sd.engine.embeddings import EmbeddingFinder, Embeddings
 from desktop_sd.engine.interrupt import interruptible
 from desktop_sd.engine.pipelines import LoadedModel
 from desktop_sd.engine.previews import DEFAULT_INTERVAL_S, Previewer, load_taesd, taesd_folder
@@ -66,15 +67,19 @@ class Engine:
         preview_interval_s: float = DEFAULT_INTERVAL_S,
         tier_memory: TierMemory | None = None,
         find_taesd: TaesdFinder | None = None,
+        find_embedding: EmbeddingFinder | None = None,
     ) -> None:
         """``find_taesd(family)`` names the installed TAESD folder for previews (the model
-        registry knows); without it, ``models/taesd`` and ``models/taesdxl`` are looked in."""
+        registry knows); without it, ``models/taesd`` and ``models/taesdxl`` are looked in.
+        ``find_embedding(name)`` gives the textual-inversion file a prompt word names, or None;
+        without it, no embeddings are used."""
         self._resolve = resolve
         self._find_taesd = find_taesd
         self._device_choice = device
         self._preview_interval = preview_interval_s
         self._tiers = tier_memory or TierMemory()
         self._model: LoadedModel | None = None
+        self._embeddings = Embeddings(find_embedding)
         self._lock = threading.RLock()
         self.loads = 0  # how many times a model was read from disk (a reload shows up here)
 
@@ -98,6 +103,8 @@ class Engine:
                 call = call.for_inpainting_model()
             if request.scheduler == "default":  # record the scheduler that really runs
                 request = request.replace(scheduler=scheduler_id_of(model.schedulers.get("default")))
+            request, more = self._embeddings.apply(model, model.pipeline(call.kind), request)
+            notices += more
             if not request.prompt_weights:  # with A1111's syntax, long prompts are encoded in chunks
                 notices += truncation_notices(model.tokenizer, request.prompt, request.negative_prompt)
             seeds = batch_seeds(seed, request.batch_size)

@@ -83,7 +83,7 @@ def _chunks(pipe: DiffusionPipeline, tokenizer: Any, text: str, weighted: bool) 
 
     def tokenize(fragment: str) -> list[int]:
         if convert is not None:  # a multi-vector textual-inversion token becomes its n tokens
-            fragment = convert(fragment, tokenizer)
+            fragment = convert(fragment.lower(), tokenizer)  # lower case, as the tokens were added
         ids: list[int] = tokenizer(fragment, add_special_tokens=False, truncation=False, verbose=False).input_ids
         return ids
 

@@ -37,13 +37,3 @@ def prompt_fields(extra: Mapping[str, str]) -> dict[str, Any]:
     if hashes:
         fields["ti_hashes"] = hashes
     return fields
-
-
-def embedding_names(ti_hashes: str) -> list[str]:
-    """The embedding names in a ``TI hashes`` value (``"name: hash, name: hash"``), in order."""
-    names = []
-    for part in ti_hashes.split(","):
-        name = part.rsplit(":", 1)[0].strip() if ":" in part else part.strip()
-        if name:
-            names.append(name)
-    return names

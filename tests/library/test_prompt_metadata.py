@@ -6,9 +6,9 @@ import io
 
 from PIL import Image
 
+from desktop_sd.core.prompt_syntax import embedding_names
 from desktop_sd.core.request import GenerationRequest
 from desktop_sd.library.metadata import A1111_CHUNK, a1111_parameters, encode_png, read_parameters
-from desktop_sd.library.prompt_metadata import embedding_names
 from desktop_sd.library.read_a1111 import parse_a1111
 from tests.library.helpers import make_request
 
