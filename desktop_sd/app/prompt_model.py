@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, Signal
 from desktop_sd.core.params import (
     BATCH_SIZE,
     CFG_SCALE,
+    CLIP_SKIP,
     HEIGHT,
     MASK_FEATHER,
     NEGATIVE_PROMPT,
@@ -50,6 +51,8 @@ class PromptValues:
     mask_feather: int = MASK_FEATHER.default
     outpaint_overlap: int = OUTPAINT_OVERLAP.default
     batch_size: int = BATCH_SIZE.default
+    clip_skip: int = CLIP_SKIP.default
+    prompt_weights: bool = True  # the app setting of the same name, kept here so each job carries it
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -98,6 +101,8 @@ class PromptValues:
             batch_size=self.batch_size,
             mask_feather=self.mask_feather,
             outpaint_overlap=self.outpaint_overlap,
+            clip_skip=self.clip_skip,
+            prompt_weights=self.prompt_weights,
         )
 
     @classmethod
@@ -120,6 +125,7 @@ class PromptValues:
             mask_feather=request.mask_feather,
             outpaint_overlap=request.outpaint_overlap,
             batch_size=request.batch_size,
+            clip_skip=request.clip_skip,
         )
 
 
