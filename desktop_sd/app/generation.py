@@ -26,6 +26,7 @@ from desktop_sd.app.messages import Level
 from desktop_sd.app.pace import Pace
 from desktop_sd.app.prompt_model import PromptModel, PromptValues
 from desktop_sd.app.result_saver import ResultSaver
+from desktop_sd.app.reuse_notices import reuse_notices
 from desktop_sd.core.document import Document
 from desktop_sd.core.errors import InputError
 from desktop_sd.core.request import GenerationRequest, GenerationResult, Mode
@@ -120,6 +121,8 @@ class GenerationController(QObject):
 
     def reuse_parameters(self, request: GenerationRequest) -> None:
         self.prompt.set_values(PromptValues.from_request(request, self.prompt.values))
+        for notice in reuse_notices(request):
+            self.message.emit(notice, Level.WARNING)
 
     def reuse_seed(self, seed: int) -> None:
         self.prompt.update(seed=int(seed), random_seed=False)

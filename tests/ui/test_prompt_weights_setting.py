@@ -39,3 +39,19 @@ def test_the_setting_reaches_the_jobs_the_counter_and_the_settings_file(
     assert Settings.load().prompt_weights is False
     again = make_window()
     assert not again.actions_.prompt_weights.isChecked() and not again.prompt.values.prompt_weights
+
+
+def test_reusing_an_image_restores_clip_skip_and_names_missing_embeddings(make_window: WindowFactory) -> None:
+    window = make_window()
+    used = GenerationRequest.from_parameters(
+        {
+            "mode": "txt2img",
+            "prompt": "a fox",
+            "negative_prompt": "ghostneg",
+            "clip_skip": 2,
+            "ti_hashes": "ghostneg: 01",
+        }
+    )
+    window.generation.reuse_parameters(used)
+    assert window.prompt.values.clip_skip == 2 and window.prompt_panel.clip_skip_spin.value() == 2
+    assert any("not installed: ghostneg" in m.text for m in window.messages.messages())
