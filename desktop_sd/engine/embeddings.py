@@ -158,10 +158,19 @@ class Embeddings:
                 f"it was not used, and “{name}” is read as plain text."
             )
         model.detach()  # offload hooks must not be on the encoders while their vocabulary grows
-        loaded = []
+        loaded: list[tuple[Any, Any, list[str]]] = []
         for (tokenizer, encoder), part in zip(encoders, parts, strict=True):
-            pipe.load_textual_inversion(part, token=name, tokenizer=tokenizer, text_encoder=encoder)
-            loaded.append((tokenizer, encoder, [name] + [f"{name}_{i}" for i in range(1, part.shape[0])]))
+            tokens = [name] + [f"{name}_{i}" for i in range(1, part.shape[0])]
+            try:
+                pipe.load_textual_inversion(part, token=name, tokenizer=tokenizer, text_encoder=encoder)
+            except ValueError:  # diffusers refuses a name the tokenizer already has as a token
+                for done_tokenizer, done_encoder, done in loaded:
+                    pipe.unload_textual_inversion(tokens=done, tokenizer=done_tokenizer, text_encoder=done_encoder)
+                return (
+                    f"The embedding {path.name} was not used: “{name}” is already a word of the model's "
+                    "vocabulary. Rename the file to a name that is not a plain word."
+                )
+            loaded.append((tokenizer, encoder, tokens))
         self._loaded[name] = loaded
         self._paths[name] = path
         return ""

@@ -147,4 +147,9 @@ def _weighted(hidden: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     """Each token's output times its weight, rescaled to the mean it had (A1111's "original" emphasis)."""
     original_mean = hidden.mean()
     scaled = hidden * weights.reshape(1, -1, 1)
-    return scaled * (original_mean / scaled.mean())
+    new_mean = scaled.mean()
+    # A mean of about zero (a final layer norm with no bias gives one) has no scale worth restoring:
+    # the quotient of two near-zero numbers would blow the embeddings up.
+    if new_mean.abs() <= 1e-4 * scaled.abs().mean():
+        return scaled
+    return scaled * (original_mean / new_mean)

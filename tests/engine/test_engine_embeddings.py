@@ -47,6 +47,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("embeddings")
     torch.manual_seed(2)
     write_pt(root / "FoxStyle.pt", 2)
+    write_pt(root / "a.pt", 1)  # a name the byte-level vocabulary already has
     write_safetensors(root / "badhands.safetensors", emb_params=torch.randn(3, WIDTH) * 3)
     (root / "xl").mkdir()
     write_safetensors(
@@ -121,3 +122,11 @@ def test_a_missing_embedding_from_a_reused_image_is_named(ti_engine: Engine, tin
     result = run(ti_engine, request)
     assert any("not installed: ghostneg" in n for n in result.notices)
     assert result.request.ti_hashes == ""
+
+
+def test_an_embedding_named_like_a_vocabulary_word_is_refused_with_a_notice(
+    ti_engine: Engine, tiny_request: GenerationRequest
+) -> None:
+    result = run(ti_engine, tiny_request.replace(prompt="a red fox"))
+    (notice,) = [n for n in result.notices if "a.pt" in n]
+    assert "already a word" in notice and result.request.ti_hashes == ""

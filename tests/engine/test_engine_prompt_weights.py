@@ -9,7 +9,7 @@ import torch
 
 from desktop_sd.core.request import GenerationRequest
 from desktop_sd.engine import Engine
-from desktop_sd.engine.prompt_embeds import diffusers_clip_skip, encode_arguments
+from desktop_sd.engine.prompt_embeds import _weighted, diffusers_clip_skip, encode_arguments
 from desktop_sd.models.resolve import resolve_model
 from tests.engine.helpers import max_diff, run
 
@@ -33,7 +33,7 @@ def test_plain_prompt_matches_diffusers_and_weights_change_the_image(
     assert max_diff(ours, theirs) <= 1
     neutral = run(engine, request.replace(prompt="a red (fox:1.0) in the snow")).images[0]
     assert max_diff(ours, neutral) <= 1
-    weighted = run(engine, request.replace(prompt="a red (fox:1.6) in the snow")).images[0]
+    weighted = run(engine, request.replace(prompt="a (red fox in the snow:1.8)")).images[0]
     assert max_diff(ours, weighted) > 2
     # With the syntax off the brackets are words like any other.
     literal = run(engine, request.replace(prompt="a red (fox:1.0) in the snow", prompt_weights=False)).images[0]
@@ -97,3 +97,17 @@ def test_clip_skip_matches_diffusers_and_changes_the_image(
     # With the syntax off the same clip skip applies.
     plain = run(engine, request.replace(clip_skip=2, prompt_weights=False)).images[0]
     assert max_diff(plain, skipped) <= 1
+
+
+def test_weights_scale_tokens_and_the_mean_is_restored_as_in_a1111() -> None:
+    torch.manual_seed(0)
+    hidden = torch.randn(1, 4, 8) + 0.5
+    weights = torch.tensor([1.0, 1.5, 1.0, 0.5])
+    out = _weighted(hidden, weights)
+    assert torch.allclose(out.mean(), hidden.mean())
+    ratio = out / hidden
+    assert torch.allclose(ratio[0, 1] / ratio[0, 0], torch.full((8,), 1.5))
+    assert torch.allclose(ratio[0, 3] / ratio[0, 0], torch.full((8,), 0.5))
+    # Zero-mean outputs (a final layer norm without bias) are scaled without the meaningless rescale.
+    centred = hidden - hidden.mean(dim=-1, keepdim=True)
+    assert torch.allclose(_weighted(centred, weights), centred * weights.reshape(1, -1, 1))
