@@ -131,6 +131,7 @@ def _encode_chunk(
         mask = torch.tensor([[1] * (len(chunk.tokens) + 2) + [0] * filler], device=device)
     output = encoder(input_ids, attention_mask=mask, output_hidden_states=True)
     pooled = output[0] if output[0].ndim == 2 else None
+    skip = min(skip, len(output.hidden_states) - 2)  # never past the embedding layer of a shallower encoder
     if xl:  # the SDXL pipelines read the penultimate layer, without the final norm
         hidden = output.hidden_states[-(skip + 2)]
     elif skip:
