@@ -23,7 +23,14 @@ class ResultStore(Protocol):
     """What the saver needs of ``library.store.Library`` (thread-safe)."""
 
     def add(
-        self, image: Any, request: GenerationRequest, model_id: str, parent_id: int | None = None, model_hash: str = ""
+        self,
+        image: Any,
+        request: GenerationRequest,
+        model_id: str,
+        parent_id: int | None = None,
+        model_hash: str = "",
+        server: str = "",
+        graph: str = "",
     ) -> Any: ...
 
 
@@ -49,7 +56,12 @@ class _SaveWorker(QObject):
             try:
                 request = image_request(result, index)
                 image = result.images[index]
-                records.append(store.add(image, request, result.model_id, model_hash=result.model_hash))
+                graph = result.graphs[index] if index < len(result.graphs) else ""
+                records.append(
+                    store.add(
+                        image, request, result.model_id, model_hash=result.model_hash, server=result.server, graph=graph
+                    )
+                )
             except Exception as exc:  # any failure keeps the image in memory for a retry
                 if not isinstance(exc, DesktopSDError):
                     log.exception("saving job %s image %s failed", job_id, index)
