@@ -27,6 +27,7 @@ from desktop_sd.app.messages import Level
 from desktop_sd.app.pace import Pace
 from desktop_sd.app.prompt_model import PromptModel, PromptValues
 from desktop_sd.app.result_saver import ResultSaver
+from desktop_sd.app.reuse_notices import reuse_notices
 from desktop_sd.core.document import Document
 from desktop_sd.core.errors import InputError
 from desktop_sd.core.request import GenerationRequest, GenerationResult, Mode
@@ -120,10 +121,10 @@ class GenerationController(QObject):
         return True
 
     def reuse_parameters(self, request: GenerationRequest) -> list[str]:
-        """Take the image's parameters; returns notices naming LoRAs or a VAE that are not installed."""
+        """Take the image's parameters; returns notices naming LoRAs, a VAE or embeddings that are not installed."""
         request, notices = check_addons(request)
         self.prompt.set_values(PromptValues.from_request(request, self.prompt.values))
-        return notices
+        return notices + reuse_notices(request)
 
     def reuse_seed(self, seed: int) -> None:
         self.prompt.update(seed=int(seed), random_seed=False)

@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, Signal
 from desktop_sd.core.params import (
     BATCH_SIZE,
     CFG_SCALE,
+    CLIP_SKIP,
     HEIGHT,
     MASK_FEATHER,
     NEGATIVE_PROMPT,
@@ -52,6 +53,8 @@ class PromptValues:
     batch_size: int = BATCH_SIZE.default
     loras: tuple[tuple[str, float], ...] = ()  # the LoRA picker's (name, weight), switched-on ones only
     vae: str = ""  # a separate VAE's name; "" = the model's own
+    clip_skip: int = CLIP_SKIP.default
+    prompt_weights: bool = True  # the app setting of the same name, kept here so each job carries it
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -104,6 +107,8 @@ class PromptValues:
             outpaint_overlap=self.outpaint_overlap,
             loras=self.loras,
             vae=self.vae,
+            clip_skip=self.clip_skip,
+            prompt_weights=self.prompt_weights,
         )
 
     @classmethod
@@ -128,6 +133,7 @@ class PromptValues:
             batch_size=request.batch_size,
             loras=request.loras,
             vae=request.vae,
+            clip_skip=request.clip_skip,
         )
 
 

@@ -1,119 +1,92 @@
-"""Prompt token counts for the "N / 75" label, without torch or transformers.
+"""Prompt token counts for the "82 / 150" label, with the ``tokenizers`` library (no torch, no transformers).
 
-With the CLIP BPE merges at hand (the shipped SD 1.x tokenizer folder) the
-count is exact: the same pre-tokenizer and byte-pair merges CLIP uses. Without
-them it is an estimate from word lengths. CLIP reads 77 tokens, two of which
-are the start and end markers, so 75 are left for the prompt.
+The count uses the model's own ``tokenizer.json`` (a diffusers folder's
+``tokenizer/``, else the one shipped for its family) and cuts the prompt into
+75-token chunks exactly as the engine does (``core.prompt_chunks``): the label
+shows the tokens and the room in the chunks used. With A1111's syntax off the
+encoder reads one chunk, and the rest is cut off. Until the tokenizer is read
+(in the background, a fraction of a second), counts are estimates.
 """
 
 from __future__ import annotations
 
 import contextlib
-import itertools
-import json
 import math
 import re
 import threading
 from pathlib import Path
+from typing import NamedTuple
 
 from PySide6.QtCore import QObject, Signal
+from tokenizers import Tokenizer
 
 from desktop_sd.core import paths
-from desktop_sd.core.clip_bytes import bytes_to_unicode
+from desktop_sd.core.prompt_chunks import CHUNK_TOKENS, chunk_prompt, token_count
+from desktop_sd.core.prompt_syntax import Fragment, Piece, parse, plain_text, strip_network_tags
+from desktop_sd.core.request import Family
 
-PROMPT_TOKENS = 75  # 77 minus the start and end tokens
+PROMPT_TOKENS = CHUNK_TOKENS  # 77 minus the start and end tokens
 
-# CLIP's pre-tokenizer, with Python ``re`` classes for \p{L} (letters) and \p{N} (digits).
-_PIECES = re.compile(
-    r"<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[^\W\d_]+|\d|[^\s\w]+|_+",
-    re.IGNORECASE,
-)
-
-
-_BYTE_CHARS = bytes_to_unicode()
-
-# One merge in tokenizer.json: ["a","b"] (newer files) or "a b" (older ones).
-_JSON_STRING = r'"((?:[^"\\]|\\.)*)"'
-_JSON_MERGE = re.compile(rf"\[\s*{_JSON_STRING}\s*,\s*{_JSON_STRING}\s*\]|{_JSON_STRING}")
+_WORDS = re.compile(r"[^\W\d_]+|\d|[^\s\w]+|_+")
+_SHIPPED = {Family.SD2: "sd2", Family.SDXL: "sdxl"}
 
 
-def _merge(match: re.Match[str]) -> tuple[str, ...]:
-    if match.group(3) is not None:
-        return tuple(match.group(3).split(" "))
-    return match.group(1), match.group(2)
+class TokenCount(NamedTuple):
+    tokens: int
+    capacity: int  # 75 per chunk used
+    exact: bool  # False while the tokenizer is not read yet (or there is none)
+    chunked: bool = True  # A1111's syntax on: long prompts take more chunks instead of being cut
+
+    @property
+    def cut_off(self) -> bool:
+        """Words past what the encoder reads (only with the syntax off)."""
+        return not self.chunked and self.tokens > self.capacity
+
+    @property
+    def label(self) -> str:
+        return f"{'' if self.exact else '≈'}{self.tokens} / {self.capacity}"
+
+    @property
+    def tooltip(self) -> str:
+        estimated = "" if self.exact else " (estimated)"
+        if self.cut_off:
+            return f"CLIP reads {PROMPT_TOKENS} tokens; the words past that are cut off."
+        if not self.chunked:
+            return f"Tokens used of the {PROMPT_TOKENS} the model reads{estimated}"
+        chunks = self.capacity // PROMPT_TOKENS
+        return (
+            f"Tokens used{estimated}; the prompt is read in {chunks} chunk{'s' if chunks > 1 else ''} of "
+            f"{PROMPT_TOKENS} (BREAK starts a new one)"
+        )
 
 
-def _unescape(part: str) -> str:
-    return json.loads(f'"{part}"') if "\\" in part else part
+def shipped_tokenizer(family: Family = Family.SD1) -> Path:
+    """The tokenizer folder shipped for ``family`` (SD 1.x's for any other)."""
+    return paths.resources_dir() / "model-configs" / _SHIPPED.get(family, "sd1") / "tokenizer"
 
 
-class ClipBpe:
-    """CLIP's byte-pair encoding, enough to count tokens."""
-
-    def __init__(self, merges: list[tuple[str, str]]) -> None:
-        self._ranks = {pair: rank for rank, pair in enumerate(merges)}
-        self._cache: dict[str, int] = {}
-
-    @classmethod
-    def from_folder(cls, folder: Path) -> ClipBpe | None:
-        """Read ``merges.txt`` or ``tokenizer.json`` from a tokenizer folder; None when neither is usable.
-
-        The JSON is scanned merge by merge in Python rather than with one
-        ``json.loads``: a single 1.6 MB parse would hold the GIL for a quarter of
-        a second, and this runs on a background thread beside the GUI.
-        """
-        try:
-            if (folder / "merges.txt").is_file():
-                lines = (folder / "merges.txt").read_text(encoding="utf-8").splitlines()
-                pairs = [tuple(line.split()) for line in lines if line and not line.startswith("#version")]
-            else:
-                text = (folder / "tokenizer.json").read_text(encoding="utf-8")
-                start = text.find('"merges"')
-                if start < 0:
-                    return None
-                pairs = [tuple(_unescape(part) for part in _merge(m)) for m in _JSON_MERGE.finditer(text, start)]
-        except (OSError, ValueError, UnicodeDecodeError):
-            return None
-        merges = [(p[0], p[1]) for p in pairs if len(p) == 2]
-        return cls(merges) if merges else None
-
-    def count(self, text: str) -> int:
-        return sum(self._word_tokens(piece) for piece in _PIECES.findall(_clean(text)))
-
-    def _word_tokens(self, piece: str) -> int:
-        cached = self._cache.get(piece)
-        if cached is not None:
-            return cached
-        chars = "".join(_BYTE_CHARS[b] for b in piece.encode("utf-8"))
-        word = [*chars[:-1], chars[-1] + "</w>"]
-        while len(word) > 1:
-            best = min(itertools.pairwise(word), key=lambda pair: self._ranks.get(pair, math.inf))
-            if best not in self._ranks:
-                break
-            first, second = best
-            merged: list[str] = []
-            i = 0
-            while i < len(word):
-                if i < len(word) - 1 and word[i] == first and word[i + 1] == second:
-                    merged.append(first + second)
-                    i += 2
-                else:
-                    merged.append(word[i])
-                    i += 1
-            word = merged
-        if len(self._cache) < 50_000:
-            self._cache[piece] = len(word)
-        return len(word)
+def tokenizer_folder(model: str, family: Family) -> Path:
+    """The tokenizer a model reads prompts with: its own when it is a diffusers folder, else the shipped one."""
+    own = Path(model) / "tokenizer" if model else None
+    if own is not None and (own / "tokenizer.json").is_file():
+        return own
+    return shipped_tokenizer(family)
 
 
-def _clean(text: str) -> str:
-    return " ".join(text.split()).lower()
+def read_tokenizer(folder: Path) -> Tokenizer | None:
+    """``folder``'s ``tokenizer.json``; a folder with only ``vocab.json`` and ``merges.txt`` (or none) gets
+    the shipped SD 1.x one, which every CLIP model shares. None when nothing can be read."""
+    for candidate in (folder / "tokenizer.json", shipped_tokenizer() / "tokenizer.json"):
+        with contextlib.suppress(Exception):  # tokenizers reports a damaged file as a bare Exception
+            if candidate.is_file():
+                return Tokenizer.from_file(str(candidate))
+    return None
 
 
 def estimate_tokens(text: str) -> int:
-    """A rough count when the BPE merges are not available: common words are one token, long ones more."""
+    """A rough count while no tokenizer is read: common words are one token, long ones more."""
     total = 0
-    for piece in _PIECES.findall(_clean(text)):
+    for piece in _WORDS.findall(" ".join(text.split()).lower()):
         if piece[0].isalpha():
             total += 1 if len(piece) <= 7 else math.ceil(len(piece) / 5)
         else:
@@ -122,50 +95,83 @@ def estimate_tokens(text: str) -> int:
 
 
 class TokenCounter(QObject):
-    """Counts prompt tokens; exact once the shipped CLIP merges are loaded in the background.
+    """Counts prompt tokens in the chunks the encoder reads.
 
-    Until then (or when no tokenizer is shipped) counts are estimates.
-    ``ready`` fires on the GUI thread when exact counts become available.
+    ``ready`` fires on the GUI thread whenever counts change meaning (the tokenizer
+    was read, or the syntax setting changed): labels should count again.
     """
 
     ready = Signal()
-    _loaded = Signal(object)  # ClipBpe | None, from the loading thread
+    _loaded = Signal(object, object)  # (folder, Tokenizer | None), from the loading thread
 
     def __init__(self, folder: Path | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._folder = folder or paths.resources_dir() / "model-configs" / "sd1" / "tokenizer"
-        self._bpe: ClipBpe | None = None
-        self._loading = False
+        self._folder = folder or shipped_tokenizer()
+        self._tokenizer: Tokenizer | None = None
+        self._loading: Path | None = None
+        self._weights = True
         self._loaded.connect(self._set)
 
     @property
     def exact(self) -> bool:
-        return self._bpe is not None
+        return self._tokenizer is not None
 
-    def load_in_background(self) -> None:
-        """Start reading the merges on a daemon thread (it never holds up closing the app)."""
-        if self._loading or self._bpe is not None:
-            return
-        self._loading = True
-        threading.Thread(target=self._load, name="token-merges", daemon=True).start()
+    @property
+    def prompt_weights(self) -> bool:
+        return self._weights
 
-    def load_now(self) -> None:
-        if self._bpe is None:
-            self._set(ClipBpe.from_folder(self._folder))
-
-    def _load(self) -> None:
-        bpe = ClipBpe.from_folder(self._folder)
-        with contextlib.suppress(RuntimeError):  # the counter was deleted while loading
-            self._loaded.emit(bpe)
-
-    def _set(self, bpe: ClipBpe | None) -> None:
-        self._loading = False
-        if bpe is not None and self._bpe is None:
-            self._bpe = bpe
+    def set_prompt_weights(self, on: bool) -> None:
+        """Count as the engine reads prompts with A1111's syntax on (chunks) or off (one chunk)."""
+        if on != self._weights:
+            self._weights = on
             self.ready.emit()
 
-    def count(self, text: str) -> tuple[int, bool]:
-        """Tokens in ``text`` and whether the count is exact."""
-        if self._bpe is not None:
-            return self._bpe.count(text), True
-        return estimate_tokens(text), False
+    def use_folder(self, folder: Path) -> None:
+        """Count with the tokenizer in ``folder`` (the chosen model's), read in the background."""
+        if folder != self._folder:
+            self._folder = folder
+            self._tokenizer = None
+            self.load_in_background()
+
+    def load_in_background(self) -> None:
+        """Read the tokenizer on a daemon thread (it never holds up closing the app)."""
+        if self._loading == self._folder or self._tokenizer is not None:
+            return
+        self._loading = self._folder
+        folder = self._folder
+        threading.Thread(target=self._load, args=(folder,), name="token-counter", daemon=True).start()
+
+    def load_now(self) -> None:
+        if self._tokenizer is None:
+            self._set(self._folder, read_tokenizer(self._folder))
+
+    def _load(self, folder: Path) -> None:
+        tokenizer = read_tokenizer(folder)
+        with contextlib.suppress(RuntimeError):  # the counter was deleted while loading
+            self._loaded.emit(folder, tokenizer)
+
+    def _set(self, folder: Path, tokenizer: Tokenizer | None) -> None:
+        if folder != self._folder:
+            return  # an older request, overtaken by a change of model
+        self._loading = None
+        if tokenizer is not None and self._tokenizer is None:
+            self._tokenizer = tokenizer
+            self.ready.emit()
+
+    def count(self, text: str) -> TokenCount:
+        """The tokens of ``text`` and the room in the chunks they take."""
+        tokenizer = self._tokenizer
+        if tokenizer is None:
+            tokens = estimate_tokens(plain_text(parse(strip_network_tags(text))) if self._weights else text)
+            chunks = max(1, math.ceil(tokens / CHUNK_TOKENS)) if self._weights else 1
+            return TokenCount(tokens, CHUNK_TOKENS * chunks, False, self._weights)
+
+        def tokenize(fragment: str) -> list[int]:
+            ids: list[int] = tokenizer.encode(fragment, add_special_tokens=False).ids
+            return ids
+
+        if not self._weights:
+            return TokenCount(len(tokenize(text)), CHUNK_TOKENS, True, False)
+        pieces: list[Piece] = parse(strip_network_tags(text)) if text else [Fragment("")]
+        tokens, capacity = token_count(chunk_prompt(pieces, tokenize, tokenizer.token_to_id(",</w>")))
+        return TokenCount(tokens, capacity, True)

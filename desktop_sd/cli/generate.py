@@ -22,6 +22,7 @@ from desktop_sd.core.errors import DesktopSDError, InputError
 from desktop_sd.core.params import (
     BATCH_SIZE,
     CFG_SCALE,
+    CLIP_SKIP,
     HEIGHT,
     MASK_FEATHER,
     NEGATIVE_PROMPT,
@@ -76,6 +77,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _number_argument(parser, BATCH_SIZE)
     _number_argument(parser, MASK_FEATHER)
     _number_argument(parser, OUTPAINT_OVERLAP)
+    parser.add_argument(  # as _number_argument, with a short metavar so that the help stays on one line
+        CLIP_SKIP.flag,
+        type=int,
+        default=CLIP_SKIP.default,
+        metavar="N",
+        help=f"{CLIP_SKIP.help}; {CLIP_SKIP.minimum}-{CLIP_SKIP.maximum} (default: {CLIP_SKIP.default})",
+    )
+    parser.add_argument(
+        "--plain-prompt",
+        action="store_true",
+        help="read the prompts as plain text: no (word:1.2) weights or BREAK, and only the first 75 tokens",
+    )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     parser.add_argument(
         "--lora",
@@ -204,6 +217,8 @@ def build_request(args: argparse.Namespace) -> tuple[GenerationRequest, list[str
         device=args.device,
         loras=_lora_options(args.lora),
         vae=args.vae or "",
+        clip_skip=args.clip_skip,
+        prompt_weights=not args.plain_prompt,
     )
     return request, notices
 
@@ -259,9 +274,10 @@ def _backend(args: argparse.Namespace) -> Backend:
         quiet_libraries()
         from desktop_sd.engine import Engine
         from desktop_sd.models.addons import addon_path
+        from desktop_sd.models.embeddings import find_embedding
         from desktop_sd.models.resolve import resolve_model
 
-        return Engine(resolve=resolve_model, device=args.device, find_addon=addon_path)
+        return Engine(resolve=resolve_model, device=args.device, find_addon=addon_path, find_embedding=find_embedding)
     from desktop_sd.cli.servers import connect
     from desktop_sd.core.settings import Settings
     from desktop_sd.models.network import is_offline

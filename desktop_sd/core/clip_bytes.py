@@ -1,6 +1,6 @@
 """GPT-2's byte-to-character table, which CLIP's BPE vocabulary is written in.
 
-Shared by the prompt token counter, the random-weight test tokenizer and the
+Shared by the random-weight test tokenizer and the
 script that builds the shipped tokenizer files.
 """
 

@@ -135,6 +135,12 @@ BATCH_SIZE = NumberParam(
     name="batch_size", label="Batch size", default=1, minimum=1, maximum=16, step=1,
     flag="--batch", help="images per job (seeds seed, seed+1, ...)",
 )
+# A1111's numbering: 1 reads the text encoder's last layer, 2 the one before it (the norm for
+# anime models), and so on; CLIP ViT-L has 12 layers.
+CLIP_SKIP = NumberParam(
+    name="clip_skip", label="Clip skip", default=1, minimum=1, maximum=12, step=1,
+    flag="--clip-skip", help="text encoder layers to skip, counted as A1111 does (1 = none; 2 for many anime models)",
+)
 
 PARAMS: tuple[NumberParam[int] | NumberParam[float] | TextParam, ...] = (
     PROMPT,
@@ -149,6 +155,7 @@ PARAMS: tuple[NumberParam[int] | NumberParam[float] | TextParam, ...] = (
     MASK_FEATHER,
     OUTPAINT_OVERLAP,
     BATCH_SIZE,
+    CLIP_SKIP,
 )
 NUMBER_PARAMS: dict[str, NumberParam[int] | NumberParam[float]] = {
     p.name: p for p in PARAMS if isinstance(p, NumberParam)

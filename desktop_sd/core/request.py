@@ -17,6 +17,7 @@ from PIL import Image
 from desktop_sd.core.params import (
     BATCH_SIZE,
     CFG_SCALE,
+    CLIP_SKIP,
     HEIGHT,
     MASK_FEATHER,
     NEGATIVE_PROMPT,
@@ -138,6 +139,11 @@ class GenerationRequest:
     device: str = "auto"
     loras: tuple[tuple[str, float], ...] = ()  # (name, weight) from the LoRA picker; prompt tags add to these
     vae: str = ""  # a separate VAE's name or path; "" = the model's own
+    clip_skip: int = CLIP_SKIP.default  # A1111's numbering: 1 = the text encoder's last layer
+    prompt_weights: bool = True  # read A1111's syntax: (word:1.2), [word], BREAK, prompts past 75 tokens
+    # The textual-inversion embeddings the prompts used, as A1111's "TI hashes" ("name: hash, ..."); the
+    # engine fills it in the request it returns.
+    ti_hashes: str = ""
 
     def replace(self, **changes: Any) -> GenerationRequest:
         return dataclasses.replace(self, **changes)

@@ -56,6 +56,7 @@ class Settings:
     theme: str = "dark"  # "dark", "light" or "system"
     # ComfyUI servers the user added: name -> URL (``remote.servers``; tokens live in the OS keyring, never here).
     servers: dict[str, str] = field(default_factory=dict)
+    prompt_weights: bool = True  # read prompts with A1111's syntax: (word:1.2), [word], BREAK, past 75 tokens
 
     path: Path = field(default_factory=paths.settings_file, repr=False, metadata={"stored": False})
     notice: str | None = field(default=None, repr=False, metadata={"stored": False})

@@ -29,9 +29,11 @@ from desktop_sd.core.validation import check_request
 from desktop_sd.engine import device as devices
 from desktop_sd.engine import loading, run
 from desktop_sd.engine.addons import AddonFinder, find_by_path
+from desktop_sd.engine.embeddings import EmbeddingFinder, Embeddings
 from desktop_sd.engine.interrupt import interruptible
 from desktop_sd.engine.pipelines import LoadedModel
 from desktop_sd.engine.previews import DEFAULT_INTERVAL_S, Previewer, load_taesd, taesd_folder
+from desktop_sd.engine.prompt_embeds import diffusers_clip_skip, encode_arguments
 from desktop_sd.engine.prompts import truncation_notices
 from desktop_sd.engine.schedulers import scheduler_id_of, seed_noise
 from desktop_sd.engine.tiers import TierMemory, choose_start_tier, next_tier
@@ -67,10 +69,13 @@ class Engine:
         tier_memory: TierMemory | None = None,
         find_taesd: TaesdFinder | None = None,
         find_addon: AddonFinder | None = None,
+        find_embedding: EmbeddingFinder | None = None,
     ) -> None:
         """``find_taesd(family)`` names the installed TAESD folder for previews (the model
         registry knows); without it, ``models/taesd`` and ``models/taesdxl`` are looked in.
-        ``find_addon(kind, name)`` finds an installed LoRA or VAE; without it, names must be paths."""
+        ``find_addon(kind, name)`` finds an installed LoRA or VAE; without it, names must be paths.
+        ``find_embedding(name)`` gives the textual-inversion file a prompt word names, or None;
+        without it, no embeddings are used."""
         self._find_addon = find_addon or find_by_path
         self._resolve = resolve
         self._find_taesd = find_taesd
@@ -78,6 +83,7 @@ class Engine:
         self._preview_interval = preview_interval_s
         self._tiers = tier_memory or TierMemory()
         self._model: LoadedModel | None = None
+        self._embeddings = Embeddings(find_embedding)
         self._lock = threading.RLock()
         self.loads = 0  # how many times a model was read from disk (a reload shows up here)
 
@@ -103,7 +109,11 @@ class Engine:
                 request = request.replace(scheduler=scheduler_id_of(model.schedulers.get("default")))
             addons = model.addons.apply(request, self._find_addon, model.pipeline(call.kind))  # LoRAs, VAE
             run_request = request.replace(prompt=addons.prompt, negative_prompt=addons.negative_prompt)
-            notices += truncation_notices(model.tokenizer, run_request.prompt, run_request.negative_prompt)
+            run_request, more = self._embeddings.apply(model, model.pipeline(call.kind), run_request)
+            notices += more
+            request = request.replace(ti_hashes=run_request.ti_hashes)
+            if not request.prompt_weights:  # with A1111's syntax, long prompts are encoded in chunks
+                notices += truncation_notices(model.tokenizer, run_request.prompt, run_request.negative_prompt)
             seeds = batch_seeds(seed, request.batch_size)
             images = self._run(model, call, run_request, seeds, on_step, cancelled, notices)
             images = call.finish(images)
@@ -196,6 +206,7 @@ class Engine:
             **call.pipeline_inputs(),
             "prompt": request.prompt,
             "negative_prompt": request.negative_prompt,
+            "clip_skip": diffusers_clip_skip(request.clip_skip),
             "num_inference_steps": request.steps,
             "guidance_scale": request.cfg_scale,
             "num_images_per_prompt": request.batch_size,
@@ -254,7 +265,9 @@ class Engine:
         while latents is None:
             try:
                 report_phase("Encoding the prompt…")  # until the first step reports
-                latents = self._attempt("denoise", _denoise_at, model, pipe, tier, arguments, step_end)
+                latents = self._attempt(
+                    "denoise", _denoise_at, model, pipe, tier, arguments, step_end, request.prompt_weights
+                )
             except _OutOfMemory:
                 tier = self._step_down(model, ladder, tier, request, notices)
                 arguments = self._arguments(call, request, seeds)  # fresh generators: the retry repeats the seeds
@@ -311,10 +324,16 @@ class Engine:
 
 
 def _denoise_at(
-    model: LoadedModel, pipe: DiffusionPipeline, tier: MemoryTier, arguments: dict[str, Any], step_end: run.StepEnd
+    model: LoadedModel,
+    pipe: DiffusionPipeline,
+    tier: MemoryTier,
+    arguments: dict[str, Any],
+    step_end: run.StepEnd,
+    prompt_weights: bool,
 ) -> torch.Tensor:
     model.place(pipe, tier)
-    return run.denoise(pipe, arguments, step_end)
+    # The prompts are encoded once the encoders are placed (and within the out-of-memory retry).
+    return run.denoise(pipe, encode_arguments(pipe, arguments, prompt_weights), step_end)
 
 
 def _raise_if_cancelled(cancelled: threading.Event) -> None:

@@ -27,6 +27,7 @@ from desktop_sd.core.schedulers import SCHEDULER_IDS, scheduler_info
 from desktop_sd.library.addon_text import lora_hashes_pair, prompt_with_tags, vae_pairs
 from desktop_sd.library.parsed import A1111, DESKTOP_SD, FOOOCUS, NOVELAI, ParsedParameters, to_float, to_int
 from desktop_sd.library.pngtext import NotPNG, latin1_text, read_text_chunks
+from desktop_sd.library.prompt_metadata import prompt_pairs
 from desktop_sd.library.read_a1111 import parse_a1111
 from desktop_sd.library.read_comfy import parse_comfy_prompt, parse_comfy_workflow
 from desktop_sd.library.read_invoke import parse_dream, parse_invoke_metadata, parse_sd_metadata
@@ -126,6 +127,7 @@ def a1111_parameters(
         pairs.append(("Denoising strength", _number(request.strength)))
     if request.mode in (Mode.INPAINT, Mode.OUTPAINT):
         pairs.append(("Mask blur", str(request.mask_feather)))
+    pairs += prompt_pairs(request)
     pairs += lora_hashes_pair(lora_hashes)
     if server:
         pairs.append(("Server", server))

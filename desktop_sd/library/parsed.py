@@ -14,6 +14,7 @@ from typing import Any
 from desktop_sd.core.params import CFG_SCALE, HEIGHT, SCHEDULER, STEPS, STRENGTH, WIDTH
 from desktop_sd.core.request import GenerationRequest, Mode
 from desktop_sd.core.schedulers import SCHEDULER_IDS, from_a1111
+from desktop_sd.library.prompt_metadata import prompt_fields
 
 # Tool names as ``ParsedParameters.source`` gives them.
 DESKTOP_SD = "Desktop SD"
@@ -201,6 +202,7 @@ def request_from_fields(source: Any) -> GenerationRequest:
         scheduler=source.scheduler if source.scheduler in SCHEDULER.choices else SCHEDULER.default,
         strength=source.strength if source.strength is not None else STRENGTH.default,
         vae=vae_from_fields(getattr(source, "extra", None) or {}),
+        **prompt_fields(getattr(source, "extra", None) or {}),
     )
 
 

@@ -94,7 +94,8 @@ def linked_folders(kind: AddonKind, app_folders: list[Path]) -> list[Path]:
     return found
 
 
-def _app_folders(models_root: Path | None) -> list[Path]:
+def linked_app_folders(models_root: Path | None = None) -> list[Path]:
+    """The other apps' folders linked in the model registry (none when it cannot be read)."""
     try:
         return Registry(models_root).folders()
     except ModelError:
@@ -126,9 +127,8 @@ def find_addons(
     ``app_folders`` defaults to the folders linked in the model registry.
     """
     own = own_folder(kind, models_root)
-    folders = [(own, True)] + [
-        (f, False) for f in linked_folders(kind, _app_folders(models_root) if app_folders is None else app_folders)
-    ]
+    apps = linked_app_folders(models_root) if app_folders is None else app_folders
+    folders = [(own, True)] + [(f, False) for f in linked_folders(kind, apps)]
     results: list[AddonFile] = []
     for folder, owned in folders:
         found = [a for a in (_identify(p, kind, owned) for p in _candidates(folder, kind)) if a is not None]

@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 
 Key = QKeySequence.StandardKey
+PROMPT_WEIGHTS_TIP = "Read (word:1.2), (word), [word] and BREAK in prompts, and prompts past 75 tokens, as A1111 does"
 
 
 def _action(
@@ -83,6 +84,8 @@ class WindowActions:
         self.apply = a(parent, "&Apply", "Alt+Return", "Put this candidate on the canvas (undoable)")
         self.discard = a(parent, "&Discard", "Alt+Backspace", "Throw this candidate away (it stays in History)")
         self.last_seed = a(parent, "Use &last seed", "Ctrl+R", "Fix the seed to the one of the last image")
+        self.prompt_weights = a(parent, "Prompt &weights (A1111 syntax)", None, PROMPT_WEIGHTS_TIP, True)
+        self.prompt_weights = a(parent, "Prompt &weights (A1111 syntax)", None, PROMPT_WEIGHTS_TIP, True)
         # Models
         self.manage_models = a(parent, "&Manage models…", "Ctrl+M", "Download, import and remove models")
         self.add_model_file = a(parent, "Use a model &file…", None, "A checkpoint file (.ckpt is converted first)")

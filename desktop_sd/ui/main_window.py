@@ -33,6 +33,7 @@ from desktop_sd.models.addons import AddonKind
 from desktop_sd.ui.actions import WindowActions
 from desktop_sd.ui.canvas_area import CanvasArea
 from desktop_sd.ui.prompt_panel import PromptPanel
+from desktop_sd.ui.prompt_weights import bind_prompt_weights
 from desktop_sd.ui.queue_panel import QueuePanel
 from desktop_sd.ui.status_bar import StatusBar
 from desktop_sd.ui.theme import bind_theme_choice, set_action_icons
@@ -154,6 +155,7 @@ class MainWindow(QMainWindow):
         self.area.bind_tools(a, self.tools)
         a.reset_layout.triggered.connect(lambda: self.restoreState(self._default_state, LAYOUT_VERSION))
         bind_theme_choice(a.themes, self.settings, a)
+        bind_prompt_weights(a.prompt_weights, self.settings, self.prompt, self.services.tokens)
         self._panels = PanelsToggle(lambda: [self.prompt_dock, self.history_dock, self.queue_dock, self.tools.bar])
         a.toggle_panels.toggled.connect(self._panels.set_hidden)
         a.previous.triggered.connect(lambda: self.candidates.step(-1))

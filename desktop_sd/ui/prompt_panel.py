@@ -27,10 +27,11 @@ from PySide6.QtWidgets import (
 
 from desktop_sd.app.model_choices import ModelChoice, aspect_presets
 from desktop_sd.app.prompt_model import PromptModel, PromptValues
-from desktop_sd.app.tokens import PROMPT_TOKENS, TokenCounter
+from desktop_sd.app.tokens import TokenCounter, tokenizer_folder
 from desktop_sd.core.params import (
     BATCH_SIZE,
     CFG_SCALE,
+    CLIP_SKIP,
     HEIGHT,
     MASK_FEATHER,
     OUTPAINT_OVERLAP,
@@ -120,7 +121,7 @@ class PromptPanel(QWidget):
         self.advanced_button.setCheckable(True)
         self.advanced_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.advanced_button.setAutoRaise(True)
-        self.advanced_button.setToolTip("Sampler, CFG scale and batch size")
+        self.advanced_button.setToolTip("Sampler, CFG scale, batch size and clip skip")
         self.scheduler_combo = QComboBox()
         self.scheduler_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.scheduler_combo.setMinimumContentsLength(10)
@@ -147,6 +148,8 @@ class PromptPanel(QWidget):
         self.feather_spin = int_spin(MASK_FEATHER)
         self.batch_spin = int_spin(BATCH_SIZE)
         self.overlap_spin = int_spin(OUTPAINT_OVERLAP)
+        self.clip_skip_spin = int_spin(CLIP_SKIP)
+        self.clip_skip_spin.out_of_range.connect(self.notice)
         spins: tuple[RangeSpin | RangeDoubleSpin, ...] = (
             self.steps_spin, self.cfg_spin, self.width_spin, self.height_spin,
             self.strength_spin, self.feather_spin, self.batch_spin, self.overlap_spin,
@@ -198,12 +201,16 @@ class PromptPanel(QWidget):
         form.addRow(self.feather_label, self.feather_spin)
         form.addRow(self.advanced_button)
         # Folded away by default, so the common controls fit a small screen without scrolling.
-        self._advanced_rows = (self.scheduler_combo, self.cfg_spin, self.batch_spin, self.overlap_spin, self.vae_combo)
+        self._advanced_rows = (
+            self.scheduler_combo, self.cfg_spin, self.batch_spin, self.overlap_spin, self.vae_combo,
+            self.clip_skip_spin,
+        )  # fmt: skip
         form.addRow("Sampler", self.scheduler_combo)
         form.addRow("CFG scale", self.cfg_spin)
         form.addRow("Batch", self.batch_spin)
         form.addRow("Outpaint overlap", self.overlap_spin)
         form.addRow("VAE", self.vae_combo)
+        form.addRow("Clip skip", self.clip_skip_spin)
         self._form = form
         self.advanced_button.toggled.connect(self.show_advanced)
         self.show_advanced(False)
@@ -255,6 +262,7 @@ class PromptPanel(QWidget):
         self.feather_spin.valueChanged.connect(lambda v: m.update(mask_feather=int(v)))
         self.overlap_spin.valueChanged.connect(lambda v: m.update(outpaint_overlap=int(v)))
         self.batch_spin.valueChanged.connect(lambda v: m.update(batch_size=int(v)))
+        self.clip_skip_spin.valueChanged.connect(lambda v: m.update(clip_skip=int(v)))
 
     # ---- outside inputs ------------------------------------------------------------------------------
     def set_models(self, choices: list[ModelChoice]) -> None:
@@ -326,8 +334,10 @@ class PromptPanel(QWidget):
         self.feather_spin.setValue(values.mask_feather)
         self.overlap_spin.setValue(values.outpaint_overlap)
         self.batch_spin.setValue(values.batch_size)
+        self.clip_skip_spin.setValue(values.clip_skip)
         del blockers
         self._fill_aspects(values)
+        self._counter.use_folder(tokenizer_folder(values.model, self._family(values.model)))
         self._count_tokens()
 
     def _bound_widgets(self) -> list[QWidget]:
@@ -345,6 +355,7 @@ class PromptPanel(QWidget):
             self.strength_spin,
             self.feather_spin,
             self.batch_spin,
+            self.clip_skip_spin,
         ]
 
     def _sync_last_seed(self, seed: int | None) -> None:
@@ -372,16 +383,11 @@ class PromptPanel(QWidget):
 
     def _count_tokens(self) -> None:
         for edit, label in ((self.prompt_edit, self.prompt_tokens), (self.negative_edit, self.negative_tokens)):
-            count, exact = self._counter.count(edit.toPlainText())
-            prefix = "" if exact else "≈"
-            label.setText(f"{prefix}{count} / {PROMPT_TOKENS}")
-            over = count > PROMPT_TOKENS
-            label.setStyleSheet("color: #e0524a; font-weight: bold;" if over else "color: palette(placeholder-text);")
-            label.setToolTip(
-                f"CLIP reads {PROMPT_TOKENS} tokens; the words past that are cut off."
-                if over
-                else f"Tokens used of the {PROMPT_TOKENS} the model reads" + ("" if exact else " (estimated)")
-            )
+            count = self._counter.count(edit.toPlainText())
+            label.setText(count.label)
+            style = "color: #e0524a; font-weight: bold;" if count.cut_off else "color: palette(placeholder-text);"
+            label.setStyleSheet(style)
+            label.setToolTip(count.tooltip)
 
     # ---- widgets -> model ----------------------------------------------------------------------------
     def _on_model_picked(self) -> None:

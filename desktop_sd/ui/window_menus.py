@@ -110,6 +110,8 @@ def build_menus(
     generate = menus.addMenu("&Generate")
     for item in (a.generate, a.cancel, None, a.previous, a.next, a.apply, a.discard, None, a.last_seed):
         generate.addSeparator() if item is None else generate.addAction(item)
+    generate.addSeparator()
+    generate.addAction(a.prompt_weights)
     models = menus.addMenu("&Models")
     for item in (a.manage_models, a.add_model_file, a.add_model_folder, None, a.servers):
         models.addSeparator() if item is None else models.addAction(item)

@@ -1,4 +1,4 @@
-"""Prompt token counts: exact with the shipped CLIP merges, estimated without them."""
+"""Prompt token counts with the ``tokenizers`` library, cut into chunks as the engine cuts them."""
 
 from __future__ import annotations
 
@@ -6,56 +6,82 @@ from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
+from tokenizers import Tokenizer, models, pre_tokenizers
 
-from desktop_sd.app.tokens import ClipBpe, TokenCounter, estimate_tokens
-from desktop_sd.core import paths
+from desktop_sd.app.tokens import TokenCounter, estimate_tokens, read_tokenizer, shipped_tokenizer, tokenizer_folder
+from desktop_sd.core.request import Family
 
-TOKENIZER = paths.resources_dir() / "model-configs" / "sd1" / "tokenizer"
+TOKENIZER = shipped_tokenizer()
 PROMPTS = [
     "a photo of a cat",
     "A majestic, ultra-detailed portrait of an astronaut riding a horse on Mars; 8k, trending on artstation!!",
-    "café 東京 😀 naïve ((masterpiece:1.2)), 1990s",
+    "café 東京 😀 naïve masterpiece, 1990s",
     "it's don't you'll",
     "hello_world  foo--bar 12345",
 ]
 
 
-@pytest.mark.skipif(not TOKENIZER.is_dir(), reason="no shipped SD 1.x tokenizer")
-def test_counts_match_the_real_clip_tokenizer() -> None:
+def loaded(folder: Path = TOKENIZER) -> TokenCounter:
+    counter = TokenCounter(folder)
+    counter.load_now()
+    return counter
+
+
+def test_plain_counts_match_the_real_clip_tokenizer() -> None:
     transformers = pytest.importorskip("transformers")
     reference = transformers.CLIPTokenizerFast.from_pretrained(str(TOKENIZER))
-    bpe = ClipBpe.from_folder(TOKENIZER)
-    assert bpe is not None
+    counter = loaded()
     for prompt in PROMPTS:
-        assert bpe.count(prompt) == len(reference(prompt)["input_ids"]) - 2, prompt
+        count = counter.count(prompt)
+        assert count.exact and count.tokens == len(reference(prompt)["input_ids"]) - 2, prompt
 
 
-def test_merges_txt_is_read_too(tmp_path: Path) -> None:
-    (tmp_path / "merges.txt").write_text("#version: 0.2\nc a\nca t</w>\n", encoding="utf-8")
-    bpe = ClipBpe.from_folder(tmp_path)
-    assert bpe is not None
-    assert bpe.count("cat") == 1  # c+a, then ca+t</w>
-    assert bpe.count("tac") == 3
+def test_weights_and_tags_are_not_counted() -> None:
+    counter = loaded()
+    assert counter.count("a photo of a ((cat:1.3)), [dog] <lora:style:0.8>") == counter.count("a photo of a cat, dog")
+
+
+def test_long_prompts_show_the_chunks_they_take() -> None:
+    counter = loaded()
+    long = ", ".join(["masterpiece"] * 41)  # 81 tokens
+    count = counter.count(long)
+    # The first chunk ends at its last comma (74 tokens) and counts 75, as A1111 counts it.
+    assert (count.tokens, count.capacity) == (82, 150) and count.label == "82 / 150"
+    assert not count.cut_off and "2 chunks" in count.tooltip
+    assert counter.count("a cat BREAK a dog").label == "77 / 150"  # the first chunk counts in full, as in A1111
+    counter.set_prompt_weights(False)
+    plain = counter.count(long)
+    assert plain.label == "81 / 75" and plain.cut_off and "cut off" in plain.tooltip
+
+
+def test_a_folder_with_only_vocab_and_merges_counts_with_the_shipped_tokenizer(tmp_path: Path) -> None:
+    (tmp_path / "vocab.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "merges.txt").write_text("#version: 0.2\n", encoding="utf-8")
+    assert read_tokenizer(tmp_path) is not None
+    assert loaded(tmp_path).count("a photo of a cat").tokens == 5
+
+
+def test_the_model_s_own_tokenizer_is_used(tmp_path: Path) -> None:
+    own = Tokenizer(models.WordLevel({"a": 0, "cat": 1, "[UNK]": 2}, unk_token="[UNK]"))
+    own.pre_tokenizer = pre_tokenizers.Whitespace()
+    (tmp_path / "tokenizer").mkdir()
+    own.save(str(tmp_path / "tokenizer" / "tokenizer.json"))
+    assert tokenizer_folder(str(tmp_path), Family.SD1) == tmp_path / "tokenizer"
+    assert tokenizer_folder("some/repo", Family.SDXL).parts[-2:] == ("sdxl", "tokenizer")
+    # One token a word, where CLIP's BPE reads "astronautically" as more than one.
+    assert loaded(tmp_path / "tokenizer").count("a cat astronautically").tokens == 3
+    assert loaded().count("a cat astronautically").tokens > 3
+
+
+def test_counter_is_estimated_until_the_tokenizer_loads_in_the_background(qtbot: QtBot) -> None:
+    counter = TokenCounter(TOKENIZER)
+    assert counter.count("a photo of a cat")[:3] == (5, 75, False)
+    with qtbot.waitSignal(counter.ready, timeout=20_000):
+        counter.load_in_background()
+    assert counter.exact and counter.count("a photo of a cat").label == "5 / 75"
 
 
 def test_estimate_is_close_for_ordinary_prompts() -> None:
     assert estimate_tokens("a photo of a cat") == 5
     assert estimate_tokens("") == 0
-    long = ", ".join(["masterpiece"] * 40)
-    assert estimate_tokens(long) > 75
-
-
-def test_counter_is_estimated_until_the_merges_load_in_the_background(qtbot: QtBot) -> None:
-    if not TOKENIZER.is_dir():
-        pytest.skip("no shipped SD 1.x tokenizer")
-    counter = TokenCounter(TOKENIZER)
-    assert counter.count("a photo of a cat") == (5, False)
-    with qtbot.waitSignal(counter.ready, timeout=20_000):
-        counter.load_in_background()
-    assert counter.exact and counter.count("a photo of a cat") == (5, True)
-
-
-def test_counter_without_a_tokenizer_stays_estimated(tmp_path: Path) -> None:
-    counter = TokenCounter(tmp_path / "missing")
-    counter.load_now()
-    assert not counter.exact and counter.count("a photo of a cat")[1] is False
+    assert estimate_tokens(", ".join(["masterpiece"] * 40)) > 75

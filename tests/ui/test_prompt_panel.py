@@ -27,6 +27,7 @@ SPINS = {
     "mask_feather": "feather_spin",
     "batch_size": "batch_spin",
     "outpaint_overlap": "overlap_spin",
+    "clip_skip": "clip_skip_spin",
 }
 CHOICES = [ModelChoice("m1", "Model one", Family.SD1), ModelChoice("xl", "Model XL", Family.SDXL)]
 
@@ -113,13 +114,25 @@ def test_sizes_are_kept_to_multiples_of_8(panel: PromptPanel) -> None:
     assert panel.model.values.width == 512 and panel.width_spin.value() == 512
 
 
-def test_token_count_turns_red_past_75(panel: PromptPanel) -> None:
-    panel.prompt_edit.setPlainText("a photo of a cat")
-    assert panel.prompt_tokens.text().endswith("5 / 75")
-    panel.prompt_edit.setPlainText(", ".join(["masterpiece"] * 60))
-    count = int(panel.prompt_tokens.text().lstrip("≈").split(" /")[0])
-    assert count > 75 and "e0524a" in panel.prompt_tokens.styleSheet()
+def test_token_count_shows_the_chunks_and_turns_red_only_when_cut(panel: PromptPanel) -> None:
+    panel._counter.load_now()  # the chosen model's tokenizer (here the shipped SD 1.x one), read at once
+    panel.prompt_edit.setPlainText("a photo of a (cat:1.2)")
+    assert panel.prompt_tokens.text() == "5 / 75"
+    panel.prompt_edit.setPlainText(", ".join(["masterpiece"] * 60))  # 119 tokens
+    assert panel.prompt_tokens.text() == "120 / 150"  # the first chunk, cut at a comma, counts 75
+    assert "e0524a" not in panel.prompt_tokens.styleSheet() and "2 chunks" in panel.prompt_tokens.toolTip()
+    panel._counter.set_prompt_weights(False)  # the syntax setting off: one chunk, the rest is cut
+    assert panel.prompt_tokens.text().endswith(" / 75") and "e0524a" in panel.prompt_tokens.styleSheet()
     assert "cut off" in panel.prompt_tokens.toolTip()
+
+
+def test_clip_skip_is_in_the_folded_settings(panel: PromptPanel) -> None:
+    panel.show()
+    assert not panel.clip_skip_spin.isVisible()
+    panel.show_advanced(True)
+    assert panel.clip_skip_spin.isVisible()
+    panel.clip_skip_spin.setValue(2)
+    assert panel.model.values.clip_skip == 2 and panel.model.values.to_request().clip_skip == 2
 
 
 def test_strength_and_feather_are_enabled_only_where_they_apply(panel: PromptPanel) -> None:
