@@ -122,3 +122,18 @@ def test_a_lora_from_a_url_or_a_hub_file_is_listed_as_a_lora(fake_hub: FakeHub, 
     assert "cute-style" in loras
     assert [m.id for m in Registry().installed() if m.kind == "checkpoint"] == []
     assert Registry().default_model_id() is None  # a LoRA never becomes the default model
+
+
+def test_the_engine_finds_an_embedding_in_a_linked_folder_by_name_own_folder_first(tmp_path: Path) -> None:
+    from desktop_sd.models.embeddings import find_embedding
+
+    a1111 = tmp_path / "stable-diffusion-webui"
+    addon_files.embedding(a1111 / "embeddings" / "EasyNegative.safetensors")
+    addon_files.embedding(a1111 / "embeddings" / "shared.safetensors")
+    link(a1111)
+    own = paths.models_dir() / "embeddings" / "shared.safetensors"
+    addon_files.embedding(own)
+
+    assert find_embedding("easynegative") == a1111 / "embeddings" / "EasyNegative.safetensors"
+    assert find_embedding("shared") == own
+    assert find_embedding("missing") is None
