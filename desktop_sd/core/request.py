@@ -18,6 +18,10 @@ from desktop_sd.core.params import (
     BATCH_SIZE,
     CFG_SCALE,
     HEIGHT,
+    HIRES_SCALE,
+    HIRES_STEPS,
+    HIRES_STRENGTH,
+    HIRES_UPSCALER,
     MASK_FEATHER,
     NEGATIVE_PROMPT,
     OUTPAINT_OVERLAP,
@@ -136,6 +140,10 @@ class GenerationRequest:
     mask_feather: int = MASK_FEATHER.default
     outpaint_overlap: int = OUTPAINT_OVERLAP.default  # the original changes at most this far from its edge
     device: str = "auto"
+    hires_scale: float = HIRES_SCALE.default  # hires fix (``core.hires``): 1 = off
+    hires_steps: int = HIRES_STEPS.default
+    hires_strength: float = HIRES_STRENGTH.default
+    hires_upscaler: str = HIRES_UPSCALER.default
 
     def replace(self, **changes: Any) -> GenerationRequest:
         return dataclasses.replace(self, **changes)

@@ -21,6 +21,7 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo, iTXt
 
 import desktop_sd
+from desktop_sd.core import hires
 from desktop_sd.core.model_files import PICKLE_SUFFIXES
 from desktop_sd.core.request import GenerationRequest, Mode
 from desktop_sd.core.schedulers import SCHEDULER_IDS, scheduler_info
@@ -112,6 +113,7 @@ def a1111_parameters(request: GenerationRequest, model_name: str, version: str =
         pairs.append(("Model", name))
     if request.mode is not Mode.TXT2IMG:
         pairs.append(("Denoising strength", _number(request.strength)))
+    pairs += hires.a1111_pairs(request)
     if request.mode in (Mode.INPAINT, Mode.OUTPAINT):
         pairs.append(("Mask blur", str(request.mask_feather)))
     if version:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from desktop_sd.core.hires import fields_from_a1111
 from desktop_sd.core.params import CFG_SCALE, HEIGHT, SCHEDULER, STEPS, STRENGTH, WIDTH
 from desktop_sd.core.request import GenerationRequest, Mode
 from desktop_sd.core.schedulers import SCHEDULER_IDS, from_a1111
@@ -200,4 +201,5 @@ def request_from_fields(source: Any) -> GenerationRequest:
         seed=source.seed,
         scheduler=source.scheduler if source.scheduler in SCHEDULER.choices else SCHEDULER.default,
         strength=source.strength if source.strength is not None else STRENGTH.default,
+        **fields_from_a1111(getattr(source, "extra", None) or {}, source.strength),
     )
