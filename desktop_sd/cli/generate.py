@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from desktop_sd.cli.hires_args import add_hires_arguments, hires_fields
 from desktop_sd.core.backend import Backend
 from desktop_sd.core.errors import DesktopSDError, InputError
 from desktop_sd.core.params import (
@@ -76,6 +77,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _number_argument(parser, BATCH_SIZE)
     _number_argument(parser, MASK_FEATHER)
     _number_argument(parser, OUTPAINT_OVERLAP)
+    add_hires_arguments(parser)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     parser.add_argument(
         "--server", metavar="NAME_OR_URL", help="generate on this ComfyUI server (see `desktop-sd servers`)"
@@ -194,6 +196,7 @@ def build_request(args: argparse.Namespace) -> tuple[GenerationRequest, list[str
         mask_feather=args.feather,
         outpaint_overlap=args.overlap,
         device=args.device,
+        **hires_fields(args),
     )
     return request, notices
 
@@ -238,9 +241,11 @@ def _backend(args: argparse.Namespace) -> Backend:
     if args.server is None:
         quiet_libraries()
         from desktop_sd.engine import Engine
+        from desktop_sd.models import upscalers
+        from desktop_sd.models.registry import Registry
         from desktop_sd.models.resolve import resolve_model
 
-        return Engine(resolve=resolve_model, device=args.device)
+        return Engine(resolve=resolve_model, device=args.device, find_upscaler=upscalers.finder(Registry().folders))
     from desktop_sd.cli.servers import connect
     from desktop_sd.core.settings import Settings
     from desktop_sd.models.network import is_offline

@@ -45,9 +45,13 @@ log = logging.getLogger(__name__)
 def engine_factory() -> Backend:
     """Runs on the worker thread at the first job: this is where torch gets imported."""
     from desktop_sd.engine import Engine
+    from desktop_sd.models import upscalers
     from desktop_sd.models.resolve import resolve_model
 
-    return Engine(resolve=resolve_model, find_taesd=Registry().taesd_path)
+    registry = Registry()
+    return Engine(
+        resolve=resolve_model, find_taesd=registry.taesd_path, find_upscaler=upscalers.finder(registry.folders)
+    )
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

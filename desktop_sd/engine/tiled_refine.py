@@ -40,6 +40,13 @@ def _run_size(width: int, height: int) -> tuple[int, int]:
     return (max(_STEP, -(-width // _STEP) * _STEP), max(_STEP, -(-height // _STEP) * _STEP))
 
 
+def _tile_steps(tile: int, tiles: int) -> StepCallback:
+    def on_step(step: int, total: int, preview: Image.Image | None) -> None:
+        report_phase(f"Refining tile {tile} of {tiles}: step {step} of {total}…")
+
+    return on_step
+
+
 def refine(
     engine: PassRunner,
     image: Image.Image,
@@ -79,11 +86,8 @@ def refine(
         size = _run_size(part.width, part.height)
         tile_request = base.replace(init_image=crop, width=size[0], height=size[1])
         call = prepare_call(tile_request)  # a tile not a multiple of 8 is run scaled to one (and back)
-
-        def tile_step(step: int, total: int, _preview: Image.Image | None, k: int = index) -> None:
-            report_phase(f"Refining tile {k + 1} of {len(parts)}: step {step} of {total}…")
-
         report_phase(f"Refining tile {index + 1} of {len(parts)}…")
+        tile_step = _tile_steps(index + 1, len(parts))
         out = engine.run_pass(model, call, tile_request, (seed,), tile_step, cancelled, [])[0]
         if out.size != crop.size:
             out = out.resize(crop.size, Image.Resampling.LANCZOS)

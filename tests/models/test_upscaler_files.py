@@ -34,7 +34,7 @@ def test_upscalers_are_listed_from_the_app_and_linked_folders(tmp_path: Path) ->
     ]
     assert upscalers.find_upscaler("4x-ultrasharp", [a1111]) == a1111 / "models" / "ESRGAN" / "4x-UltraSharp.pth"
     assert upscalers.find_upscaler("4x-Mine.safetensors", [a1111, comfy]) == own
-    with pytest.raises(ModelError, match="No upscaler named 'R-ESRGAN 4x\\+'.*Import or download one in Models"):
+    with pytest.raises(ModelError, match=r"No upscaler named 'R-ESRGAN 4x\+'.*Import or download one in Models"):
         upscalers.find_upscaler("R-ESRGAN 4x+", [a1111])
 
 
