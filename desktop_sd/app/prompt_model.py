@@ -17,6 +17,10 @@ from desktop_sd.core.params import (
     BATCH_SIZE,
     CFG_SCALE,
     HEIGHT,
+    HIRES_NUMBER_PARAMS,
+    HIRES_STEPS,
+    HIRES_STRENGTH,
+    HIRES_UPSCALER,
     MASK_FEATHER,
     NEGATIVE_PROMPT,
     NUMBER_PARAMS,
@@ -50,6 +54,11 @@ class PromptValues:
     mask_feather: int = MASK_FEATHER.default
     outpaint_overlap: int = OUTPAINT_OVERLAP.default
     batch_size: int = BATCH_SIZE.default
+    hires: bool = False  # the Hires section's switch; off, requests carry a hires scale of 1
+    hires_scale: float = 2.0
+    hires_steps: int = HIRES_STEPS.default
+    hires_strength: float = HIRES_STRENGTH.default
+    hires_upscaler: str = HIRES_UPSCALER.default
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -67,8 +76,9 @@ class PromptValues:
                 ok = isinstance(value, bool)
             elif isinstance(default, (int, float)):
                 ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-                if isinstance(value, (int, float)) and f.name in NUMBER_PARAMS:
-                    value = NUMBER_PARAMS[f.name].clamp(value)
+                spec = NUMBER_PARAMS.get(f.name) or HIRES_NUMBER_PARAMS.get(f.name)
+                if isinstance(value, (int, float)) and spec is not None:
+                    value = spec.clamp(value)
             else:
                 ok = isinstance(value, str)
             if ok:
@@ -98,6 +108,10 @@ class PromptValues:
             batch_size=self.batch_size,
             mask_feather=self.mask_feather,
             outpaint_overlap=self.outpaint_overlap,
+            hires_scale=self.hires_scale if self.hires else 1.0,
+            hires_steps=self.hires_steps,
+            hires_strength=self.hires_strength,
+            hires_upscaler=self.hires_upscaler,
         )
 
     @classmethod
@@ -120,6 +134,11 @@ class PromptValues:
             mask_feather=request.mask_feather,
             outpaint_overlap=request.outpaint_overlap,
             batch_size=request.batch_size,
+            hires=request.hires_scale > 1.0,
+            hires_scale=request.hires_scale if request.hires_scale > 1.0 else base.hires_scale,
+            hires_steps=request.hires_steps,
+            hires_strength=request.hires_strength,
+            hires_upscaler=request.hires_upscaler,
         )
 
 

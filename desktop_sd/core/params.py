@@ -155,6 +155,9 @@ HIRES_UPSCALER = TextParam(
     help="hires fix: Latent, Latent (nearest-exact), Lanczos, Nearest or an upscaler model's name",
 )
 HIRES_PARAMS = (HIRES_SCALE, HIRES_STEPS, HIRES_STRENGTH, HIRES_UPSCALER)
+HIRES_NUMBER_PARAMS: dict[str, NumberParam[int] | NumberParam[float]] = {
+    p.name: p for p in (HIRES_SCALE, HIRES_STEPS, HIRES_STRENGTH)
+}
 
 PARAMS: tuple[NumberParam[int] | NumberParam[float] | TextParam, ...] = (
     PROMPT,

@@ -41,6 +41,7 @@ from desktop_sd.core.params import (
 )
 from desktop_sd.core.request import Family, Mode
 from desktop_sd.core.schedulers import SCHEDULERS
+from desktop_sd.ui.hires_section import HiresSection
 from desktop_sd.ui.names import mode_name
 from desktop_sd.ui.param_spins import RangeDoubleSpin, RangeSpin, float_spin, int_spin
 from desktop_sd.ui.seed_box import SeedBox
@@ -168,6 +169,8 @@ class PromptPanel(QWidget):
         cancel.changed.connect(lambda: self.cancel_button.setEnabled(cancel.isEnabled()))
         self.cancel_button.setEnabled(cancel.isEnabled())
 
+        self.hires_section = HiresSection(model)
+        self.hires_section.notice.connect(self.notice)
         self._build_layout()
         self._connect_widgets()
         model.changed.connect(self._sync)
@@ -212,6 +215,7 @@ class PromptPanel(QWidget):
         column.addLayout(_labelled("Negative prompt", self.negative_tokens))
         column.addWidget(self.negative_edit, 1)
         column.addLayout(form)
+        column.addWidget(self.hires_section)
         column.addStretch(0)
         scroll = QScrollArea(widgetResizable=True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
@@ -274,6 +278,7 @@ class PromptPanel(QWidget):
         self.strength_spin.setEnabled(uses_strength)
         self.feather_label.setEnabled(uses_feather)
         self.feather_spin.setEnabled(uses_feather)
+        self.hires_section.set_mode(mode)
 
     def show_advanced(self, shown: bool) -> None:
         """Show or fold away the less used settings (sampler, CFG scale, batch)."""
