@@ -23,7 +23,13 @@ class ResultStore(Protocol):
     """What the saver needs of ``library.store.Library`` (thread-safe)."""
 
     def add(
-        self, image: Any, request: GenerationRequest, model_id: str, parent_id: int | None = None, model_hash: str = ""
+        self,
+        image: Any,
+        request: GenerationRequest,
+        model_id: str,
+        parent_id: int | None = None,
+        model_hash: str = "",
+        postprocessing: str = "",
     ) -> Any: ...
 
 
@@ -49,7 +55,12 @@ class _SaveWorker(QObject):
             try:
                 request = image_request(result, index)
                 image = result.images[index]
-                records.append(store.add(image, request, result.model_id, model_hash=result.model_hash))
+                model_id, model_hash, text = result.model_id, result.model_hash, result.postprocessing
+                if text:  # an upscale: its upscaler and factor go into the image's metadata
+                    record = store.add(image, request, model_id, model_hash=model_hash, postprocessing=text)
+                else:
+                    record = store.add(image, request, model_id, model_hash=model_hash)
+                records.append(record)
             except Exception as exc:  # any failure keeps the image in memory for a retry
                 if not isinstance(exc, DesktopSDError):
                     log.exception("saving job %s image %s failed", job_id, index)

@@ -200,3 +200,4 @@ class GenerationResult:
     server: str = ""  # the ComfyUI server's name; empty for the local engine
     graphs: tuple[str, ...] = ()  # one submitted ComfyUI API graph (JSON) per image; empty for the local engine
     model_hash: str = ""
+    postprocessing: str = ""  # an upscale's A1111 extras text ("Postprocess upscale by: 4, ..."); "" otherwise

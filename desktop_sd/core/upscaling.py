@@ -7,10 +7,13 @@ resolver turns into a file.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from PIL import Image
 
+from desktop_sd.core.backend import StepCallback
 from desktop_sd.core.errors import InputError
 from desktop_sd.core.images import MAX_INPUT_PIXELS
 from desktop_sd.core.params import NumberParam, number_text
@@ -135,3 +138,11 @@ def check_upscale(request: UpscaleRequest) -> None:
             raise InputError(f"{spec.label} must be between {spec.minimum} and {spec.maximum} pixels, got {value}.")
     if request.tile_overlap * 2 >= request.tile_size:
         raise InputError("The refine tile overlap must be less than half the tile size.")
+
+
+class UpscaleBackend(Protocol):
+    """A backend that can run upscale jobs (the local engine; a ComfyUI server cannot)."""
+
+    def upscale(self, request: UpscaleRequest, on_step: StepCallback, cancelled: threading.Event) -> UpscaleResult:
+        """Run one upscale request. Raises ``Cancelled`` or a ``DesktopSDError``."""
+        ...

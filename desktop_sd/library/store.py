@@ -155,6 +155,7 @@ class Library:
         model_id: str,
         parent_id: int | None = None,
         model_hash: str = "",
+        postprocessing: str = "",
     ) -> ImageRecord:
         """Save a finished image with its metadata, then record it; returns the record.
 
@@ -166,7 +167,8 @@ class Library:
         """
         created = time.time()
         extra = {"created": created, "model_id": model_id, "parent_id": parent_id}
-        data = encode_png(image, request, model_id, extra, model_hash=model_hash)
+        text = {"postprocessing": postprocessing} if postprocessing else None  # as A1111's Extras writes it
+        data = encode_png(image, request, model_id, extra, text, model_hash=model_hash)
         if self.closed:
             raise LibraryError("The library is closed.")
         seed = request.seed if request.seed is not None else "x"

@@ -1,0 +1,59 @@
+"""The "Upscale…" dialog and the window command that queues an upscale of a history image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from pytestqt.qtbot import QtBot
+
+from desktop_sd.app.jobs import JobQueue
+from desktop_sd.core.upscaling import UPSCALE_SCALE
+from desktop_sd.models import upscalers
+from desktop_sd.ui import upscale_dialog
+from desktop_sd.ui.message_area import MessageArea
+from desktop_sd.ui.upscale_dialog import UpscaleDialog
+from desktop_sd.ui.window_upscale import WindowUpscale, installed_upscalers
+from tests.app.fake_backend import FakeBackend
+
+
+def test_the_dialog_offers_installed_models_first_then_the_resamplers(qtbot: QtBot) -> None:
+    dialog = UpscaleDialog(["RealESRGAN_x4plus"])
+    qtbot.addWidget(dialog)
+    items = [dialog.upscaler_combo.itemText(i) for i in range(dialog.upscaler_combo.count())]
+    assert items == ["RealESRGAN_x4plus", "Lanczos", "Nearest"]
+    assert dialog.choice() == ("RealESRGAN_x4plus", UPSCALE_SCALE.default)
+    dialog.upscaler_combo.setCurrentText("Lanczos")
+    dialog.scale_spin.setValue(1.5)
+    assert dialog.choice() == ("Lanczos", 1.5)
+
+
+def test_installed_upscalers_are_listed_by_name() -> None:
+    folder = upscalers.upscalers_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "4x-UltraSharp.pth").write_bytes(b"x")
+    assert installed_upscalers() == ["4x-UltraSharp"]
+
+
+def test_upscale_of_a_history_image_queues_a_job_with_the_choice(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "in.png"
+    Image.new("RGB", (16, 16)).save(path)
+    backend = FakeBackend(gated=True)
+    queue = JobQueue(lambda: backend, preview_interval_s=0)
+    area = MessageArea()
+    qtbot.addWidget(area)
+    try:
+        window = WindowUpscale(area, queue, area)
+        monkeypatch.setattr(upscale_dialog, "ask_upscale", lambda _parent, _names: None)
+        assert window.ask_and_upscale_file(path) is None and queue.jobs() == []
+        monkeypatch.setattr(upscale_dialog, "ask_upscale", lambda _parent, _names: ("Lanczos", 2.0))
+        with qtbot.waitSignal(queue.job_failed, timeout=10_000):  # the fake backend cannot upscale
+            job_id = window.ask_and_upscale_file(path)
+            job = queue.job(job_id or -1)
+            assert job is not None and job.upscale is not None
+            assert (job.upscale.upscaler, job.upscale.scale, job.upscale.image.size) == ("Lanczos", 2.0, (16, 16))
+    finally:
+        queue.shutdown()
