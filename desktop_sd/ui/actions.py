@@ -83,6 +83,7 @@ class WindowActions:
         self.apply = a(parent, "&Apply", "Alt+Return", "Put this candidate on the canvas (undoable)")
         self.discard = a(parent, "&Discard", "Alt+Backspace", "Throw this candidate away (it stays in History)")
         self.last_seed = a(parent, "Use &last seed", "Ctrl+R", "Fix the seed to the one of the last image")
+        self.upscale = a(parent, "&Upscale canvas image…", None, "Make the canvas image larger with an upscaler model")
         # Models
         self.manage_models = a(parent, "&Manage models…", "Ctrl+M", "Download, import and remove models")
         self.add_model_file = a(parent, "Use a model &file…", None, "A checkpoint file (.ckpt is converted first)")

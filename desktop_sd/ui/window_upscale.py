@@ -12,7 +12,10 @@ from PIL import Image
 from PySide6.QtCore import QRect
 from PySide6.QtWidgets import QWidget
 
+from desktop_sd.app.canvas_document import CanvasDocument
 from desktop_sd.app.jobs import JobQueue
+from desktop_sd.app.messages import Level
+from desktop_sd.app.qimages import qimage_to_pil
 from desktop_sd.app.upscale_jobs import UpscaleController
 from desktop_sd.core.errors import DesktopSDError
 from desktop_sd.core.request import GenerationRequest
@@ -35,6 +38,7 @@ class WindowUpscale:
     def __init__(self, window: QWidget, queue: JobQueue, messages: MessageArea) -> None:
         self._window = window
         self.controller = UpscaleController(queue)
+        self._messages = messages
         self.controller.message.connect(messages.show_message)
 
     def ask_and_upscale_file(self, path: Path) -> int | None:
@@ -43,6 +47,14 @@ class WindowUpscale:
         if choice is None:
             return None
         return self.controller.upscale_file(path, *choice)
+
+    def ask_and_upscale_canvas(self, canvas: CanvasDocument) -> int | None:
+        """Upscale the canvas image; the result is offered over the canvas at its new size."""
+        if canvas.image is None:
+            self._messages.show_message("The canvas has no image to upscale: open or generate one first.", Level.INFO)
+            return None
+        image = qimage_to_pil(canvas.image)
+        return self.ask_and_upscale_image(image, canvas.source, QRect(canvas.rect.topLeft(), canvas.rect.size()))
 
     def ask_and_upscale_image(self, image: Image.Image, source: GenerationRequest | None, frame: QRect) -> int | None:
         """Upscale the canvas image (the result goes to the history and is offered over the canvas)."""

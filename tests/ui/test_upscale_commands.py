@@ -57,3 +57,33 @@ def test_upscale_of_a_history_image_queues_a_job_with_the_choice(
             assert (job.upscale.upscaler, job.upscale.scale, job.upscale.image.size) == ("Lanczos", 2.0, (16, 16))
     finally:
         queue.shutdown()
+
+
+def test_upscale_of_the_canvas_image_keeps_its_place_and_source(qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PySide6.QtCore import QRect, QSize
+    from PySide6.QtGui import QImage
+
+    from desktop_sd.app.canvas_document import CanvasDocument
+    from desktop_sd.core.request import GenerationRequest, Mode
+
+    backend = FakeBackend(gated=True)
+    queue = JobQueue(lambda: backend, preview_interval_s=0)
+    area = MessageArea()
+    qtbot.addWidget(area)
+    shown: list[str] = []
+    monkeypatch.setattr(area, "show_message", lambda text, *_a, **_k: shown.append(text))
+    try:
+        window = WindowUpscale(area, queue, area)
+        monkeypatch.setattr(upscale_dialog, "ask_upscale", lambda _parent, _names: ("Lanczos", 2.0))
+        canvas = CanvasDocument(QSize(64, 48))
+        assert window.ask_and_upscale_canvas(canvas) is None and "no image to upscale" in shown[0]
+        image = QImage(64, 48, QImage.Format.Format_RGB32)
+        image.fill(0x336699)
+        source = GenerationRequest(Mode.TXT2IMG, "a boat", seed=5)
+        canvas.set_image(image, "boat", source)
+        with qtbot.waitSignal(queue.job_failed, timeout=10_000):
+            job = queue.job(window.ask_and_upscale_canvas(canvas) or -1)
+            assert job is not None and job.upscale is not None and job.frame == QRect(0, 0, 64, 48)
+            assert job.request.prompt == "a boat" and job.upscale.image.getpixel((0, 0)) == (0x33, 0x66, 0x99)
+    finally:
+        queue.shutdown()
