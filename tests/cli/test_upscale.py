@@ -90,3 +90,21 @@ def test_generate_with_the_hires_options(
         0.6,
         "Lanczos",
     )
+
+
+def test_models_upscalers_lists_imports_and_shows_the_catalog(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["models", "upscalers", "list"]) == 0
+    assert "No upscalers installed" in capsys.readouterr().err
+    source = save_tiny_upscaler(tmp_path / "4x-Tiny.safetensors")
+    assert main(["models", "upscalers", "import", str(source)]) == 0
+    assert capsys.readouterr().out.startswith("4x-Tiny  installed")
+    assert main(["models", "upscalers", "list"]) == 0
+    assert capsys.readouterr().out.startswith("4x-Tiny  installed")
+    assert main(["models", "upscalers", "catalog"]) == 0
+    out = capsys.readouterr().out
+    assert "realesrgan-x4plus " in out and "realesrgan-x4plus-anime" in out and "[BSD-3-Clause]" in out
+    assert main(["models", "upscalers", "download", "nope"]) == 1
+    assert "No upscaler 'nope' in the catalog" in capsys.readouterr().err
+    assert main(["models", "upscalers", "import", str(tmp_path / "x.ckpt")]) == 1
