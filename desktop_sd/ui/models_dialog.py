@@ -33,10 +33,12 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_sd.app.model_manager import ModelManager
+from desktop_sd.app.upscaler_manager import UpscalerManager
 from desktop_sd.core.errors import DesktopSDError
 from desktop_sd.models.catalog import CatalogEntry
 from desktop_sd.models.progress import Progress, format_eta
 from desktop_sd.models.transfer import human_size
+from desktop_sd.ui.upscalers_tab import UpscalersTab
 
 CELL_WIDTH = 300
 
@@ -125,6 +127,8 @@ class ModelsDialog(QDialog):
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_installed_tab(), "Installed")
         self.tabs.addTab(self._build_catalog_tab(), "Download")
+        self.upscalers = UpscalersTab(UpscalerManager())  # no parent: a download outlives the dialog
+        self.tabs.addTab(self.upscalers, "Upscalers")
 
         self.offline_box = QCheckBox("Work offline (no network at all; installed models keep working)")
         self.offline_box.setChecked(manager.offline())
