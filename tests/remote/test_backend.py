@@ -232,3 +232,9 @@ def test_a_redirect_is_refused_so_the_token_never_follows_it(standin: ComfyStand
     with pytest.raises(ServerError, match="redirected the request elsewhere") as caught:
         client.version()
     assert "s3cret" not in str(caught.value)
+
+
+def test_a_hires_request_is_made_at_its_base_size_and_says_so(backend: ComfyBackend) -> None:
+    result = backend.generate(request(hires_scale=2.0, seed=3), Steps(), threading.Event())
+    assert result.images[0].size == (64, 64) and result.request.hires_scale == 1.0
+    assert any("hires fix runs on this computer only" in notice for notice in result.notices)
