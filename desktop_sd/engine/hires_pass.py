@@ -58,6 +58,8 @@ def upscale_pixels(
     """``image`` enlarged to ``size`` with a resampler or an upscaler model."""
     if upscaler in PIXEL_BUILTINS:
         return upscalers.resize(image, size, "nearest" if upscaler == NEAREST else "lanczos")
+    if is_latent(upscaler):  # in pixels, the nearest there is to enlarging the latents
+        return upscalers.resize(image, size, "nearest" if upscaler == LATENT_NEAREST else "bilinear")
     net = engine.upscaler_model(upscaler)
     report_phase(f"Upscaling with {upscaler}…")
     scale = max(size[0] / image.width, size[1] / image.height)
@@ -100,14 +102,18 @@ def second_pass(
     refined: list[Image.Image] = []
     for index, (image, seed) in enumerate(zip(images, seeds, strict=True)):
         call: PipelineCall
-        if is_latent(request.hires_upscaler) and latents is not None:
+        if is_latent(request.hires_upscaler) and latents is not None and not model.inpainting:
             up = upscale_latents(latents[index : index + 1], size, request.hires_upscaler)
             call = LatentCall(PipelineKind.IMG2IMG, size, request.hires_strength, latents=up)
         else:
-            if is_latent(request.hires_upscaler):
-                notices.append("The first pass's latents were not kept; the hires pass upscaled its pixels.")
+            if is_latent(request.hires_upscaler) and index == 0:
+                notices.append(
+                    "This model cannot take upscaled latents (an inpainting model); the hires pass upscaled pixels."
+                )
             up_image = upscale_pixels(image, size, request.hires_upscaler, engine, model, cancelled)
             call = PipelineCall(PipelineKind.IMG2IMG, size, request.hires_strength, up_image)
+            if model.inpainting:  # a 9-channel model has only an inpaint pipeline: the whole image, masked
+                call = call.for_inpainting_model()
         report_phase(f"Hires fix: refining at {size[0]}x{size[1]}…")
         refined += engine.run_pass(model, call, second.replace(seed=seed), (seed,), on_step, cancelled, notices)
     return refined

@@ -86,6 +86,8 @@ def refine(
         size = _run_size(part.width, part.height)
         tile_request = base.replace(init_image=crop, width=size[0], height=size[1])
         call = prepare_call(tile_request)  # a tile not a multiple of 8 is run scaled to one (and back)
+        if model.inpainting:
+            call = call.for_inpainting_model()
         report_phase(f"Refining tile {index + 1} of {len(parts)}…")
         tile_step = _tile_steps(index + 1, len(parts))
         out = engine.run_pass(model, call, tile_request, (seed,), tile_step, cancelled, [])[0]

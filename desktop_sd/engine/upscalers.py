@@ -192,7 +192,9 @@ def resize(image: Image.Image, size: tuple[int, int], method: str = "lanczos") -
     to the scale asked for)."""
     if image.size == size:
         return image
-    resample = Image.Resampling.NEAREST if method == "nearest" else Image.Resampling.LANCZOS
+    resample = {"nearest": Image.Resampling.NEAREST, "bilinear": Image.Resampling.BILINEAR}.get(
+        method, Image.Resampling.LANCZOS
+    )
     return image.convert("RGB").resize(size, resample)
 
 

@@ -11,7 +11,7 @@ from diffusers import StableDiffusionImg2ImgPipeline, StableDiffusionPipeline
 from PIL import Image
 
 from desktop_sd.core.errors import InputError
-from desktop_sd.core.request import GenerationRequest
+from desktop_sd.core.request import GenerationRequest, Mode
 from desktop_sd.engine import Engine
 from desktop_sd.engine.random_upscalers import save_tiny_upscaler
 from tests.engine.helpers import max_diff, run
@@ -91,3 +91,15 @@ def test_hires_settings_out_of_range_are_refused_before_loading(
         run(engine, tiny_request.replace(hires_scale=9.0))
     with pytest.raises(InputError, match="largest is 4096x4096"):
         run(engine, tiny_request.replace(width=2048, height=2048, hires_scale=2.5))
+
+
+def test_an_inpainting_model_gets_its_hires_pass_from_pixels(
+    inpaint_engine: Engine, tiny_inpaint_model_dir: Path
+) -> None:
+    request = GenerationRequest(
+        Mode.TXT2IMG, "a pond", model=str(tiny_inpaint_model_dir), width=64, height=64, steps=2, seed=1,
+        hires_scale=1.5, hires_steps=2, hires_upscaler="Latent",
+    )  # fmt: skip
+    result = run(inpaint_engine, request)
+    assert result.images[0].size == (96, 96)
+    assert any("upscaled pixels" in notice for notice in result.notices)
