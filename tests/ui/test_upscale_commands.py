@@ -87,3 +87,18 @@ def test_upscale_of_the_canvas_image_keeps_its_place_and_source(qtbot: QtBot, mo
             assert job.request.prompt == "a boat" and job.upscale.image.getpixel((0, 0)) == (0x33, 0x66, 0x99)
     finally:
         queue.shutdown()
+
+
+def test_the_queue_describes_an_upscale_job_by_its_image() -> None:
+    from desktop_sd.app.jobs import Job
+    from desktop_sd.app.queue_model import describe_job
+    from desktop_sd.core.request import GenerationRequest, Mode
+    from desktop_sd.core.upscaling import UpscaleRequest
+
+    job = Job(
+        1,
+        GenerationRequest(Mode.IMG2IMG, ""),
+        "Upscale ×2 with Lanczos",
+        upscale=UpscaleRequest(Image.new("RGB", (40, 30)), "Lanczos", 2.0),
+    )
+    assert describe_job(job) == "Upscale ×2 with Lanczos  ·  40×30"
