@@ -71,6 +71,9 @@ METADATA_PACKAGES = (
     "scipy",  # diffusers offers its LMS scheduler only when scipy's metadata is there
     "torchsde",  # ... and DPM++ SDE only when torchsde's is
     "trampoline",  # torchsde's dependency
+    "peft",  # diffusers loads LoRA files only when peft's metadata is there
+    "spandrel",
+    "torchvision",
     "PySide6_Essentials",
     "shiboken6",
     "desktop-sd",
@@ -82,8 +85,8 @@ METADATA_PACKAGES = (
 DIFFUSERS_PIPELINES = ("stable_diffusion", "stable_diffusion_xl", "stable_diffusion_2")
 # transformers' model classes, named the same way in model_index.json and loaded lazily:
 # CLIP (SD's text encoders, tokenizers, image processor, safety checker) and the
-# models diffusers' own modules import on the way.
-TRANSFORMERS_MODELS = ("clip", "auto", "siglip", "dinov2_with_registers", "vit_mae", "encoder_decoder")
+# models diffusers' own modules import on the way; peft imports bloom's classes when it loads.
+TRANSFORMERS_MODELS = ("clip", "auto", "siglip", "dinov2_with_registers", "vit_mae", "encoder_decoder", "bloom")
 # Imported by diffusers' schedulers behind an availability check, which PyInstaller may not follow:
 # LMS integrates with scipy, DPM++ SDE draws its noise with torchsde.
 SCHEDULER_IMPORTS = ("scipy.integrate", "scipy.stats", "torchsde", "trampoline")

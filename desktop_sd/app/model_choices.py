@@ -1,5 +1,6 @@
-"""The models the picker offers: those the model manager has installed, plus files or folders
-the user pointed at directly (``--model PATH``, "Add model file…")."""
+"""The models the picker offers: those the model manager has installed, files or folders
+the user pointed at directly (``--model PATH``, "Add model file…"), then the checkpoints of
+the user's ComfyUI servers, each under its server's name."""
 
 from __future__ import annotations
 
@@ -10,14 +11,22 @@ from typing import Any, Protocol
 from PySide6.QtCore import QObject, Signal
 
 from desktop_sd.core.request import Family
+from desktop_sd.library.metadata import model_display_name
 from desktop_sd.models.resolve import ref_for_path
+from desktop_sd.remote.mixed import server_model_id
+
+
+def server_choice_name(server: str, checkpoint: str) -> str:
+    """A server checkpoint as the picker names it: the server, then the file name without extension."""
+    return f"{server}: {model_display_name(checkpoint)}"
 
 
 @dataclass(frozen=True)
 class ModelChoice:
-    id: str  # what GenerationRequest.model holds: anything models.resolve understands
+    id: str  # GenerationRequest.model: anything models.resolve understands, or a server model id
     name: str
     family: Family
+    server: str = ""  # the ComfyUI server whose checkpoint this is ("" for a local model)
 
 
 class InstalledModels(Protocol):
@@ -37,6 +46,7 @@ class ModelChoices(QObject):
         super().__init__(parent)
         self._manager = manager
         self._extra: list[ModelChoice] = []
+        self._server_models: dict[str, list[ModelChoice]] = {}
         if manager is not None:
             manager.installed_changed.connect(self.changed)
 
@@ -46,7 +56,23 @@ class ModelChoices(QObject):
             for m in self._manager.installed():
                 installed.append(ModelChoice(str(m.id), str(m.name), _family(getattr(m, "family", None))))
         ids = {c.id for c in installed}
-        return installed + [c for c in self._extra if c.id not in ids]
+        local = installed + [c for c in self._extra if c.id not in ids]
+        return local + [c for server in sorted(self._server_models) for c in self._server_models[server]]
+
+    def set_server_models(self, server: str, checkpoints: list[str]) -> None:
+        """Offer ``server``'s checkpoints, named under the server ("gpu-box: dreamshaper_8"); none removes them."""
+        choices = [ModelChoice(server_model_id(server, c), server_choice_name(server, c), Family.UNKNOWN, server)
+                   for c in checkpoints]  # fmt: skip
+        if choices == self._server_models.get(server, []):
+            return
+        if choices:
+            self._server_models[server] = choices
+        else:
+            self._server_models.pop(server, None)
+        self.changed.emit()
+
+    def servers_offered(self) -> list[str]:
+        return sorted(self._server_models)
 
     def find(self, model_id: str) -> ModelChoice | None:
         return next((c for c in self.items() if c.id == model_id), None)

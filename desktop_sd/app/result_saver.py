@@ -29,6 +29,8 @@ class ResultStore(Protocol):
         model_id: str,
         parent_id: int | None = None,
         model_hash: str = "",
+        server: str = "",
+        graph: str = "",
         postprocessing: str = "",
     ) -> Any: ...
 
@@ -55,11 +57,15 @@ class _SaveWorker(QObject):
             try:
                 request = image_request(result, index)
                 image = result.images[index]
-                model_id, model_hash, text = result.model_id, result.model_hash, result.postprocessing
-                if text:  # an upscale: its upscaler and factor go into the image's metadata
-                    record = store.add(image, request, model_id, model_hash=model_hash, postprocessing=text)
+                graph = result.graphs[index] if index < len(result.graphs) else ""
+                model_id, model_hash, server = result.model_id, result.model_hash, result.server
+                if result.postprocessing:  # an upscale: its upscaler and factor go into the image's metadata
+                    text = result.postprocessing
+                    record = store.add(
+                        image, request, model_id, model_hash=model_hash, server=server, graph=graph, postprocessing=text
+                    )
                 else:
-                    record = store.add(image, request, model_id, model_hash=model_hash)
+                    record = store.add(image, request, model_id, model_hash=model_hash, server=server, graph=graph)
                 records.append(record)
             except Exception as exc:  # any failure keeps the image in memory for a retry
                 if not isinstance(exc, DesktopSDError):

@@ -304,8 +304,10 @@ def _save_in_history(folder: Path | None, result: GenerationResult) -> None:
 
     try:
         with Library.open(folder, reconcile=False) as library:
-            for image, seed in zip(result.images, result.seeds, strict=True):
-                library.add(image, result.request.replace(seed=seed, batch_size=1), result.model_id)
+            for i, (image, seed) in enumerate(zip(result.images, result.seeds, strict=True)):
+                graph = result.graphs[i] if i < len(result.graphs) else ""
+                request = result.request.replace(seed=seed, batch_size=1)
+                library.add(image, request, result.model_id, server=result.server, graph=graph)
     except DesktopSDError as exc:
         print(f"note: The images were not saved in the history: {exc}", file=sys.stderr)
 

@@ -27,12 +27,15 @@ from desktop_sd.app.jobs import JobQueue
 from desktop_sd.app.messages import Level
 from desktop_sd.app.model_choices import ModelChoices
 from desktop_sd.app.model_manager import ModelManager
+from desktop_sd.app.servers import ServerMonitor
 from desktop_sd.app.single_instance import SingleInstance
 from desktop_sd.app.tokens import TokenCounter
 from desktop_sd.core import paths
 from desktop_sd.core.backend import Backend
 from desktop_sd.core.settings import Settings
+from desktop_sd.models.network import is_offline
 from desktop_sd.models.registry import Registry
+from desktop_sd.remote.mixed import MixedBackend
 from desktop_sd.ui.crash_dialog import show_crash_dialog
 from desktop_sd.ui.main_window import MainWindow, WindowServices
 from desktop_sd.ui.models_dialog import ModelsDialog
@@ -85,14 +88,18 @@ def build_window(
     apply_theme(app, settings.theme)
     manager = ModelManager(registry, settings=settings)  # one Settings object, so neither overwrites the other
     history, library_error = History.open(Path(args.library) if args.library else None)
+    # The local engine and the user's ComfyUI servers, as one pool (the engine is made on its first job).
+    backend = MixedBackend(backend_factory or engine_factory)
+    models = ModelChoices(manager)
     services = WindowServices(
         settings=settings,
-        queue=JobQueue(backend_factory or engine_factory),
-        models=ModelChoices(manager),
+        queue=JobQueue(lambda: backend),
+        models=models,
         tokens=TokenCounter(),
         history=history,
         model_manager=manager,
         open_models_dialog=_models_dialog_opener(manager),
+        servers=ServerMonitor(settings, backend, models, lambda: is_offline(settings)),
     )
     window = MainWindow(services)
     manager.default_changed.connect(lambda model_id: window.prompt.update(model=model_id))

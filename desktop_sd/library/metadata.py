@@ -91,8 +91,12 @@ def model_display_name(model: str) -> str:
     return model  # a repo id ("owner/name") or a catalog id
 
 
-def a1111_parameters(request: GenerationRequest, model_name: str, version: str = "", model_hash: str = "") -> str:
+def a1111_parameters(
+    request: GenerationRequest, model_name: str, version: str = "", model_hash: str = "", server: str = ""
+) -> str:
     """The ``parameters`` text exactly as A1111 lays it out (keys in A1111's order, None values left out).
+
+    ``server``: the ComfyUI server that made the image, written as ``Server: NAME`` before ``Version``.
 
     ``Sampler`` and ``Schedule type`` are A1111's names for the scheduler id; a request still
     saying "default" (never run, so the model's own scheduler is not known) has neither.
@@ -116,6 +120,8 @@ def a1111_parameters(request: GenerationRequest, model_name: str, version: str =
     pairs += hires.a1111_pairs(request)
     if request.mode in (Mode.INPAINT, Mode.OUTPAINT):
         pairs.append(("Mask blur", str(request.mask_feather)))
+    if server:
+        pairs.append(("Server", server))
     if version:
         pairs.append(("Version", f"desktop-sd {version}"))
     negative = f"\nNegative prompt: {request.negative_prompt}" if request.negative_prompt else ""
@@ -142,7 +148,8 @@ def png_info(
     """A ``PngInfo`` holding both chunks (Unicode prompts survive in either), then ``text`` as given."""
     info = PngInfo()
     # add_text writes tEXt when the text is Latin-1 and iTXt otherwise, as A1111 does.
-    info.add_text(A1111_CHUNK, a1111_parameters(request, model_name, version, model_hash))
+    server = str((extra or {}).get("server") or "")  # a ComfyUI server's result names it in both chunks
+    info.add_text(A1111_CHUNK, a1111_parameters(request, model_name, version, model_hash, server))
     if model_hash:
         extra = {**(extra or {}), "model_hash": model_hash}
     info.add_itxt(JSON_CHUNK, request_json(request, extra))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import threading
 import time
@@ -155,11 +156,15 @@ class Library:
         model_id: str,
         parent_id: int | None = None,
         model_hash: str = "",
+        server: str = "",
+        graph: str = "",
         postprocessing: str = "",
     ) -> ImageRecord:
         """Save a finished image with its metadata, then record it; returns the record.
 
         ``model_hash`` is the checkpoint's A1111 ``Model hash`` (``GenerationResult.model_hash``).
+        ``server`` names the ComfyUI server that made the image (in both chunks), and ``graph``, the
+        API graph submitted for it, goes into a ``prompt`` chunk so ComfyUI itself can load the file.
 
         Raises ``LibraryError`` (full or read-only disk, locked database) with
         nothing half-written and no record without its file; the caller still
@@ -167,7 +172,11 @@ class Library:
         """
         created = time.time()
         extra = {"created": created, "model_id": model_id, "parent_id": parent_id}
-        text = {"postprocessing": postprocessing} if postprocessing else None  # as A1111's Extras writes it
+        if server:
+            extra["server"] = server
+        text = {"prompt": graph} if graph else {}
+        if postprocessing:
+            text["postprocessing"] = postprocessing  # as A1111's Extras writes it
         data = encode_png(image, request, model_id, extra, text, model_hash=model_hash)
         if self.closed:
             raise LibraryError("The library is closed.")
@@ -175,6 +184,8 @@ class Library:
         file_name = self.files.write_new(data, created, str(seed))
         row = row_for_request(request, file_name, created, model_id, parent_id, image.size)
         row["content_hash"] = hashlib.sha256(data).hexdigest()
+        if server:  # as a rebuild from the file would record it (the chunk's extra keys sit beside the request)
+            row["params"] = json.dumps({**json.loads(row["params"]), "server": server}, ensure_ascii=False)
         image_id = self._record(row, on_step=fault_point)
         record = self.get(image_id)
         assert record is not None

@@ -115,8 +115,8 @@ def find_server(settings: Settings, name_or_url: str) -> ServerEntry:
 def add_server(settings: Settings, name: str, url: str, token: str | None = None) -> ServerEntry:
     """Add (or replace) ``name``; the token goes to the keyring. The caller saves ``settings``."""
     name = name.strip()
-    if not name or "://" in name:
-        raise ServerError("A server name must be a short word, not a URL.")
+    if not name or "/" in name:
+        raise ServerError("A server name must be a short word (no slashes), not a URL or a path.")
     entry = ServerEntry(name, normalize_url(url))
     if token:
         store_token(name, token)

@@ -88,6 +88,7 @@ class WindowActions:
         self.manage_models = a(parent, "&Manage models…", "Ctrl+M", "Download, import and remove models")
         self.add_model_file = a(parent, "Use a model &file…", None, "A checkpoint file (.ckpt is converted first)")
         self.add_model_folder = a(parent, "Use a model f&older…", None, "Use a diffusers model folder from disk")
+        self.servers = a(parent, "ComfyUI &servers…", None, "Add, remove and test ComfyUI servers to generate on")
         # Help
         self.shortcuts = a(parent, "&Keyboard shortcuts", Key.HelpContents, "List the keyboard shortcuts")
         self.about = a(parent, "&About Desktop SD", None, "Version and credits")

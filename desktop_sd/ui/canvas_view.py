@@ -29,6 +29,7 @@ from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QWidget
 
 from desktop_sd.app.canvas_document import CanvasDocument
 from desktop_sd.ui.canvas_items import BrushCursorItem, FrameItem, ImageItem, MaskItem, PreviewItem
+from desktop_sd.ui.theme import show_focus
 
 MIN_ZOOM, MAX_ZOOM = 0.05, 32.0
 SCENE_MARGIN = 4096  # room around the canvas to drag the frame out for outpainting
@@ -62,6 +63,7 @@ class CanvasView(QGraphicsView):
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setAcceptDrops(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        show_focus(self, framed=False)
         self.setMinimumSize(160, 160)
 
         self.image_item = ImageItem(document)

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from desktop_sd.app.gallery_model import GalleryModel
 from desktop_sd.core.errors import LibraryError
 from desktop_sd.library.records import Filters, ImageRecord
+from desktop_sd.ui.theme import show_focus
 
 from .gallery_delegate import ThumbnailDelegate
 from .gallery_details import DetailsPane
@@ -67,6 +68,7 @@ class GalleryDock(QDockWidget):
         self.filters = FilterBar(lambda: self.model.library.models(), lambda: self.model.library.sizes(), self)
         self.view = QListView(self)
         self.view.setObjectName("GalleryView")
+        show_focus(self.view)
         self.view.setViewMode(QListView.ViewMode.IconMode)
         self.view.setMovement(QListView.Movement.Static)  # the free icon mode keeps a tree of every item
         self.view.setResizeMode(QListView.ResizeMode.Adjust)

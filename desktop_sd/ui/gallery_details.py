@@ -46,6 +46,9 @@ def describe(record: ImageRecord) -> list[tuple[str, str]]:
     ]
     if record.parent_id is not None:
         rows.append(("Made from", f"image #{record.parent_id}"))
+    server = record.parameters.get("server")
+    if server:
+        rows.append(("Server", str(server)))
     rows.append(("File", str(record.path)))
     return rows
 

@@ -23,6 +23,7 @@ from desktop_sd.app.messages import Level
 from desktop_sd.app.model_choices import ModelChoices
 from desktop_sd.app.model_manager import ModelManager
 from desktop_sd.app.prompt_model import PromptModel, PromptValues
+from desktop_sd.app.servers import ServerMonitor
 from desktop_sd.app.tokens import TokenCounter
 from desktop_sd.core.document import Document
 from desktop_sd.core.request import GenerationRequest
@@ -44,6 +45,7 @@ from desktop_sd.ui.window_menus import (
     show_about,
     show_shortcuts,
 )
+from desktop_sd.ui.window_servers import WindowServers
 from desktop_sd.ui.window_upscale import installed_upscalers
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,7 @@ class WindowServices:
     history: History | None = None  # the history library with its saver and gallery
     model_manager: ModelManager | None = None
     open_models_dialog: Callable[[QWidget], None] | None = None
+    servers: ServerMonitor | None = None  # the ComfyUI servers (None: this computer only)
 
 
 class MainWindow(QMainWindow):
@@ -110,6 +113,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.history_dock, self.queue_dock], [560, 140], Qt.Orientation.Vertical)
         self._default_state = self.saveState(LAYOUT_VERSION)
         self._connect()
+        self.servers = WindowServers(self, services.servers, a.servers, self.status, self.messages)
         self._restore_settings()
         self._refresh_models()
         self._update_title()
@@ -291,6 +295,7 @@ class MainWindow(QMainWindow):
         A job that does not stop within ``QUIT_WAIT_MS`` is left behind (``queue.abandoned``): what it has
         made so far is gone, everything saved stays saved, and the caller ends the process.
         """
+        self.servers.stop()
         self.queue.shutdown(QUIT_WAIT_MS)
         manager = self.services.model_manager
         for close in (self.history.close, manager.shutdown if manager is not None else None):

@@ -219,6 +219,7 @@ class PromptPanel(QWidget):
         column.addStretch(0)
         scroll = QScrollArea(widgetResizable=True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # not a stop for Tab: the fields inside are
         scroll.setWidget(inner)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         # Never narrower than the form: a narrow dock would clip the fields instead of scrolling.

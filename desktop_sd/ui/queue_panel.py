@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QListView, QPushBu
 
 from desktop_sd.app.jobs import JobQueue
 from desktop_sd.app.queue_model import QueueModel
+from desktop_sd.ui.theme import show_focus
 
 
 class QueuePanel(QWidget):
@@ -16,6 +17,7 @@ class QueuePanel(QWidget):
         self._queue = queue
         self.model = QueueModel(queue, self)
         self.list = QListView()
+        show_focus(self.list)
         self.list.setModel(self.model)
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.list.setUniformItemSizes(True)

@@ -9,6 +9,7 @@ from desktop_sd.app.model_choices import ModelChoices
 from desktop_sd.app.model_manager import ModelManager
 from desktop_sd.core.backend import BackendStatus
 from desktop_sd.core.request import MemoryTier
+from desktop_sd.remote.pool import MemberState, State
 
 TIER_TEXT = {
     MemoryTier.GPU: "full speed",
@@ -32,6 +33,12 @@ def _duration(seconds: float) -> str:
     return f"about {round(seconds / 60)} min"
 
 
+def _server_state(state: MemberState) -> str:
+    if state.state is State.BUSY:
+        return f"busy ({state.queue} in queue)"
+    return str(state.state)
+
+
 class StatusBar(QStatusBar):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -40,6 +47,7 @@ class StatusBar(QStatusBar):
         self.model_label = QLabel()
         self.queue_label = QLabel()
         self.download_label = QLabel()
+        self.servers_label = QLabel()  # each ComfyUI server and this computer, when servers are added
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(180)
         self.progress.setTextVisible(True)
@@ -47,6 +55,7 @@ class StatusBar(QStatusBar):
         # Left: passing messages. Right: what is always worth a glance.
         for widget in (
             self.download_label,
+            self.servers_label,
             self.queue_label,
             self.progress,
             self.model_label,
@@ -55,6 +64,7 @@ class StatusBar(QStatusBar):
         ):
             self.addPermanentWidget(widget)
         self.download_label.hide()
+        self.servers_label.hide()
         self.tier_label.hide()
 
     def follow(self, generation: GenerationController, models: ModelChoices, manager: ModelManager | None) -> None:
@@ -98,6 +108,13 @@ class StatusBar(QStatusBar):
         if status.tier is not None:
             self.tier_label.setText(f"Memory: {TIER_TEXT.get(status.tier, str(status.tier))}")
             self.tier_label.setToolTip(f"Memory tier: {status.tier}")
+
+    def set_servers(self, states: list[MemberState]) -> None:
+        """One entry per member: "gpu-box: busy (3)", "old-box: unreachable" (the error in the tooltip)."""
+        self.servers_label.setVisible(len(states) > 1)  # this computer alone needs no line
+        self.servers_label.setText(" · ".join(f"{s.name}: {_server_state(s)}" for s in states))
+        errors = [f"{s.name}: {s.error}" for s in states if s.error]
+        self.servers_label.setToolTip("\n".join(["Where jobs can run", *errors]))
 
     def set_model(self, name: str) -> None:
         self.model_label.setText(f"Model: {name}" if name else "No model")

@@ -13,7 +13,7 @@ from enum import StrEnum
 import qtawesome
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QColor, QGuiApplication, QIcon, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QAbstractScrollArea, QApplication
 
 from desktop_sd.core.settings import Settings
 
@@ -76,6 +76,23 @@ def apply_theme(app: QApplication, theme: Theme | str) -> Theme:
     app.setPalette(dark_palette() if chosen is Theme.DARK else app.style().standardPalette())
     qtawesome.reset_cache()
     return chosen
+
+
+def show_focus(view: QAbstractScrollArea, framed: bool = True) -> None:
+    """Draw a 1 px accent frame round ``view`` while it has the focus.
+
+    Fusion marks focus on fields, buttons and boxes, but not on item views or a
+    graphics view, so a keyboard user tabbing onto the history, the queue or the
+    canvas would not see where they are. ``framed=False`` keeps the frame
+    invisible without the focus (the canvas has none).
+    """
+    if not view.objectName():
+        view.setObjectName(f"{type(view).__name__}{id(view):x}")
+    name = view.objectName()
+    rest = "palette(mid)" if framed else "transparent"
+    view.setStyleSheet(
+        f"#{name} {{ border: 1px solid {rest}; }} #{name}:focus {{ border: 1px solid palette(highlight); }}"
+    )
 
 
 def icon(name: str) -> QIcon:

@@ -13,7 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QImage
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QStatusBar, QWidget
+from PySide6.QtWidgets import QFileDialog, QStatusBar, QWidget
 
 from desktop_sd.app.canvas_document import UNTITLED
 from desktop_sd.app.file_io import OPEN_FILTER, PROJECT_SUFFIX, export_png, image_from_clipboard, load_image_file
@@ -28,6 +28,7 @@ from desktop_sd.core.errors import DesktopSDError, InputError
 from desktop_sd.core.model_files import PICKLE_SUFFIXES
 from desktop_sd.core.settings import Settings
 from desktop_sd.library.image_files import IMAGE_SUFFIXES
+from desktop_sd.ui import questions
 from desktop_sd.ui.message_area import MessageArea
 from desktop_sd.ui.new_canvas_dialog import NewCanvasDialog
 
@@ -281,15 +282,14 @@ class WindowFiles:
         """Ask before dropping canvas work that undo cannot bring back (a moved frame alone is not work)."""
         if self.canvas.undo_stack.isClean() or not self.canvas.has_work():
             return True
-        answer = QMessageBox.question(
+        answer = questions.ask_save_discard(
             self.parent,
             "Unsaved canvas",
             "The canvas has changes that are not saved in a project. Save them first?",
-            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
         )
-        if answer == QMessageBox.StandardButton.Save:
+        if answer == questions.Button.Save:
             return self.save()
-        return answer == QMessageBox.StandardButton.Discard
+        return answer == questions.Button.Discard
 
     def confirm_unsaved_results(self) -> bool:
         """Before quitting: offer to save images the history could not take, then the canvas."""
@@ -298,17 +298,15 @@ class WindowFiles:
             saver.wait_for_saves()  # a result that finished a moment ago is usually being written now
         count = saver.unsaved_count() if saver is not None else 0
         if count and saver is not None:
-            answer = QMessageBox.warning(
+            answer = questions.ask_save_discard(
                 self.parent,
                 "Images not saved",
                 f"{count} image(s) could not be saved to the history. Save them to a folder before quitting?",
-                QMessageBox.StandardButton.Save
-                | QMessageBox.StandardButton.Discard
-                | QMessageBox.StandardButton.Cancel,
+                warning=True,
             )
-            if answer == QMessageBox.StandardButton.Cancel:
+            if answer == questions.Button.Cancel:
                 return False
-            if answer == QMessageBox.StandardButton.Save and not self._save_unsaved(saver.unsaved()):
+            if answer == questions.Button.Save and not self._save_unsaved(saver.unsaved()):
                 return False
         return self.confirm_discard_canvas()
 

@@ -111,8 +111,8 @@ def build_menus(
     for item in (a.generate, a.cancel, None, a.previous, a.next, a.apply, a.discard, None, a.last_seed, a.upscale):
         generate.addSeparator() if item is None else generate.addAction(item)
     models = menus.addMenu("&Models")
-    for item in (a.manage_models, a.add_model_file, a.add_model_folder):
-        models.addAction(item)
+    for item in (a.manage_models, a.add_model_file, a.add_model_folder, None, a.servers):
+        models.addSeparator() if item is None else models.addAction(item)
     help_menu = menus.addMenu("&Help")
     help_menu.addAction(a.shortcuts)
     help_menu.addAction(a.open_logs)

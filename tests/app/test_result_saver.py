@@ -31,7 +31,14 @@ class FlakyStore:
         self.threads: set[str] = set()
 
     def add(
-        self, image: Any, request: GenerationRequest, model_id: str, parent_id: int | None = None, model_hash: str = ""
+        self,
+        image: Any,
+        request: GenerationRequest,
+        model_id: str,
+        parent_id: int | None = None,
+        model_hash: str = "",
+        server: str = "",
+        graph: str = "",
     ) -> int:
         self.threads.add(threading.current_thread().name)
         if len(self.saved) >= self.ok:

@@ -22,6 +22,7 @@ from desktop_sd.engine import Engine
 from desktop_sd.engine.random_upscalers import save_tiny_upscaler
 from desktop_sd.library.metadata import encode_png, read_parameters
 from desktop_sd.library.store import Library
+from desktop_sd.remote.mixed import MixedBackend
 from tests.app.fake_backend import FakeBackend
 
 
@@ -29,12 +30,13 @@ from tests.app.fake_backend import FakeBackend
 def setup(qtbot: QtBot, tmp_path: Path) -> Iterator[tuple[UpscaleController, GenerationController, Library]]:
     upscalers = tmp_path / "upscalers"
     save_tiny_upscaler(upscalers / "tiny-x2.pth")
-    queue = JobQueue(
-        lambda: Engine(
+
+    def engine() -> Engine:
+        return Engine(
             resolve=lambda _n: pytest.fail("no model"), device="cpu", find_upscaler=lambda n: upscalers / f"{n}.pth"
-        ),
-        preview_interval_s=0,
-    )
+        )
+
+    queue = JobQueue(lambda: MixedBackend(engine), preview_interval_s=0)  # the window's backend
     library = Library.open(tmp_path / "library", reconcile=False)
     saver = ResultSaver(library)
     generation = GenerationController(queue, CanvasDocument(), PromptModel(), saver)

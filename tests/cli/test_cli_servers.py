@@ -13,7 +13,8 @@ from PIL import Image
 
 from desktop_sd.cli import main
 from desktop_sd.core.settings import Settings
-from desktop_sd.library.metadata import JSON_CHUNK, read_parameters
+from desktop_sd.library.metadata import A1111_CHUNK, JSON_CHUNK, read_parameters
+from desktop_sd.library.store import Library
 from tests.memory_keyring import MemoryKeyring
 from tests.remote.comfy_standin import ComfyStandIn
 
@@ -76,6 +77,13 @@ def test_generate_on_a_server_saves_the_graph_and_the_server_name(
     assert json.loads(chunks[JSON_CHUNK])["server"] == standin.url
     parsed = read_parameters(second)
     assert parsed is not None and parsed.seed == 78 and parsed.prompt == "a boat"
+    assert f'Server: "{standin.url}"' in chunks[A1111_CHUNK]  # quoted: it holds a colon
+    with Library.open(None, reconcile=False) as library:  # the history keeps the same as the file written
+        saved = sorted(library.search(""), key=lambda r: r.seed or 0)
+    assert [r.seed for r in saved] == [77, 78] and saved[1].parameters["server"] == standin.url
+    with Image.open(saved[1].path) as image:
+        kept = dict(image.text)  # type: ignore[attr-defined]
+    assert kept["prompt"] == chunks["prompt"] and f'Server: "{standin.url}"' in kept[A1111_CHUNK]
 
 
 def test_generate_reports_node_errors_as_one_line(

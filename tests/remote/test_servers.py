@@ -84,3 +84,11 @@ def test_without_a_keyring_a_token_is_refused_not_written_elsewhere(tmp_path: Pa
         servers.add_server(settings, "box", "gpu-box", token="tok-123")
     assert settings.servers == {}
     assert servers.load_token("box") is None
+
+
+@pytest.mark.parametrize("name", ["", "http://box", "gpu/box"])
+def test_a_server_name_is_a_short_word(name: str, tmp_path: Path) -> None:
+    settings = Settings.load(tmp_path / "settings.json")
+    with pytest.raises(ServerError, match="short word"):
+        servers.add_server(settings, name, "gpu-box")
+    assert settings.servers == {}

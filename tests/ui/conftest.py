@@ -16,6 +16,7 @@ from desktop_sd.app.model_choices import ModelChoices
 from desktop_sd.app.result_saver import ResultSaver
 from desktop_sd.app.tokens import TokenCounter
 from desktop_sd.core.settings import Settings
+from desktop_sd.ui import questions
 from desktop_sd.ui.main_window import MainWindow, WindowServices
 from tests.app.fake_backend import FakeBackend
 
@@ -60,8 +61,7 @@ def make_window(qtbot: QtBot, fake_model_dir: Path, monkeypatch: pytest.MonkeyPa
 
     yield make
     discard = QMessageBox.StandardButton.Discard
-    monkeypatch.setattr(QMessageBox, "question", lambda *_a, **_k: discard)
-    monkeypatch.setattr(QMessageBox, "warning", lambda *_a, **_k: discard)
+    monkeypatch.setattr(questions, "ask_save_discard", lambda *_a, **_k: discard)
     for window in windows:
         window.close()
         window.shutdown()

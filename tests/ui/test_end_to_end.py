@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from desktop_sd.cli.gui import build_window
 from desktop_sd.core.request import Mode
+from desktop_sd.ui import questions
 from desktop_sd.ui.main_window import MainWindow
 
 pytestmark = pytest.mark.slow
@@ -24,8 +25,7 @@ def window(qtbot: QtBot, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch) 
     win.show()
     yield win
     discard = QMessageBox.StandardButton.Discard
-    monkeypatch.setattr(QMessageBox, "question", lambda *_a, **_k: discard)
-    monkeypatch.setattr(QMessageBox, "warning", lambda *_a, **_k: discard)
+    monkeypatch.setattr(questions, "ask_save_discard", lambda *_a, **_k: discard)
     win.close()
     win.shutdown()
     win.deleteLater()

@@ -15,6 +15,7 @@ from desktop_sd.app.messages import Level
 from desktop_sd.core.errors import OutOfMemoryError
 from desktop_sd.core.request import Borders, Mode
 from desktop_sd.core.settings import Settings
+from desktop_sd.ui import questions
 from desktop_sd.ui.main_window import MainWindow
 from tests.app.fake_backend import COLOURS, FakeBackend
 from tests.app.test_result_saver import FlakyStore
@@ -393,7 +394,7 @@ def test_closing_with_unsaved_canvas_work_asks_first(
         asked.append(title)
         return QMessageBox.StandardButton.Cancel
 
-    monkeypatch.setattr(QMessageBox, "question", answer)
+    monkeypatch.setattr(questions, "ask_save_discard", answer)
     assert not window.close()
     assert asked == ["Unsaved canvas"] and window.isVisible()
     assert window.queue._thread is not None  # still working

@@ -27,6 +27,7 @@ from desktop_sd.cli import gui
 from desktop_sd.core.backend import Backend
 from desktop_sd.core.document import Document
 from desktop_sd.core.document_io import load_document, save_document
+from desktop_sd.ui import questions
 from desktop_sd.ui.crash_dialog import CrashDialog
 from desktop_sd.ui.main_window import MainWindow
 from desktop_sd.ui.recovery_dialog import recovery_box
@@ -91,7 +92,7 @@ def started(
     Questions are answered "Discard" unless a test says otherwise, so closing a modified
     window at the end of a test does not wait for a person.
     """
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Discard))
+    monkeypatch.setattr(questions, "ask_save_discard", lambda *a, **k: QMessageBox.StandardButton.Discard)
     made: list[tuple[MainWindow, Autosave]] = []
 
     def start(argv: list[str]) -> tuple[MainWindow, Autosave]:
