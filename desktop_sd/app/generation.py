@@ -28,6 +28,7 @@ from desktop_sd.app.pace import Pace
 from desktop_sd.app.prompt_model import PromptModel, PromptValues
 from desktop_sd.app.result_saver import ResultSaver
 from desktop_sd.app.reuse_notices import reuse_notices
+from desktop_sd.app.upscale_run import sized_frame
 from desktop_sd.core.document import Document
 from desktop_sd.core.errors import InputError
 from desktop_sd.core.request import GenerationRequest, GenerationResult, Mode
@@ -167,15 +168,19 @@ class GenerationController(QObject):
 
     def _on_finished(self, job_id: int, result: GenerationResult) -> None:
         self._model_loaded = True
-        self.pace.record(result.request.model, result.device, result.request, result.elapsed_s)
-        frame = self._frame(job_id)
+        job = self.queue.job(job_id)
+        upscale = job is not None and job.upscale is not None  # an upscale job (``app.upscale_jobs``)
+        if not upscale:
+            self.pace.record(result.request.model, result.device, result.request, result.elapsed_s)
+        frame = sized_frame(self._frame(job_id), result, upscale)
         if self.saver is not None:
             self.saver.save(job_id, result)
-        if result.seeds:
+        if result.seeds and not upscale:
             self.prompt.set_last_seed(result.seeds[0])
         for notice in result.notices:
             self.message.emit(notice, Level.INFO)
-        self.candidates.add_result(result, frame)
+        if not upscale or (job is not None and job.frame is not None):  # a history image's upscale: history only
+            self.candidates.add_result(result, frame)
         self.job_done.emit(result.elapsed_s)
         self._ended()
 

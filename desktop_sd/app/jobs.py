@@ -23,9 +23,11 @@ from PySide6.QtCore import QObject, QRect, QThread, Signal, Slot
 from PySide6.QtGui import QImage
 
 from desktop_sd.app.qimages import pil_to_qimage
+from desktop_sd.app.upscale_run import run_upscale
 from desktop_sd.core.backend import Backend, BackendStatus, StepCallback, phase_listener
 from desktop_sd.core.errors import Cancelled, DesktopSDError
 from desktop_sd.core.request import GenerationRequest
+from desktop_sd.core.upscaling import UpscaleRequest
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,7 @@ class Job:
     frame: QRect | None = None
     clip: QImage | None = field(default=None, repr=False)
     cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
+    upscale: UpscaleRequest | None = field(default=None, repr=False)  # an upscale job (``app.upscale_jobs``)
 
 
 def describe_error(exc: BaseException) -> str:
@@ -90,7 +93,11 @@ class _Worker(QObject):
             if job.cancel_event.is_set():
                 raise Cancelled("cancelled while the model loaded")
             with phase_listener(lambda text: self.phase.emit(job.id, text)):
-                result = self._backend.generate(job.request, self._step_reporter(job.id), job.cancel_event)
+                if job.upscale is not None:
+                    reporter = self._step_reporter(job.id)
+                    result = run_upscale(self._backend, job.upscale, job.request, reporter, job.cancel_event)
+                else:
+                    result = self._backend.generate(job.request, self._step_reporter(job.id), job.cancel_event)
         except Cancelled:
             self.cancelled.emit(job.id)
         except Exception as exc:  # every failure becomes a message; the thread carries on
@@ -192,12 +199,19 @@ class JobQueue(QObject):
 
     # ---- commands --------------------------------------------------------------------------------
     def submit(
-        self, request: GenerationRequest, label: str = "", frame: QRect | None = None, clip: QImage | None = None
+        self,
+        request: GenerationRequest,
+        label: str = "",
+        frame: QRect | None = None,
+        clip: QImage | None = None,
+        upscale: UpscaleRequest | None = None,
     ) -> int:
-        """Queue a request; it runs when the jobs before it are done. Returns its job id."""
+        """Queue a request (with ``upscale``, an upscale job showing ``request``); it runs when the jobs
+        before it are done. Returns its job id."""
         if self._closed:
             raise RuntimeError("the job queue is shut down")
-        job = Job(next(self._ids), request, label or request.prompt[:60] or "(no prompt)", frame, clip)
+        label = label or request.prompt[:60] or "(no prompt)"
+        job = Job(next(self._ids), request, label, frame, clip, upscale=upscale)
         self._pending.append(job)
         self.job_queued.emit(job.id)
         self.queue_changed.emit()

@@ -18,6 +18,10 @@ from desktop_sd.core.params import (
     CFG_SCALE,
     CLIP_SKIP,
     HEIGHT,
+    HIRES_NUMBER_PARAMS,
+    HIRES_STEPS,
+    HIRES_STRENGTH,
+    HIRES_UPSCALER,
     MASK_FEATHER,
     NEGATIVE_PROMPT,
     NUMBER_PARAMS,
@@ -55,6 +59,11 @@ class PromptValues:
     vae: str = ""  # a separate VAE's name; "" = the model's own
     clip_skip: int = CLIP_SKIP.default
     prompt_weights: bool = True  # the app setting of the same name, kept here so each job carries it
+    hires: bool = False  # the Hires section's switch; off, requests carry a hires scale of 1
+    hires_scale: float = 2.0
+    hires_steps: int = HIRES_STEPS.default
+    hires_strength: float = HIRES_STRENGTH.default
+    hires_upscaler: str = HIRES_UPSCALER.default
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -74,8 +83,9 @@ class PromptValues:
                 ok = isinstance(value, bool)
             elif isinstance(default, (int, float)):
                 ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-                if isinstance(value, (int, float)) and f.name in NUMBER_PARAMS:
-                    value = NUMBER_PARAMS[f.name].clamp(value)
+                spec = NUMBER_PARAMS.get(f.name) or HIRES_NUMBER_PARAMS.get(f.name)
+                if isinstance(value, (int, float)) and spec is not None:
+                    value = spec.clamp(value)
             else:
                 ok = isinstance(value, str)
             if ok:
@@ -109,6 +119,10 @@ class PromptValues:
             vae=self.vae,
             clip_skip=self.clip_skip,
             prompt_weights=self.prompt_weights,
+            hires_scale=self.hires_scale if self.hires else 1.0,
+            hires_steps=self.hires_steps,
+            hires_strength=self.hires_strength,
+            hires_upscaler=self.hires_upscaler,
         )
 
     @classmethod
@@ -134,6 +148,11 @@ class PromptValues:
             loras=request.loras,
             vae=request.vae,
             clip_skip=request.clip_skip,
+            hires=request.hires_scale > 1.0,
+            hires_scale=request.hires_scale if request.hires_scale > 1.0 else base.hires_scale,
+            hires_steps=request.hires_steps,
+            hires_strength=request.hires_strength,
+            hires_upscaler=request.hires_upscaler,
         )
 
 

@@ -10,6 +10,8 @@ JOB_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 def describe_job(job: Job) -> str:
+    if job.upscale is not None:  # an upscale job: its image's size, not a generation's settings
+        return f"{job.label}  ·  {job.upscale.image.width}×{job.upscale.image.height}"
     r = job.request
     return f"{job.label}  ·  {r.mode} {r.width}×{r.height}, {r.steps} steps" + (
         f", ×{r.batch_size}" if r.batch_size > 1 else ""

@@ -33,6 +33,7 @@ class ResultStore(Protocol):
         graph: str = "",
         lora_hashes: tuple[tuple[str, str], ...] = (),
         vae_hash: str = "",
+        postprocessing: str = "",
     ) -> Any: ...
 
 
@@ -59,18 +60,18 @@ class _SaveWorker(QObject):
                 request = image_request(result, index)
                 image = result.images[index]
                 graph = result.graphs[index] if index < len(result.graphs) else ""
-                records.append(
-                    store.add(
-                        image,
-                        request,
-                        result.model_id,
-                        model_hash=result.model_hash,
-                        server=result.server,
-                        graph=graph,
-                        lora_hashes=result.lora_hashes,
-                        vae_hash=result.vae_hash,
-                    )
+                record = store.add(
+                    image,
+                    request,
+                    result.model_id,
+                    model_hash=result.model_hash,
+                    server=result.server,
+                    graph=graph,
+                    lora_hashes=result.lora_hashes,
+                    vae_hash=result.vae_hash,
+                    postprocessing=result.postprocessing,  # an upscale's upscaler and factor
                 )
+                records.append(record)
             except Exception as exc:  # any failure keeps the image in memory for a retry
                 if not isinstance(exc, DesktopSDError):
                     log.exception("saving job %s image %s failed", job_id, index)

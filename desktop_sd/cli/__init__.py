@@ -15,7 +15,7 @@ import sys
 import desktop_sd
 
 # module name -> subcommand; each module defines register(subparsers)
-COMMAND_MODULES = ("generate", "models", "library", "servers", "bench", "selftest")
+COMMAND_MODULES = ("generate", "upscale", "models", "library", "servers", "bench", "selftest")
 
 
 def build_parser() -> argparse.ArgumentParser:

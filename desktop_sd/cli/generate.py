@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from desktop_sd.cli.hires_args import add_hires_arguments, hires_fields
 from desktop_sd.core.backend import Backend
 from desktop_sd.core.errors import DesktopSDError, InputError
 from desktop_sd.core.params import (
@@ -89,6 +90,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="read the prompts as plain text: no (word:1.2) weights or BREAK, and only the first 75 tokens",
     )
+    add_hires_arguments(parser)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     parser.add_argument(
         "--lora",
@@ -219,6 +221,7 @@ def build_request(args: argparse.Namespace) -> tuple[GenerationRequest, list[str
         vae=args.vae or "",
         clip_skip=args.clip_skip,
         prompt_weights=not args.plain_prompt,
+        **hires_fields(args),
     )
     return request, notices
 
@@ -273,11 +276,19 @@ def _backend(args: argparse.Namespace) -> Backend:
     if args.server is None:
         quiet_libraries()
         from desktop_sd.engine import Engine
+        from desktop_sd.models import upscalers
         from desktop_sd.models.addons import addon_path
         from desktop_sd.models.embeddings import find_embedding
+        from desktop_sd.models.registry import Registry
         from desktop_sd.models.resolve import resolve_model
 
-        return Engine(resolve=resolve_model, device=args.device, find_addon=addon_path, find_embedding=find_embedding)
+        return Engine(
+            resolve=resolve_model,
+            device=args.device,
+            find_addon=addon_path,
+            find_embedding=find_embedding,
+            find_upscaler=upscalers.finder(Registry().folders),
+        )
     from desktop_sd.cli.servers import connect
     from desktop_sd.core.settings import Settings
     from desktop_sd.models.network import is_offline

@@ -48,12 +48,18 @@ log = logging.getLogger(__name__)
 def engine_factory() -> Backend:
     """Runs on the worker thread at the first job: this is where torch gets imported."""
     from desktop_sd.engine import Engine
+    from desktop_sd.models import upscalers
     from desktop_sd.models.addons import addon_path
     from desktop_sd.models.embeddings import find_embedding
     from desktop_sd.models.resolve import resolve_model
 
+    registry = Registry()
     return Engine(
-        resolve=resolve_model, find_taesd=Registry().taesd_path, find_addon=addon_path, find_embedding=find_embedding
+        resolve=resolve_model,
+        find_taesd=registry.taesd_path,
+        find_addon=addon_path,
+        find_embedding=find_embedding,
+        find_upscaler=upscalers.finder(registry.folders),
     )
 
 

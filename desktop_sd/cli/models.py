@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from desktop_sd.cli.models_upscalers import register_upscalers
 from desktop_sd.core.errors import Cancelled, DesktopSDError
 
 if TYPE_CHECKING:
@@ -61,6 +62,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     clean = commands.add_parser("clean", help="delete unfinished downloads (they would otherwise resume)")
     clean.set_defaults(func=run_clean)
+
+    register_upscalers(commands)
 
     convert = commands.add_parser("convert-ckpt")  # no help: hidden from the listing
     convert.add_argument("src")

@@ -142,6 +142,29 @@ CLIP_SKIP = NumberParam(
     flag="--clip-skip", help="text encoder layers to skip, counted as A1111 does (1 = none; 2 for many anime models)",
 )
 
+# Hires fix (the prompt panel's "Hires" section): kept out of PARAMS, which is the main parameter rows;
+# ``core.hires`` checks them. A scale of 1 means no hires pass.
+HIRES_SCALE = NumberParam(
+    name="hires_scale", label="Hires upscale", default=1.0, minimum=1.0, maximum=4.0, step=0.25, decimals=2,
+    flag="--hires-scale", help="hires fix: upscale the image by this factor, then refine it (1 = off)",
+)
+HIRES_STEPS = NumberParam(
+    name="hires_steps", label="Hires steps", default=0, minimum=0, maximum=500, step=1,
+    flag="--hires-steps", help="hires fix: steps of the second pass (0 = as many as the first)",
+)
+HIRES_STRENGTH = NumberParam(
+    name="hires_strength", label="Hires denoising strength", default=0.5, minimum=0.01, maximum=1.0, step=0.05,
+    decimals=2, flag="--hires-strength", help="hires fix: how much the second pass changes the upscaled image",
+)
+HIRES_UPSCALER = TextParam(
+    name="hires_upscaler", label="Hires upscaler", default="Latent", flag="--hires-upscaler",
+    help="hires fix: Latent, Latent (nearest-exact), Lanczos, Nearest or an upscaler model's name",
+)
+HIRES_PARAMS = (HIRES_SCALE, HIRES_STEPS, HIRES_STRENGTH, HIRES_UPSCALER)
+HIRES_NUMBER_PARAMS: dict[str, NumberParam[int] | NumberParam[float]] = {
+    p.name: p for p in (HIRES_SCALE, HIRES_STEPS, HIRES_STRENGTH)
+}
+
 PARAMS: tuple[NumberParam[int] | NumberParam[float] | TextParam, ...] = (
     PROMPT,
     NEGATIVE_PROMPT,

@@ -19,6 +19,10 @@ from desktop_sd.core.params import (
     CFG_SCALE,
     CLIP_SKIP,
     HEIGHT,
+    HIRES_SCALE,
+    HIRES_STEPS,
+    HIRES_STRENGTH,
+    HIRES_UPSCALER,
     MASK_FEATHER,
     NEGATIVE_PROMPT,
     OUTPAINT_OVERLAP,
@@ -144,6 +148,10 @@ class GenerationRequest:
     # The textual-inversion embeddings the prompts used, as A1111's "TI hashes" ("name: hash, ..."); the
     # engine fills it in the request it returns.
     ti_hashes: str = ""
+    hires_scale: float = HIRES_SCALE.default  # hires fix (``core.hires``): 1 = off
+    hires_steps: int = HIRES_STEPS.default
+    hires_strength: float = HIRES_STRENGTH.default
+    hires_upscaler: str = HIRES_UPSCALER.default
 
     def replace(self, **changes: Any) -> GenerationRequest:
         return dataclasses.replace(self, **changes)
@@ -206,3 +214,4 @@ class GenerationResult:
     model_hash: str = ""
     lora_hashes: tuple[tuple[str, str], ...] = ()  # (name, A1111's short LoRA hash) of each LoRA that ran
     vae_hash: str = ""  # A1111's "VAE hash" of a separate VAE file
+    postprocessing: str = ""  # an upscale's A1111 extras text ("Postprocess upscale by: 4, ..."); "" otherwise

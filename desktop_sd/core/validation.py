@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from desktop_sd.core.errors import InputError
+from desktop_sd.core.hires import check_hires
 from desktop_sd.core.images import MAX_INPUT_PIXELS
 from desktop_sd.core.params import HEIGHT, NUMBER_PARAMS, SCHEDULER, SEED, STRENGTH, WIDTH, NumberParam, number_text
 from desktop_sd.core.request import GenerationRequest, Mode
@@ -88,6 +89,7 @@ def check_request(request: GenerationRequest) -> tuple[GenerationRequest, list[s
         assert request.init_image is not None
         _check_canvas(request.init_image.width + b.left + b.right, request.init_image.height + b.top + b.bottom)
 
+    check_hires(request)
     if changes:
         request = request.replace(**changes)
     return request, notices

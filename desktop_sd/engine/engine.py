@@ -18,16 +18,17 @@ import torch
 from diffusers import DiffusionPipeline
 from PIL import Image
 
-from desktop_sd.core import paths
+from desktop_sd.core import hires, paths
 from desktop_sd.core.backend import BackendStatus, StepCallback, report_phase
 from desktop_sd.core.errors import Cancelled, InputError, OutOfMemoryError
 from desktop_sd.core.file_hash import model_hash
 from desktop_sd.core.inputs import PipelineCall, prepare_call
 from desktop_sd.core.params import batch_seeds, draw_seed
 from desktop_sd.core.request import Family, GenerationRequest, GenerationResult, MemoryTier, ModelFormat, ModelRef
+from desktop_sd.core.upscaling import UpscaleRequest, UpscaleResult
 from desktop_sd.core.validation import check_request
 from desktop_sd.engine import device as devices
-from desktop_sd.engine import loading, run
+from desktop_sd.engine import hires_pass, loading, run, upscale_job
 from desktop_sd.engine.addons import AddonFinder, find_by_path
 from desktop_sd.engine.embeddings import EmbeddingFinder, Embeddings
 from desktop_sd.engine.interrupt import interruptible
@@ -41,6 +42,7 @@ from desktop_sd.engine.tiers import TierMemory, choose_start_tier, next_tier
 T = TypeVar("T")
 Resolver = Callable[[str], ModelRef]
 TaesdFinder = Callable[[Family], Path | None]
+UpscalerFinder = Callable[[str], Path]
 
 TIER_NAMES = {
     MemoryTier.GPU: "the whole model on the GPU",
@@ -70,6 +72,7 @@ class Engine:
         find_taesd: TaesdFinder | None = None,
         find_addon: AddonFinder | None = None,
         find_embedding: EmbeddingFinder | None = None,
+        find_upscaler: UpscalerFinder | None = None,
     ) -> None:
         """``find_taesd(family)`` names the installed TAESD folder for previews (the model
         registry knows); without it, ``models/taesd`` and ``models/taesdxl`` are looked in.
@@ -86,6 +89,8 @@ class Engine:
         self._embeddings = Embeddings(find_embedding)
         self._lock = threading.RLock()
         self.loads = 0  # how many times a model was read from disk (a reload shows up here)
+        self.upscalers = upscale_job.Upscalers(find_upscaler)  # upscaler models by name (hires fix, upscale jobs)
+        self._latents: torch.Tensor | None = None  # the last pass's latents, for a latent hires upscale
 
     # ---- Backend -------------------------------------------------------------------------
 
@@ -116,6 +121,10 @@ class Engine:
                 notices += truncation_notices(model.tokenizer, run_request.prompt, run_request.negative_prompt)
             seeds = batch_seeds(seed, request.batch_size)
             images = self._run(model, call, run_request, seeds, on_step, cancelled, notices)
+            if hires.wanted(request):
+                images = hires_pass.second_pass(
+                    self, model, run_request, images, self._latents, seeds, on_step, cancelled, notices
+                )
             images = call.finish(images)
             assert model.tier is not None
             return GenerationResult(
@@ -198,6 +207,35 @@ class Engine:
         self._model = model
         return model
 
+    # ---- Upscaling (engine.upscale_job, engine.hires_pass) --------------------------------
+
+    def upscale(
+        self, request: UpscaleRequest, on_step: StepCallback, cancelled: threading.Event
+    ) -> UpscaleResult:
+        """Upscale one image with an upscaler model or a resampler; with ``request.refine``, then refine it
+        tile by tile with img2img. Progress is reported per tile."""
+        with self._lock:
+            return upscale_job.run(self, request, on_step, cancelled)
+
+    def upscaler_model(self, name: str) -> Any:
+        return self.upscalers.model(name)
+
+    def run_pass(
+        self,
+        model: LoadedModel,
+        call: PipelineCall,
+        request: GenerationRequest,
+        seeds: tuple[int, ...],
+        on_step: StepCallback,
+        cancelled: threading.Event,
+        notices: list[str],
+    ) -> list[Image.Image]:
+        """One more pipeline run on the loaded model (the hires pass, a refined tile)."""
+        return self._run(model, call, request, seeds, on_step, cancelled, notices)
+
+    def model_for(self, request: GenerationRequest, cancelled: threading.Event) -> LoadedModel:
+        return self._ensure_model(request, cancelled)
+
     # ---- Running ---------------------------------------------------------------------------
 
     def _arguments(self, call: PipelineCall, request: GenerationRequest, seeds: tuple[int, ...]) -> dict[str, Any]:
@@ -272,6 +310,7 @@ class Engine:
                 tier = self._step_down(model, ladder, tier, request, notices)
                 arguments = self._arguments(call, request, seeds)  # fresh generators: the retry repeats the seeds
         _raise_if_cancelled(cancelled)  # a cancel during the last step still skips the decode
+        self._latents = latents
         images: list[Image.Image] | None = None
         while images is None:
             try:

@@ -21,6 +21,7 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo, iTXt
 
 import desktop_sd
+from desktop_sd.core import hires
 from desktop_sd.core.model_files import PICKLE_SUFFIXES
 from desktop_sd.core.request import GenerationRequest, Mode
 from desktop_sd.core.schedulers import SCHEDULER_IDS, scheduler_info
@@ -125,6 +126,7 @@ def a1111_parameters(
     pairs += vae_pairs(request, vae_hash)
     if request.mode is not Mode.TXT2IMG:
         pairs.append(("Denoising strength", _number(request.strength)))
+    pairs += hires.a1111_pairs(request)
     if request.mode in (Mode.INPAINT, Mode.OUTPAINT):
         pairs.append(("Mask blur", str(request.mask_feather)))
     pairs += prompt_pairs(request)

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from desktop_sd.core.hires import fields_from_a1111
 from desktop_sd.core.params import CFG_SCALE, HEIGHT, SCHEDULER, STEPS, STRENGTH, WIDTH
 from desktop_sd.core.request import GenerationRequest, Mode
 from desktop_sd.core.schedulers import SCHEDULER_IDS, from_a1111
@@ -203,6 +204,7 @@ def request_from_fields(source: Any) -> GenerationRequest:
         strength=source.strength if source.strength is not None else STRENGTH.default,
         vae=vae_from_fields(getattr(source, "extra", None) or {}),
         **prompt_fields(getattr(source, "extra", None) or {}),
+        **fields_from_a1111(getattr(source, "extra", None) or {}, source.strength),
     )
 
 

@@ -160,6 +160,7 @@ class Library:
         graph: str = "",
         lora_hashes: tuple[tuple[str, str], ...] = (),
         vae_hash: str = "",
+        postprocessing: str = "",
     ) -> ImageRecord:
         """Save a finished image with its metadata, then record it; returns the record.
 
@@ -175,7 +176,9 @@ class Library:
         extra = {"created": created, "model_id": model_id, "parent_id": parent_id}
         if server:
             extra["server"] = server
-        text = {"prompt": graph} if graph else None
+        text = {"prompt": graph} if graph else {}
+        if postprocessing:
+            text["postprocessing"] = postprocessing  # as A1111's Extras writes it
         data = encode_png(
             image, request, model_id, extra, text, model_hash=model_hash, lora_hashes=lora_hashes, vae_hash=vae_hash
         )

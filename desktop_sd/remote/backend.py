@@ -19,6 +19,7 @@ from typing import Any
 
 from PIL import Image, ImageOps
 
+from desktop_sd.core import hires
 from desktop_sd.core.backend import BackendStatus, StepCallback
 from desktop_sd.core.errors import Cancelled, InputError, ServerError, ServerLost
 from desktop_sd.core.inputs import PipelineCall, PipelineKind, prepare_call
@@ -73,6 +74,9 @@ class ComfyBackend:
         """Run ``request`` on the server. Raises ``Cancelled``, ``InputError``, ``ServerError`` or ``ServerLost``."""
         started = time.perf_counter()
         request, notices = check_request(request)
+        if hires.wanted(request):  # the graphs here have no hires pass: the image is made at its base size
+            notices.append("The hires fix runs on this computer only; the server made the image at its base size.")
+            request = request.replace(hires_scale=1.0)
         seed = request.seed if request.seed is not None else draw_seed()
         request = request.replace(seed=seed)
         call = prepare_call(request)  # bad images and masks fail here, before anything is sent

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from desktop_sd.core.backend import Backend, BackendStatus, StepCallback
 from desktop_sd.core.errors import ServerError
 from desktop_sd.core.request import GenerationRequest, GenerationResult
+from desktop_sd.core.upscaling import UpscaleBackend, UpscaleRequest, UpscaleResult
 from desktop_sd.remote.backend import ComfyBackend
 from desktop_sd.remote.pool import LocalMember, MemberState, ServerPool
 
@@ -44,7 +45,7 @@ class _LazyEngine:
         self.engine: Backend | None = None
         self._lock = threading.Lock()
 
-    def _get(self) -> Backend:
+    def get(self) -> Backend:
         with self._lock:
             if self.engine is None:
                 self.engine = self._factory()
@@ -53,10 +54,10 @@ class _LazyEngine:
     def generate(
         self, request: GenerationRequest, on_step: StepCallback, cancelled: threading.Event
     ) -> GenerationResult:
-        return self._get().generate(request, on_step, cancelled)
+        return self.get().generate(request, on_step, cancelled)
 
     def status(self) -> BackendStatus:
-        return self._get().status()
+        return self.get().status()
 
 
 class _LocalEngine(LocalMember):
@@ -106,6 +107,15 @@ class MixedBackend:
             pool = self._pool
         result = pool.generate(request, on_step, cancelled)
         self._last_server = result.server
+        return result
+
+    def upscale(self, request: UpscaleRequest, on_step: StepCallback, cancelled: threading.Event) -> UpscaleResult:
+        """Upscale jobs run on this computer: the servers' graphs have no upscaler models."""
+        engine: UpscaleBackend = self._local.lazy.get()  # type: ignore[assignment]
+        if not hasattr(engine, "upscale"):
+            raise ServerError("Upscaling needs the local engine, which this build does not have.")
+        result = engine.upscale(request, on_step, cancelled)
+        self._last_server = ""
         return result
 
     def status(self) -> BackendStatus:

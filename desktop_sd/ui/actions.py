@@ -85,7 +85,7 @@ class WindowActions:
         self.discard = a(parent, "&Discard", "Alt+Backspace", "Throw this candidate away (it stays in History)")
         self.last_seed = a(parent, "Use &last seed", "Ctrl+R", "Fix the seed to the one of the last image")
         self.prompt_weights = a(parent, "Prompt &weights (A1111 syntax)", None, PROMPT_WEIGHTS_TIP, True)
-        self.prompt_weights = a(parent, "Prompt &weights (A1111 syntax)", None, PROMPT_WEIGHTS_TIP, True)
+        self.upscale = a(parent, "&Upscale canvas image…", None, "Make the canvas image larger with an upscaler model")
         # Models
         self.manage_models = a(parent, "&Manage models…", "Ctrl+M", "Download, import and remove models")
         self.add_model_file = a(parent, "Use a model &file…", None, "A checkpoint file (.ckpt is converted first)")

@@ -49,6 +49,7 @@ class GalleryDock(QDockWidget):
     reuse_seed = Signal(object)  # a seed may be up to 2**64 - 1, past what an int signal carries
     send_to_canvas = Signal(str, bool)  # file path, as init image (True) or as the canvas image (False)
     import_requested = Signal(list)  # files and folders dropped on the history, to copy into it
+    upscale_requested = Signal(str)  # the image file to upscale
 
     def __init__(
         self,
@@ -151,6 +152,7 @@ class GalleryDock(QDockWidget):
         self.act_seed = self._action("Reuse seed", self._reuse_seed)
         self.act_copy = self._action("Copy image", self._copy, QKeySequence.StandardKey.Copy)
         self.act_open_folder = self._action("Open containing folder", self._open_folder)
+        self.act_upscale = self._action("Upscale…", self._upscale)
         self.act_favourite = self._action("Favourite", self._toggle_favourite, "F")
         self.act_favourite.setToolTip("Mark or unmark as favourite (F)")
         self.act_tags = self._action("Tags…", self._edit_tags)
@@ -190,6 +192,7 @@ class GalleryDock(QDockWidget):
         menu = QMenu(self)
         for action in (self.act_send, self.act_send_init, self.act_reuse, self.act_seed, self.act_copy):
             menu.addAction(action)
+        menu.addAction(self.act_upscale)
         menu.addAction(self.act_open_folder)
         menu.addSeparator()
         menu.addAction(self.act_favourite)
@@ -240,7 +243,7 @@ class GalleryDock(QDockWidget):
         records = self.selected_records()
         one = self.current_record()
         present = one is not None and not one.missing
-        for action in (self.act_send, self.act_send_init, self.act_copy):
+        for action in (self.act_send, self.act_send_init, self.act_copy, self.act_upscale):
             action.setEnabled(present)
         self.act_reuse.setEnabled(one is not None)
         self.act_seed.setEnabled(one is not None and one.seed is not None)
@@ -277,6 +280,11 @@ class GalleryDock(QDockWidget):
         record = self._present()
         if record is not None:
             self.send_to_canvas.emit(str(record.path), as_init)
+
+    def _upscale(self) -> None:
+        record = self._present()
+        if record is not None:
+            self.upscale_requested.emit(str(record.path))
 
     def _reuse(self) -> None:
         record = self.current_record()

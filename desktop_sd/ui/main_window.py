@@ -49,6 +49,7 @@ from desktop_sd.ui.window_menus import (
     show_shortcuts,
 )
 from desktop_sd.ui.window_servers import WindowServers
+from desktop_sd.ui.window_upscale import installed_upscalers
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +159,7 @@ class MainWindow(QMainWindow):
         bind_prompt_weights(a.prompt_weights, self.settings, self.prompt, self.services.tokens)
         self._panels = PanelsToggle(lambda: [self.prompt_dock, self.history_dock, self.queue_dock, self.tools.bar])
         a.toggle_panels.toggled.connect(self._panels.set_hidden)
+        a.upscale.triggered.connect(lambda: self.history.upscaling.ask_and_upscale_canvas(c))
         a.previous.triggered.connect(lambda: self.candidates.step(-1))
         a.next.triggered.connect(lambda: self.candidates.step(1))
         a.add_model_file.triggered.connect(lambda: f.add_model_dialog(folder=False))
@@ -231,6 +233,7 @@ class MainWindow(QMainWindow):
         choices = self.models.items()
         self.prompt_panel.set_models(choices)
         self._refresh_addons()
+        self.prompt_panel.hires_section.set_upscalers(installed_upscalers())
         if self.prompt.values.model not in [c.id for c in choices]:
             self.prompt.update(model=self.models.default_id() if choices else "")
         self.status.set_model(self.models.name_of(self.prompt.values.model))

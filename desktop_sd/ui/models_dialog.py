@@ -33,11 +33,13 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_sd.app.model_manager import ModelManager
+from desktop_sd.app.upscaler_manager import UpscalerManager
 from desktop_sd.core.errors import DesktopSDError
 from desktop_sd.models.catalog import CatalogEntry
 from desktop_sd.models.progress import Progress, format_eta
 from desktop_sd.models.transfer import human_size
 from desktop_sd.ui.addons_tab import AddonsTab
+from desktop_sd.ui.upscalers_tab import UpscalersTab
 
 CELL_WIDTH = 300
 
@@ -131,6 +133,8 @@ class ModelsDialog(QDialog):
         self.tabs.addTab(self._build_catalog_tab(), "Download")
         self.addons_tab = AddonsTab(manager.addons)
         self.tabs.addTab(self.addons_tab, "LoRAs, embeddings, VAEs")
+        self.upscalers = UpscalersTab(UpscalerManager())  # no parent: a download outlives the dialog
+        self.tabs.addTab(self.upscalers, "Upscalers")
 
         self.offline_box = QCheckBox("Work offline (no network at all; installed models keep working)")
         self.offline_box.setChecked(manager.offline())

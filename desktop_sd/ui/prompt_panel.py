@@ -43,6 +43,7 @@ from desktop_sd.core.params import (
 from desktop_sd.core.request import Family, Mode
 from desktop_sd.core.schedulers import SCHEDULERS
 from desktop_sd.models.addons import AddonFile
+from desktop_sd.ui.hires_section import HiresSection
 from desktop_sd.ui.lora_picker import LoraPicker
 from desktop_sd.ui.names import mode_name
 from desktop_sd.ui.param_spins import RangeDoubleSpin, RangeSpin, float_spin, int_spin
@@ -176,6 +177,8 @@ class PromptPanel(QWidget):
         cancel.changed.connect(lambda: self.cancel_button.setEnabled(cancel.isEnabled()))
         self.cancel_button.setEnabled(cancel.isEnabled())
 
+        self.hires_section = HiresSection(model)
+        self.hires_section.notice.connect(self.notice)
         self._build_layout()
         self._connect_widgets()
         model.changed.connect(self._sync)
@@ -226,6 +229,7 @@ class PromptPanel(QWidget):
         column.addWidget(self.negative_edit, 1)
         column.addWidget(self.lora_picker)
         column.addLayout(form)
+        column.addWidget(self.hires_section)
         column.addStretch(0)
         scroll = QScrollArea(widgetResizable=True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
@@ -295,6 +299,7 @@ class PromptPanel(QWidget):
         self.strength_spin.setEnabled(uses_strength)
         self.feather_label.setEnabled(uses_feather)
         self.feather_spin.setEnabled(uses_feather)
+        self.hires_section.set_mode(mode)
 
     def show_advanced(self, shown: bool) -> None:
         """Show or fold away the less used settings (sampler, CFG scale, batch)."""

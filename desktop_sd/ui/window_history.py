@@ -21,6 +21,7 @@ from desktop_sd.library.records import ImportReport
 from desktop_sd.ui.gallery import GalleryDock
 from desktop_sd.ui.message_area import MessageArea
 from desktop_sd.ui.window_files import WindowFiles
+from desktop_sd.ui.window_upscale import WindowUpscale
 
 
 class WindowHistory:
@@ -38,6 +39,7 @@ class WindowHistory:
         self._generation = generation
         self._files = files
         self._messages = messages
+        self.upscaling = WindowUpscale(window, generation.queue, messages)  # "Upscale…" on history images
         self._on_reuse = on_reuse
         self.view_menu: QMenu | None = None  # where the dock's show/hide entry goes when the dock is replaced
         self.dock = self._make_dock()
@@ -64,6 +66,7 @@ class WindowHistory:
             dock.reuse_seed.connect(self._generation.reuse_seed)
             dock.send_to_canvas.connect(self._files.send_to_canvas)
             dock.import_requested.connect(lambda paths: self.import_paths([Path(p) for p in paths]))
+            dock.upscale_requested.connect(lambda path: self.upscaling.ask_and_upscale_file(Path(path)))
         self._window.addDockWidget(area, dock)
         return dock
 

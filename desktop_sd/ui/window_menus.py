@@ -108,7 +108,7 @@ def build_menus(
     for item in (a.tool_frame, a.tool_brush, a.tool_eraser, None, a.brush_smaller, a.brush_larger):
         tools.addSeparator() if item is None else tools.addAction(item)
     generate = menus.addMenu("&Generate")
-    for item in (a.generate, a.cancel, None, a.previous, a.next, a.apply, a.discard, None, a.last_seed):
+    for item in (a.generate, a.cancel, None, a.previous, a.next, a.apply, a.discard, None, a.last_seed, a.upscale):
         generate.addSeparator() if item is None else generate.addAction(item)
     generate.addSeparator()
     generate.addAction(a.prompt_weights)

@@ -41,6 +41,7 @@ class FlakyStore:
         graph: str = "",
         lora_hashes: tuple[tuple[str, str], ...] = (),
         vae_hash: str = "",
+        postprocessing: str = "",
     ) -> int:
         self.threads.add(threading.current_thread().name)
         if len(self.saved) >= self.ok:

@@ -268,3 +268,9 @@ def test_a_lora_the_server_lacks_is_named_before_anything_is_queued(
     with pytest.raises(InputError, match=r"box has no LoRA 'paper_cut'\. Its LoRAs: detail\.safetensors"):
         backend.generate(request(prompt="a fox <lora:paper_cut:1>"), Steps(), threading.Event())
     assert standin.history == {}  # nothing was queued
+
+
+def test_a_hires_request_is_made_at_its_base_size_and_says_so(backend: ComfyBackend) -> None:
+    result = backend.generate(request(hires_scale=2.0, seed=3), Steps(), threading.Event())
+    assert result.images[0].size == (64, 64) and result.request.hires_scale == 1.0
+    assert any("hires fix runs on this computer only" in notice for notice in result.notices)

@@ -1,0 +1,40 @@
+"""Metadata of an upscaled image: what made the source, plus what the upscale did.
+
+A1111's Extras tab keeps the source's ``parameters`` and adds a ``postprocessing`` text chunk
+(``Postprocess upscale by: 4, Postprocess upscaler: R-ESRGAN 4x+``); we write the same, and keep
+the keys in our own JSON too (``postprocessing``). A tiled refine is an img2img pass, so its
+request (model, prompt, strength, seed) is the one recorded.
+"""
+
+from __future__ import annotations
+
+from desktop_sd.core.request import GenerationRequest, Mode
+from desktop_sd.core.upscaling import UpscaleResult
+from desktop_sd.library.metadata import encode_png
+
+POSTPROCESSING_CHUNK = "postprocessing"
+
+
+def upscaled_request(result: UpscaleResult, source: GenerationRequest | None) -> GenerationRequest:
+    """The request recorded with the upscaled image."""
+    if result.refine is not None:
+        return result.refine
+    if source is not None:
+        return source
+    return GenerationRequest(Mode.IMG2IMG, "", width=result.image.width, height=result.image.height)
+
+
+def postprocessing_text(result: UpscaleResult) -> str:
+    pairs = list(result.postprocess_pairs())
+    if result.refine is not None:
+        pairs.append(("Tiled refine tiles", str(result.tiles)))
+    return ", ".join(f"{key}: {value}" for key, value in pairs)
+
+
+def encode_upscaled(result: UpscaleResult, source: GenerationRequest | None, model_name: str = "") -> bytes:
+    """The upscaled image as PNG bytes with its metadata (``metadata.encode_png``, the one PNG writer)."""
+    request = upscaled_request(result, source)
+    text = postprocessing_text(result)
+    return encode_png(
+        result.image, request, model_name or request.model, {POSTPROCESSING_CHUNK: text}, {POSTPROCESSING_CHUNK: text}
+    )
