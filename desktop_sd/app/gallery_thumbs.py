@@ -31,17 +31,38 @@ def pil_to_qimage(image: Image.Image) -> QImage:
     return QImage(data, rgb.width, rgb.height, 3 * rgb.width, QImage.Format.Format_RGB888).copy()
 
 
+# Leading bytes of the formats thumbnails are decoded from with Qt; anything else goes to Pillow.
+_MAGIC = ((b"\x89PNG\r\n\x1a\n", b"png"), (b"\xff\xd8\xff", b"jpeg"), (b"GIF8", b"gif"), (b"BM", b"bmp"))
+
+
+def _format_of(data: bytes) -> bytes | None:
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return b"webp"
+    return next((name for magic, name in _MAGIC if data.startswith(magic)), None)
+
+
 def _decode_scaled(data: bytes, size: int) -> QImage:
     """Decode image bytes with Qt, scaled to fit ``size`` (null when Qt cannot read them).
 
     Files are read with Python (which lets go of its lock while the disk
     works) and decoded from memory, so no Qt call here waits on the disk
     while holding the lock the GUI thread needs; Qt decodes in C++.
+
+    The format is named from the file's first bytes and Qt's own guessing is
+    off: guessing asks every image plugin, and the SVG one makes a QObject
+    while this thread holds Python's lock. Qt guards QObject connections with
+    a small shared pool of mutexes, so that could wait on a mutex the GUI
+    thread holds while it, deleting a widget, waits for Python's lock: both
+    threads stuck, the window frozen.
     """
+    kind = _format_of(data)
+    if kind is None:
+        return QImage()  # the caller falls back to Pillow
     buffer = QBuffer()
     buffer.setData(data)
     buffer.open(QIODevice.OpenModeFlag.ReadOnly)
-    reader = QImageReader(buffer)
+    reader = QImageReader(buffer, kind)
+    reader.setAutoDetectImageFormat(False)
     reader.setAutoTransform(True)
     original = reader.size()
     if original.isValid() and max(original.width(), original.height()) > size:
