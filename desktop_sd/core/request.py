@@ -50,6 +50,8 @@ class Family(StrEnum):
     SD2 = "sd2"
     SDXL = "sdxl"
     UNKNOWN = "unknown"
+    SD3 = "sd3"  # SD 3 / 3.5 (flow matching)
+    FLUX = "flux"  # Flux.1 (flow matching)
 
 
 class ModelFormat(StrEnum):

@@ -21,6 +21,16 @@ from desktop_sd.core.request import Family
 
 MAX_HEADER_BYTES = 100 * 1024 * 1024
 _CROSS_ATTENTION_FAMILY = {768: Family.SD1, 1024: Family.SD2, 2048: Family.SDXL}
+# model_index.json class names of the flow-matching families (SD 1.x/2.x and SDXL are told from the UNet).
+_FOLDER_CLASS_FAMILY = {
+    "StableDiffusion3Pipeline": Family.SD3,
+    "StableDiffusion3Img2ImgPipeline": Family.SD3,
+    "StableDiffusion3InpaintPipeline": Family.SD3,
+    "FluxPipeline": Family.FLUX,
+    "FluxImg2ImgPipeline": Family.FLUX,
+    "FluxInpaintPipeline": Family.FLUX,
+    "FluxFillPipeline": Family.FLUX,
+}
 
 _DTYPE_SIZES = {
     "F64": 8,
@@ -105,8 +115,6 @@ def read_header(path: Path) -> dict[str, Any]:
     return header
 
 
-
-
 def detect(path: Path) -> CheckpointInfo:
     """Tell the model family from the tensor names and shapes (never from the file name)."""
     header = read_header(path)
@@ -114,9 +122,26 @@ def detect(path: Path) -> CheckpointInfo:
     return detect_from_shapes({k: tuple(v["shape"]) for k, v in keys.items()})
 
 
+def _flow_family(shapes: dict[str, tuple[int, ...]]) -> CheckpointInfo | None:
+    """SD 3 (MMDiT ``joint_blocks``) or Flux (``double_blocks``, often saved without the prefix), else None.
+    Flux Fill's input layer reads six times the channels of a regular Flux one (384, not 64)."""
+    prefix = "model.diffusion_model."
+    if any(k.startswith(prefix + "joint_blocks.") for k in shapes):
+        return CheckpointInfo(Family.SD3, False, "checkpoint", len(shapes))
+    for base in (prefix, ""):
+        if any(k.startswith(base + "double_blocks.") for k in shapes):
+            img_in = shapes.get(base + "img_in.weight", ())
+            fill = len(img_in) == 2 and img_in[1] == 384
+            return CheckpointInfo(Family.FLUX, fill, "checkpoint", len(shapes))
+    return None
+
+
 def detect_from_shapes(shapes: dict[str, tuple[int, ...]]) -> CheckpointInfo:
     prefix = "model.diffusion_model."
     tensors = len(shapes)
+    flow = _flow_family(shapes)
+    if flow is not None:
+        return flow
     conv_in = shapes.get(prefix + "input_blocks.0.0.weight")
     if conv_in is not None:
         inpainting = len(conv_in) > 1 and conv_in[1] == 9
@@ -149,7 +174,10 @@ def detect_from_shapes(shapes: dict[str, tuple[int, ...]]) -> CheckpointInfo:
 
 
 def describe_folder(folder: Path) -> tuple[Family, bool]:
-    """Family and inpainting flag of a diffusers folder, from its UNet config."""
+    """Family and inpainting flag of a diffusers folder, from its pipeline class (SD 3, Flux) or UNet config."""
+    flow = _describe_flow_folder(folder)
+    if flow is not None:
+        return flow
     try:
         config = json.loads((folder / "unet" / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -161,6 +189,26 @@ def describe_folder(folder: Path) -> tuple[Family, bool]:
     if config.get("addition_embed_type") == "text_time":
         family = Family.SDXL
     return family, config.get("in_channels") == 9
+
+
+def _describe_flow_folder(folder: Path) -> tuple[Family, bool] | None:
+    try:
+        index = json.loads((folder / "model_index.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    class_name = index.get("_class_name") if isinstance(index, dict) else None
+    family = _FOLDER_CLASS_FAMILY.get(class_name) if isinstance(class_name, str) else None
+    if family is None:
+        return None
+    if family is Family.SD3:
+        return family, False
+    try:
+        config = json.loads((folder / "transformer" / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return family, class_name == "FluxFillPipeline"
+    in_channels = config.get("in_channels")
+    out_channels = config.get("out_channels") or in_channels
+    return family, bool(isinstance(in_channels, int) and in_channels == 6 * out_channels)
 
 
 def config_dir_for(family: Family, inpainting: bool) -> Path | None:

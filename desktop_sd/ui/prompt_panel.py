@@ -41,6 +41,7 @@ from desktop_sd.core.params import (
 )
 from desktop_sd.core.request import Family, Mode
 from desktop_sd.core.schedulers import SCHEDULERS
+from desktop_sd.ui.family_controls import fit_to_family
 from desktop_sd.ui.names import mode_name
 from desktop_sd.ui.param_spins import RangeDoubleSpin, RangeSpin, float_spin, int_spin
 from desktop_sd.ui.seed_box import SeedBox
@@ -316,6 +317,9 @@ class PromptPanel(QWidget):
         del blockers
         self._fill_aspects(values)
         self._count_tokens()
+        replacement = fit_to_family(self._form, self.scheduler_combo, self.cfg_spin, self._family(values.model))
+        if replacement is not None:  # the sampler chosen cannot run this family's models
+            self.model.update(scheduler=replacement)
 
     def _bound_widgets(self) -> list[QWidget]:
         return [
