@@ -79,11 +79,11 @@ METADATA_PACKAGES = (
 # diffusers' pipelines are imported by name at run time (model_index.json names a
 # class; the package's lazy loader imports it), so PyInstaller cannot see them.
 # The app runs these families; the others (video, audio, Flux...) stay out.
-DIFFUSERS_PIPELINES = ("stable_diffusion", "stable_diffusion_xl", "stable_diffusion_2")
+DIFFUSERS_PIPELINES = ("stable_diffusion", "stable_diffusion_xl", "stable_diffusion_2", "stable_diffusion_3", "flux")
 # transformers' model classes, named the same way in model_index.json and loaded lazily:
 # CLIP (SD's text encoders, tokenizers, image processor, safety checker) and the
 # models diffusers' own modules import on the way.
-TRANSFORMERS_MODELS = ("clip", "auto", "siglip", "dinov2_with_registers", "vit_mae", "encoder_decoder")
+TRANSFORMERS_MODELS = ("clip", "auto", "siglip", "dinov2_with_registers", "vit_mae", "encoder_decoder", "t5")
 # Imported by diffusers' schedulers behind an availability check, which PyInstaller may not follow:
 # LMS integrates with scipy, DPM++ SDE draws its noise with torchsde.
 SCHEDULER_IMPORTS = ("scipy.integrate", "scipy.stats", "torchsde", "trampoline")
