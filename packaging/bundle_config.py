@@ -58,6 +58,7 @@ METADATA_PACKAGES = (
     "requests",
     "packaging",
     "pyyaml",
+    "gguf",  # diffusers' GGUF support checks it is installed
     "tqdm",
     "psutil",
     "platformdirs",
@@ -87,6 +88,8 @@ TRANSFORMERS_MODELS = ("clip", "auto", "siglip", "dinov2_with_registers", "vit_m
 # Imported by diffusers' schedulers behind an availability check, which PyInstaller may not follow:
 # LMS integrates with scipy, DPM++ SDE draws its noise with torchsde.
 SCHEDULER_IMPORTS = ("scipy.integrate", "scipy.stats", "torchsde", "trampoline")
+# diffusers imports gguf behind an availability check too, to read quantized transformers.
+QUANTIZATION_IMPORTS = ("gguf",)
 
 # Never in the bundle: development tools, test suites, training and notebook stacks.
 EXCLUDES = (
@@ -170,6 +173,7 @@ def hidden_imports(collect_submodules: Callable[..., list[str]]) -> list[str]:
     names += collect_submodules("transformers", filter=keep_module)
     names += collect_submodules("torchsde", filter=keep_module)
     names += SCHEDULER_IMPORTS
+    names += QUANTIZATION_IMPORTS
     return sorted(set(names))
 
 

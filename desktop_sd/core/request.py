@@ -57,6 +57,7 @@ class Family(StrEnum):
 class ModelFormat(StrEnum):
     DIFFUSERS = "diffusers"  # a folder with model_index.json
     SINGLE_FILE = "single_file"  # one .safetensors checkpoint
+    GGUF = "gguf"  # a quantized transformer (.gguf); the rest of the model is the diffusers folder in config_dir
 
 
 @dataclass(frozen=True)

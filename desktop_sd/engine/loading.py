@@ -8,6 +8,7 @@ offline configs, and whether the model fits in free RAM.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import warnings
@@ -17,7 +18,7 @@ from typing import Any
 
 import psutil
 import torch
-from diffusers import DiffusionPipeline
+from diffusers import DiffusionPipeline, GGUFQuantizationConfig
 from safetensors import SafetensorError, safe_open
 
 from desktop_sd.core.backend import report_phase
@@ -65,7 +66,24 @@ def plan_model(ref: ModelRef, dtype: torch.dtype) -> ModelPlan:
         raise ModelError(f"The model {ref.id!r} is missing: {ref.path} does not exist. Install or locate it again.")
     if ref.format is ModelFormat.SINGLE_FILE:
         return _plan_single_file(ref, dtype)
+    if ref.format is ModelFormat.GGUF:
+        return _plan_gguf(ref, dtype)
     return _plan_folder(ref, dtype)
+
+
+def _plan_gguf(ref: ModelRef, dtype: torch.dtype) -> ModelPlan:
+    """A quantized transformer file, run with the rest of the installed model in ``ref.config_dir``."""
+    check_fits_memory(ref.path)
+    base = ref.config_dir
+    if base is None or not (Path(base) / "model_index.json").is_file():
+        raise ModelError(
+            f"{ref.path.name} holds only a quantized transformer, and the model that supplies its text encoders "
+            "and VAE is not installed. Install the matching model from Models > Download, then choose the file again."
+        )
+    plan = _plan_folder(ModelRef(ref.id, Path(base), ModelFormat.DIFFUSERS, ref.family), dtype, skip=("transformer",))
+    if plan.spec.transformer_class is None:
+        raise ModelError(f"{ref.path.name}: GGUF files run only as the transformer of a Flux.1 or SD 3 model.")
+    return dataclasses.replace(plan, need_bytes=plan.need_bytes + ref.path.stat().st_size)
 
 
 def _plan_single_file(ref: ModelRef, dtype: torch.dtype) -> ModelPlan:
@@ -109,7 +127,7 @@ def _read_json(path: Path, what: str) -> dict[str, Any]:
     return data
 
 
-def _plan_folder(ref: ModelRef, dtype: torch.dtype) -> ModelPlan:
+def _plan_folder(ref: ModelRef, dtype: torch.dtype, skip: tuple[str, ...] = ()) -> ModelPlan:
     folder = ref.path
     index = _read_json(folder / "model_index.json", "model index")
     class_name = index.get("_class_name")
@@ -137,7 +155,7 @@ def _plan_folder(ref: ModelRef, dtype: torch.dtype) -> ModelPlan:
     need = 0
     variant: str | None = None
     for component in spec.weight_components:
-        if index.get(component, [None])[0] is None or component in without:
+        if index.get(component, [None])[0] is None or component in without or component in skip:
             continue
         files, component_variant = _weight_files(folder / component)
         variant = variant or component_variant
@@ -258,7 +276,26 @@ def _from_files(
         )
     if plan.variant:
         extra = {**extra, "variant": plan.variant}
+    if ref.format is ModelFormat.GGUF:
+        return _from_gguf(cls, ref, plan, dtype, extra)
     return cls.from_pretrained(str(ref.path), local_files_only=True, torch_dtype=dtype, **extra)
+
+
+def _from_gguf(
+    cls: type[DiffusionPipeline], ref: ModelRef, plan: ModelPlan, dtype: torch.dtype, extra: dict[str, Any]
+) -> DiffusionPipeline:
+    """The transformer from the GGUF file (kept quantized, computed at ``dtype``), the rest from the base folder."""
+    assert plan.spec.transformer_class is not None and ref.config_dir is not None
+    base = str(ref.config_dir)
+    transformer = plan.spec.transformer_class.from_single_file(
+        str(ref.path),
+        config=base,
+        subfolder="transformer",
+        quantization_config=GGUFQuantizationConfig(compute_dtype=dtype),
+        torch_dtype=dtype,
+        local_files_only=True,
+    )
+    return cls.from_pretrained(base, transformer=transformer, local_files_only=True, torch_dtype=dtype, **extra)
 
 
 def _load_failure(ref: ModelRef, exc: Exception) -> str:

@@ -183,3 +183,25 @@ def save_flux_pipeline(folder: Path, *, seed: int = 0, fill: bool = False, guida
     pipe = build_flux_pipeline(seed=seed, fill=fill, guidance=guidance, folder=folder)
     pipe.save_pretrained(folder, safe_serialization=True)
     return folder
+
+
+def save_gguf_transformer(folder: Path, path: Path) -> Path:
+    """Write the transformer of the diffusers model in ``folder`` as a GGUF file, quantizing to Q8_0 every
+    matrix whose rows split into Q8_0's 32-value blocks (the rest stays float32), as quantized Flux files do."""
+    import gguf
+    from diffusers.models.modeling_utils import load_state_dict
+
+    state = load_state_dict(str(folder / "transformer" / "diffusion_pytorch_model.safetensors"))
+    writer = gguf.GGUFWriter(str(path), arch="flux")
+    for name, tensor in state.items():
+        array = tensor.detach().float().numpy()
+        if array.ndim == 2 and array.shape[-1] % 32 == 0:
+            quantized = gguf.quants.quantize(array, gguf.GGMLQuantizationType.Q8_0)
+            writer.add_tensor(name, quantized, raw_shape=quantized.shape, raw_dtype=gguf.GGMLQuantizationType.Q8_0)
+        else:
+            writer.add_tensor(name, array)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path

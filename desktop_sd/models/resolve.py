@@ -12,7 +12,7 @@ from pathlib import Path
 from desktop_sd.core.errors import ModelError
 from desktop_sd.core.model_files import PICKLE_SUFFIXES
 from desktop_sd.core.request import ModelFormat, ModelRef
-from desktop_sd.models import hfcache, inspection
+from desktop_sd.models import gguf_files, hfcache, inspection
 from desktop_sd.models.catalog import find_entry
 from desktop_sd.models.registry import Registry
 
@@ -28,6 +28,8 @@ def ref_for_path(path: Path, model_id: str | None = None) -> ModelRef:
         family, inpainting = inspection.describe_folder(path)
         return ModelRef(model_id, path, ModelFormat.DIFFUSERS, family, inpainting)
     suffix = path.suffix.lower()
+    if suffix == ".gguf":
+        return gguf_files.ref_for_gguf(path, model_id, Registry().installed())
     if suffix in PICKLE_SUFFIXES:
         raise ModelError(
             f"{path.name} is a pickle checkpoint, which can hide code. Import it first with "
@@ -47,7 +49,7 @@ def _looks_like_path(text: str) -> bool:
         Path(text).is_absolute()
         or text.startswith((".", "~"))
         or "\\" in text
-        or text.lower().endswith((".safetensors", *PICKLE_SUFFIXES))
+        or text.lower().endswith((".safetensors", ".gguf", *PICKLE_SUFFIXES))
     )
 
 

@@ -14,3 +14,8 @@ def test_sd3_and_flux_modules_go_into_the_bundle(cfg: ModuleType) -> None:
         "transformers.models.t5.tokenization_t5",
     ):
         assert cfg.keep_module(name), name
+
+
+def test_gguf_goes_in_for_quantized_transformers(cfg: ModuleType) -> None:
+    assert "gguf" in cfg.hidden_imports(lambda package, filter=None: [package])
+    assert "gguf" in cfg.METADATA_PACKAGES

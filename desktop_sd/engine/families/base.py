@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
-from diffusers import DiffusionPipeline
+from diffusers import DiffusionPipeline, ModelMixin
 
 from desktop_sd.core.inputs import PipelineKind
 from desktop_sd.core.request import Family, GenerationRequest
@@ -29,6 +29,8 @@ class FamilySpec:
     inpainting_pipeline: ClassVar[type[DiffusionPipeline] | None] = None
     folder_classes: ClassVar[tuple[str, ...]] = ()  # model_index.json ``_class_name`` values of this family
     denoiser: ClassVar[str] = "unet"  # the component that runs at every step
+    # The transformer's class, for a quantized transformer loaded from a GGUF file; None: no GGUF files.
+    transformer_class: ClassVar[type[ModelMixin] | None] = None
     weight_components: ClassVar[tuple[str, ...]] = ("unet", "vae", "text_encoder")
     optional_components: ClassVar[tuple[str, ...]] = ()  # may be missing from a folder (loaded as None)
     load_options: ClassVar[Mapping[str, Any]] = {}  # extra ``from_pretrained`` / ``from_single_file`` arguments

@@ -14,6 +14,7 @@ from diffusers import (
     FluxImg2ImgPipeline,
     FluxInpaintPipeline,
     FluxPipeline,
+    FluxTransformer2DModel,
 )
 
 from desktop_sd.core.inputs import PipelineKind
@@ -44,6 +45,7 @@ class FluxSpec(FamilySpec):
     inpainting_pipeline = FluxFillPipeline  # FLUX.1 Fill: a dedicated inpainting model
     folder_classes = ("FluxPipeline", "FluxImg2ImgPipeline", "FluxInpaintPipeline", "FluxFillPipeline")
     denoiser = "transformer"
+    transformer_class = FluxTransformer2DModel
     weight_components = ("transformer", "vae", "text_encoder", "text_encoder_2")
     flow_matching = True
     taesd_name = "taef1"

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import torch
 from diffusers import (
     DiffusionPipeline,
+    SD3Transformer2DModel,
     StableDiffusion3Img2ImgPipeline,
     StableDiffusion3InpaintPipeline,
     StableDiffusion3Pipeline,
@@ -36,6 +37,7 @@ class SD3Spec(FamilySpec):
     inpainting_pipeline = None  # SD 3 inpaints with the regular model
     folder_classes = ("StableDiffusion3Pipeline", "StableDiffusion3Img2ImgPipeline", "StableDiffusion3InpaintPipeline")
     denoiser = "transformer"
+    transformer_class = SD3Transformer2DModel
     weight_components = ("transformer", "vae", "text_encoder", "text_encoder_2", "text_encoder_3")
     # SD 3 generates without T5 (its prompt embedding is zeros then): a folder without it still loads.
     optional_components = ("text_encoder_3", "tokenizer_3")
