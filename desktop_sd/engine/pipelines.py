@@ -46,9 +46,11 @@ class LoadedModel:
         self.vae_tiling = False  # switched on for good once a decode ran out of memory
         self.taesd: AutoencoderTiny | None = None
         self.taesd_checked = False
-        sizes = [_component_bytes(c) for c in base.components.values()]
-        self.model_bytes = sum(sizes)
-        self.largest_bytes = max(sizes, default=0)
+        sizes = {name: _component_bytes(c) for name, c in base.components.items()}
+        self.model_bytes = sum(sizes.values())
+        # What must fit on the device at once under model offload: the components kept on the CPU do not count.
+        on_device = [size for name, size in sizes.items() if name not in spec.cpu_components]
+        self.largest_bytes = max(on_device, default=0)
 
     def _kind_of(self, pipe: DiffusionPipeline) -> PipelineKind:
         for kind, cls in self.spec.pipelines.items():
@@ -82,6 +84,13 @@ class LoadedModel:
 
     def place(self, pipe: DiffusionPipeline, tier: MemoryTier) -> None:
         """Put ``pipe`` on the device at ``tier`` unless it is already placed that way."""
+        self._place(pipe, tier)
+        if tier is MemoryTier.MODEL_OFFLOAD and self.device.kind != "cpu":
+            # Every pipeline call ends by setting model offload up afresh (``maybe_free_model_hooks``),
+            # T5 included: keep it on the CPU again before each run.
+            placement.keep_on_cpu(pipe, self.spec.cpu_components)
+
+    def _place(self, pipe: DiffusionPipeline, tier: MemoryTier) -> None:
         wanted = (id(pipe), tier, self.vae_tiling)
         if self._placed == wanted:
             return

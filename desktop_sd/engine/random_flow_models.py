@@ -45,10 +45,10 @@ def write_t5_tokenizer(folder: Path) -> T5TokenizerFast:
     return tokenizer
 
 
-def _t5(d_model: int, seed: int) -> T5EncoderModel:
+def _t5(d_model: int, seed: int, d_ff: int = 37) -> T5EncoderModel:
     torch.manual_seed(seed)
     config = T5Config(
-        vocab_size=64, d_model=d_model, d_ff=37, d_kv=8, num_layers=2, num_heads=4, relative_attention_num_buckets=8
+        vocab_size=64, d_model=d_model, d_ff=d_ff, d_kv=8, num_layers=2, num_heads=4, relative_attention_num_buckets=8
     )
     return T5EncoderModel(config).eval()
 
@@ -129,10 +129,11 @@ def build_sd3_pipeline(*, seed: int = 0, with_t5: bool = True, folder: Path | No
 
 
 def build_flux_pipeline(
-    *, seed: int = 0, fill: bool = False, guidance: bool = True, folder: Path | None = None
+    *, seed: int = 0, fill: bool = False, guidance: bool = True, folder: Path | None = None, t5_ff: int = 37
 ) -> FluxPipeline | FluxFillPipeline:
     """A tiny random Flux.1 pipeline: dev-like (distilled guidance) or schnell-like (``guidance=False``),
-    or the Fill inpainting model (``fill=True``), fp32 on CPU."""
+    or the Fill inpainting model (``fill=True``), fp32 on CPU. A large ``t5_ff`` makes T5 the largest
+    component, as it is in the real model next to a quantized transformer."""
     root = _tokenizer_dirs(folder)
     packed = LATENT_CHANNELS * 4  # 2x2 patches of 16-channel latents
     torch.manual_seed(seed)
@@ -167,7 +168,7 @@ def build_flux_pipeline(
         vae=_vae(seed + 2, 0.3611, 0.1159),
         text_encoder=text_encoder,
         tokenizer=write_byte_tokenizer(root / "tokenizer"),
-        text_encoder_2=_t5(32, seed + 3),
+        text_encoder_2=_t5(32, seed + 3, t5_ff),
         tokenizer_2=write_t5_tokenizer(root / "tokenizer_2"),
     )
 
@@ -178,9 +179,11 @@ def save_sd3_pipeline(folder: Path, *, seed: int = 0, with_t5: bool = True) -> P
     return folder
 
 
-def save_flux_pipeline(folder: Path, *, seed: int = 0, fill: bool = False, guidance: bool = True) -> Path:
+def save_flux_pipeline(
+    folder: Path, *, seed: int = 0, fill: bool = False, guidance: bool = True, t5_ff: int = 37
+) -> Path:
     """Build a tiny random Flux.1 pipeline and save it as a diffusers folder (safetensors)."""
-    pipe = build_flux_pipeline(seed=seed, fill=fill, guidance=guidance, folder=folder)
+    pipe = build_flux_pipeline(seed=seed, fill=fill, guidance=guidance, folder=folder, t5_ff=t5_ff)
     pipe.save_pretrained(folder, safe_serialization=True)
     return folder
 

@@ -33,6 +33,9 @@ class FamilySpec:
     transformer_class: ClassVar[type[ModelMixin] | None] = None
     weight_components: ClassVar[tuple[str, ...]] = ("unet", "vae", "text_encoder")
     optional_components: ClassVar[tuple[str, ...]] = ()  # may be missing from a folder (loaded as None)
+    # Components kept on the CPU when the model does not fit the GPU whole (T5-XXL: about 9.5 GB that runs
+    # once per prompt); they run there and hand their output to the device (``placement.keep_on_cpu``).
+    cpu_components: ClassVar[tuple[str, ...]] = ()
     load_options: ClassVar[Mapping[str, Any]] = {}  # extra ``from_pretrained`` / ``from_single_file`` arguments
     flow_matching: ClassVar[bool] = False  # sampled by flow matching: only flow-matching schedulers apply
     taesd_name: ClassVar[str] = "taesd"  # the models/ subfolder its tiny preview autoencoder is looked for in

@@ -48,6 +48,7 @@ class FluxSpec(FamilySpec):
     transformer_class = FluxTransformer2DModel
     weight_components = ("transformer", "vae", "text_encoder", "text_encoder_2")
     flow_matching = True
+    cpu_components = ("text_encoder_2",)  # T5-XXL
     taesd_name = "taef1"
 
     def folder_inpainting(self, folder: Path, read_json: Any) -> bool:

@@ -42,6 +42,7 @@ class SD3Spec(FamilySpec):
     # SD 3 generates without T5 (its prompt embedding is zeros then): a folder without it still loads.
     optional_components = ("text_encoder_3", "tokenizer_3")
     flow_matching = True
+    cpu_components = ("text_encoder_3",)  # T5-XXL
     taesd_name = "taesd3"
 
     def folder_inpainting(self, folder: Any, read_json: Any) -> bool:
