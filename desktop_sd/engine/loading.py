@@ -67,22 +67,23 @@ def plan_model(ref: ModelRef, dtype: torch.dtype) -> ModelPlan:
     if ref.format is ModelFormat.SINGLE_FILE:
         return _plan_single_file(ref, dtype)
     if ref.format is ModelFormat.GGUF:
-        return _plan_gguf(ref, dtype)
+        return _plan_transformer_file(ref, dtype)
     return _plan_folder(ref, dtype)
 
 
-def _plan_gguf(ref: ModelRef, dtype: torch.dtype) -> ModelPlan:
-    """A quantized transformer file, run with the rest of the installed model in ``ref.config_dir``."""
+def _plan_transformer_file(ref: ModelRef, dtype: torch.dtype) -> ModelPlan:
+    """A transformer file (GGUF, or an SD 3 / Flux ``.safetensors``), run with the rest of the installed
+    model in ``ref.config_dir``."""
     check_fits_memory(ref.path)
     base = ref.config_dir
     if base is None or not (Path(base) / "model_index.json").is_file():
         raise ModelError(
-            f"{ref.path.name} holds only a quantized transformer, and the model that supplies its text encoders "
+            f"{ref.path.name} holds only a transformer, and the model that supplies its text encoders "
             "and VAE is not installed. Install the matching model from Models > Download, then choose the file again."
         )
     plan = _plan_folder(ModelRef(ref.id, Path(base), ModelFormat.DIFFUSERS, ref.family), dtype, skip=("transformer",))
     if plan.spec.transformer_class is None:
-        raise ModelError(f"{ref.path.name}: GGUF files run only as the transformer of a Flux.1 or SD 3 model.")
+        raise ModelError(f"{ref.path.name}: transformer files run only in a Flux.1 or SD 3 model.")
     return dataclasses.replace(plan, need_bytes=plan.need_bytes + ref.path.stat().st_size)
 
 
@@ -99,11 +100,8 @@ def _plan_single_file(ref: ModelRef, dtype: torch.dtype) -> ModelPlan:
     table = read_tensor_table(path)
     spec = spec_for_family(ref.family) or spec_for_family(Family.SD1)
     assert spec is not None
-    if spec.flow_matching:
-        raise ModelError(
-            f"{path.name} is a single-file {spec.label} checkpoint, which Desktop SD cannot load yet. "
-            f"Use the model as a diffusers folder: download it from Models > Download."
-        )
+    if spec.flow_matching:  # the transformer from the file, the rest from an installed model
+        return _plan_transformer_file(ref, dtype)
     if ref.config_dir is None or not (Path(ref.config_dir) / "model_index.json").is_file():
         family = ref.family if ref.family is not Family.UNKNOWN else "this kind of"
         raise ModelError(
@@ -270,31 +268,32 @@ def _component(index: int, count: int, name: str, cancelled: threading.Event | N
 def _from_files(
     cls: type[DiffusionPipeline], ref: ModelRef, plan: ModelPlan, dtype: torch.dtype, extra: dict[str, Any]
 ) -> DiffusionPipeline:
+    if ref.format is ModelFormat.GGUF or (ref.format is ModelFormat.SINGLE_FILE and plan.spec.flow_matching):
+        return _from_transformer_file(cls, ref, plan, dtype, extra)
     if ref.format is ModelFormat.SINGLE_FILE:
         return cls.from_single_file(
             str(ref.path), config=str(ref.config_dir), local_files_only=True, torch_dtype=dtype, **extra
         )
     if plan.variant:
         extra = {**extra, "variant": plan.variant}
-    if ref.format is ModelFormat.GGUF:
-        return _from_gguf(cls, ref, plan, dtype, extra)
     return cls.from_pretrained(str(ref.path), local_files_only=True, torch_dtype=dtype, **extra)
 
 
-def _from_gguf(
+def _from_transformer_file(
     cls: type[DiffusionPipeline], ref: ModelRef, plan: ModelPlan, dtype: torch.dtype, extra: dict[str, Any]
 ) -> DiffusionPipeline:
-    """The transformer from the GGUF file (kept quantized, computed at ``dtype``), the rest from the base folder."""
+    """The transformer from its file (a GGUF one kept quantized, computed at ``dtype``), the rest from the
+    installed model in ``ref.config_dir`` (the base folder's variant applies to that rest only)."""
     assert plan.spec.transformer_class is not None and ref.config_dir is not None
     base = str(ref.config_dir)
-    transformer = plan.spec.transformer_class.from_single_file(
-        str(ref.path),
-        config=base,
-        subfolder="transformer",
-        quantization_config=GGUFQuantizationConfig(compute_dtype=dtype),
-        torch_dtype=dtype,
-        local_files_only=True,
+    quantized = (
+        {"quantization_config": GGUFQuantizationConfig(compute_dtype=dtype)} if ref.format is ModelFormat.GGUF else {}
     )
+    transformer = plan.spec.transformer_class.from_single_file(
+        str(ref.path), config=base, subfolder="transformer", torch_dtype=dtype, local_files_only=True, **quantized
+    )
+    if plan.variant:
+        extra = {**extra, "variant": plan.variant}
     return cls.from_pretrained(base, transformer=transformer, local_files_only=True, torch_dtype=dtype, **extra)
 
 

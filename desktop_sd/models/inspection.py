@@ -122,18 +122,38 @@ def detect(path: Path) -> CheckpointInfo:
     return detect_from_shapes({k: tuple(v["shape"]) for k, v in keys.items()})
 
 
-def _flow_family(shapes: dict[str, tuple[int, ...]]) -> CheckpointInfo | None:
-    """SD 3 (MMDiT ``joint_blocks``) or Flux (``double_blocks``, often saved without the prefix), else None.
-    Flux Fill's input layer reads six times the channels of a regular Flux one (384, not 64)."""
-    prefix = "model.diffusion_model."
-    if any(k.startswith(prefix + "joint_blocks.") for k in shapes):
-        return CheckpointInfo(Family.SD3, False, "checkpoint", len(shapes))
-    for base in (prefix, ""):
-        if any(k.startswith(base + "double_blocks.") for k in shapes):
-            img_in = shapes.get(base + "img_in.weight", ())
-            fill = len(img_in) == 2 and img_in[1] == 384
-            return CheckpointInfo(Family.FLUX, fill, "checkpoint", len(shapes))
+@dataclass(frozen=True)
+class FlowTransformer:
+    """What a file holding an SD 3 or Flux transformer is."""
+
+    family: Family
+    inpainting: bool  # Flux Fill: its input layer reads six times a regular Flux one's channels (384, not 64)
+    guidance: bool  # Flux dev's distilled guidance (schnell has none)
+
+
+def flow_transformer(shapes: dict[str, tuple[int, ...]]) -> FlowTransformer | None:
+    """SD 3 (MMDiT ``joint_blocks``) or Flux (``double_blocks``) in the original layout, with or without the
+    ``model.diffusion_model.`` prefix, or either in diffusers' layout; else None."""
+    names = [k.removeprefix("model.diffusion_model.") for k in shapes]
+    short = {k.removeprefix("model.diffusion_model."): v for k, v in shapes.items()}
+    if any(n.startswith("joint_blocks.") for n in names) or "pos_embed.proj.weight" in short:
+        return FlowTransformer(Family.SD3, False, False)
+    if any(n.startswith(("double_blocks.", "single_transformer_blocks.")) for n in names):
+        embed = short.get("img_in.weight") or short.get("x_embedder.weight") or ()
+        guidance = any(n.startswith(("guidance_in.", "time_text_embed.guidance_embedder.")) for n in names)
+        return FlowTransformer(Family.FLUX, 384 in embed, guidance)
     return None
+
+
+def _flow_family(shapes: dict[str, tuple[int, ...]]) -> CheckpointInfo | None:
+    flow = flow_transformer(shapes)
+    return None if flow is None else CheckpointInfo(flow.family, flow.inpainting, "checkpoint", len(shapes))
+
+
+def detect_flow(path: Path) -> FlowTransformer | None:
+    """``flow_transformer`` of a ``.safetensors`` file (its header only)."""
+    header = read_header(path)
+    return flow_transformer({k: tuple(v["shape"]) for k, v in header.items() if k != "__metadata__"})
 
 
 def detect_from_shapes(shapes: dict[str, tuple[int, ...]]) -> CheckpointInfo:

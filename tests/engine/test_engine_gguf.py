@@ -1,7 +1,9 @@
-"""Quantized transformers from GGUF files, run with the rest of an installed diffusers model."""
+"""SD 3 / Flux transformers in files of their own (quantized GGUF, or .safetensors), run with the rest of
+an installed diffusers model."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -63,9 +65,34 @@ def test_a_gguf_transformer_runs_with_the_installed_model(flux_dev: Path, tmp_pa
 
 def test_a_gguf_transformer_without_its_model_says_what_to_install(flux_dev: Path, tmp_path: Path) -> None:
     gguf_file = save_gguf_transformer(flux_dev, tmp_path / "flux1-dev-Q8_0.gguf")
-    with pytest.raises(ModelError, match=r"quantized Flux\.1 transformer.*installed FLUX\.1 \[dev\] model"):
+    with pytest.raises(
+        ModelError, match=r"quantized Flux\.1 transformer without the T5.*installed FLUX\.1 \[dev\] model"
+    ):
         resolve_model(str(gguf_file))
     broken = tmp_path / "broken.gguf"
     broken.write_bytes(gguf_file.read_bytes()[:200])
     with pytest.raises(ModelError, match="corrupt or incomplete GGUF"):
         resolve_model(str(broken))
+
+
+def test_a_flux_transformer_safetensors_file_runs_with_the_installed_model(flux_dev: Path, tmp_path: Path) -> None:
+    other = save_flux_pipeline(tmp_path / "fine-tune", seed=11)  # another transformer, as a fine-tune's file
+    single = tmp_path / "flux-finetune.safetensors"
+    shutil.copyfile(other / "transformer" / "diffusion_pytorch_model.safetensors", single)
+    with pytest.raises(ModelError, match=r"Flux\.1 transformer without the T5.*Models > Download"):
+        resolve_model(str(single))
+    _install(flux_dev, "dev")
+    ref = resolve_model(str(single))
+    assert (ref.format, ref.family, ref.config_dir) == (ModelFormat.SINGLE_FILE, Family.FLUX, flux_dev)
+
+    request = GenerationRequest(Mode.TXT2IMG, "a red fox", model=str(single), width=64, height=64, steps=2, seed=3)
+    result = run(Engine(resolve=resolve_model, device="cpu"), request)
+    transformer = FluxTransformer2DModel.from_pretrained(str(other), subfolder="transformer")
+    plain = FluxPipeline.from_pretrained(str(flux_dev), transformer=transformer, local_files_only=True)
+    expected = plain(
+        "a red fox", width=64, height=64, num_inference_steps=2, guidance_scale=request.cfg_scale,
+        generator=torch.Generator("cpu").manual_seed(3),
+    ).images[0]  # fmt: skip
+    assert max_diff(result.images[0], expected) <= 1
+    base_only = run(Engine(resolve=resolve_model, device="cpu"), request.replace(model=str(flux_dev)))
+    assert max_diff(result.images[0], base_only.images[0]) > 1  # the file's transformer ran, not the base's

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from desktop_sd.core.request import Family, ModelFormat
 from desktop_sd.core.schedulers import SCHEDULER_IDS, scheduler_ids_for
 from desktop_sd.models.catalog import load_catalog
 from desktop_sd.models.inspection import detect
+from desktop_sd.models.registry import Registry
 from desktop_sd.models.resolve import resolve_model
 from desktop_sd.models.scan import find_models
 
@@ -35,6 +37,18 @@ FLUX_FILL_KEYS = {
 }
 
 
+def _install_base(folder: Path, family: Family, fill: bool, guidance: bool) -> Path:
+    """An installed diffusers model of ``family`` as far as finding a base goes: its index and transformer config."""
+    (folder / "transformer").mkdir(parents=True)
+    pipeline = "StableDiffusion3Pipeline" if family is Family.SD3 else ("FluxFillPipeline" if fill else "FluxPipeline")
+    index = {"_class_name": pipeline}
+    (folder / "model_index.json").write_text(json.dumps(index), encoding="utf-8")
+    config = {"in_channels": 384 if fill else 64, "out_channels": 64, "guidance_embeds": guidance}
+    (folder / "transformer" / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    Registry().add(id_hint=folder.name, name=folder.name, path=folder, source="folder", family=family, inpainting=fill)
+    return folder
+
+
 @pytest.mark.parametrize(
     ("keys", "family", "fill"),
     [(SD3_KEYS, Family.SD3, False), (FLUX_KEYS, Family.FLUX, False), (FLUX_FILL_KEYS, Family.FLUX, True)],
@@ -42,22 +56,27 @@ FLUX_FILL_KEYS = {
 def test_single_files_are_told_apart_by_their_keys(
     tmp_path: Path, keys: dict[str, tuple[int, ...]], family: Family, fill: bool
 ) -> None:
-    path = _checkpoint(tmp_path / "model.safetensors", keys)  # the name says nothing
+    models = tmp_path / "models"
+    models.mkdir()
+    path = _checkpoint(models / "model.safetensors", keys)  # the name says nothing
     info = detect(path)
     assert (info.family, info.inpainting, info.kind) == (family, fill, "checkpoint")
+    assert [found.family for found in find_models(models)] == [family]
+    # the transformer runs with the text encoders of an installed model of its kind
+    with pytest.raises(ModelError, match=r"without the T5 text encoder.*install one from Models > Download"):
+        resolve_model(str(path))
+    base = _install_base(tmp_path / "base", family, fill, guidance=False)
     ref = resolve_model(str(path))
-    assert (ref.format, ref.family, ref.inpainting) == (ModelFormat.SINGLE_FILE, family, fill)
-    assert [found.family for found in find_models(tmp_path)] == [family]
+    assert (ref.format, ref.family, ref.inpainting, ref.config_dir) == (ModelFormat.SINGLE_FILE, family, fill, base)
 
 
-def test_a_single_file_flow_model_is_refused_with_what_to_do(tmp_path: Path) -> None:
-    import torch
-
-    from desktop_sd.engine import loading
-
-    ref = resolve_model(str(_checkpoint(tmp_path / "sd3.5_medium.safetensors", SD3_KEYS)))
-    with pytest.raises(ModelError, match=r"single-file SD 3 checkpoint.*diffusers folder.*Models > Download"):
-        loading.plan_model(ref, torch.float32)
+def test_a_flux_file_needs_a_base_of_its_own_kind(tmp_path: Path) -> None:
+    path = _checkpoint(tmp_path / "flux1-dev.safetensors", {**FLUX_KEYS, "guidance_in.in_layer.weight": (4, 2)})
+    _install_base(tmp_path / "schnell", Family.FLUX, fill=False, guidance=False)
+    with pytest.raises(ModelError, match=r"installed FLUX\.1 \[dev\] model"):
+        resolve_model(str(path))
+    dev = _install_base(tmp_path / "dev", Family.FLUX, fill=False, guidance=True)
+    assert resolve_model(str(path)).config_dir == dev
 
 
 def test_flow_families_list_only_flow_matching_schedulers() -> None:

@@ -1,30 +1,25 @@
-"""Quantized transformers in GGUF files (as Flux and SD 3.5 users run them on 8-12 GB GPUs).
+"""SD 3 and Flux transformers in files of their own: single ``.safetensors`` files, and quantized
+GGUF files (as Flux and SD 3.5 users run them on 8-12 GB GPUs).
 
-A ``.gguf`` file holds only the transformer, quantized (Q8_0, Q4_K, ...). The text encoders, VAE,
-tokenizers and configs come from an installed diffusers model of the same family and kind (Flux
-dev or schnell: with or without distilled guidance; Fill), which becomes the ``ModelRef``'s
-``config_dir``. Only the file's header is read here (names and shapes), so this takes milliseconds.
+Such a file holds the transformer (a ``.safetensors`` one may hold the VAE or CLIP too; they are not
+used). The text encoders, VAE, tokenizers and configs come from an installed diffusers model of
+the same family and kind (Flux dev or schnell: with or without distilled guidance; Fill), which
+becomes the ``ModelRef``'s ``config_dir``: T5-XXL's weights and tokenizer, which such files lack,
+cannot be had offline any other way. Only the file's header is read here, in milliseconds.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from desktop_sd.core.errors import ModelError
 from desktop_sd.core.request import Family, ModelFormat, ModelRef
+from desktop_sd.models.inspection import FlowTransformer, detect_flow, flow_transformer
 
 FAMILY_NAMES = {Family.FLUX: "Flux.1", Family.SD3: "SD 3"}
-
-
-@dataclass(frozen=True)
-class GgufInfo:
-    family: Family
-    inpainting: bool  # Flux Fill
-    guidance: bool  # Flux dev's distilled guidance (schnell has none)
 
 
 class InstalledLike(Protocol):
@@ -42,7 +37,7 @@ class InstalledLike(Protocol):
     def available(self) -> bool: ...
 
 
-def read_gguf(path: Path) -> GgufInfo:
+def read_gguf(path: Path) -> FlowTransformer:
     """Family, Fill and guidance of a GGUF transformer, from its tensor names (original or diffusers layout)."""
     from gguf import GGUFReader  # numpy only; imported here so that listing models never pays for it
 
@@ -53,18 +48,12 @@ def read_gguf(path: Path) -> GgufInfo:
         raise ModelError(
             f"{path.name} is a corrupt or incomplete GGUF file ({exc}). Download or copy it again."
         ) from None
-    names = list(shapes)
-    if any(n.startswith(("double_blocks.", "single_transformer_blocks.")) for n in names):
-        family = Family.FLUX
-    elif any(n.startswith("joint_blocks.") for n in names) or "pos_embed.proj.weight" in shapes:
-        family = Family.SD3
-    else:
+    info = flow_transformer(shapes)
+    if info is None:
         raise ModelError(
             f"{path.name} is not a Flux.1 or SD 3 transformer; Desktop SD runs GGUF files of those two only."
         )
-    guidance = any(n.startswith(("guidance_in.", "time_text_embed.guidance_embedder.")) for n in names)
-    embed = shapes.get("img_in.weight") or shapes.get("x_embedder.weight") or ()
-    return GgufInfo(family, family is Family.FLUX and 384 in embed, guidance)
+    return info
 
 
 def _guidance_of(folder: Path) -> bool | None:
@@ -75,7 +64,7 @@ def _guidance_of(folder: Path) -> bool | None:
     return bool(config.get("guidance_embeds", False)) if isinstance(config, dict) else None
 
 
-def find_base(info: GgufInfo, installed: Iterable[InstalledLike]) -> Path | None:
+def find_base(info: FlowTransformer, installed: Iterable[InstalledLike]) -> Path | None:
     """The folder of an installed diffusers model the GGUF transformer can run in, or None."""
     for model in installed:
         folder = model.path
@@ -89,17 +78,23 @@ def find_base(info: GgufInfo, installed: Iterable[InstalledLike]) -> Path | None
     return None
 
 
-def ref_for_gguf(path: Path, model_id: str, installed: Iterable[InstalledLike]) -> ModelRef:
-    """A ``ModelRef`` for a GGUF transformer, with the installed model that supplies the rest."""
-    info = read_gguf(path)
+def ref_for_file(path: Path, model_id: str, installed: Iterable[InstalledLike]) -> ModelRef:
+    """A ``ModelRef`` for a transformer file (``.gguf``, or a ``.safetensors`` SD 3 / Flux file), with the
+    installed model that supplies the rest."""
+    gguf = path.suffix.lower() == ".gguf"
+    info = read_gguf(path) if gguf else detect_flow(path)
+    if info is None:
+        raise ModelError(f"{path.name} is not an SD 3 or Flux.1 model file.")
     base = find_base(info, installed)
     if base is None:
         kind = FAMILY_NAMES[info.family]
         if info.family is Family.FLUX:
             kind = "FLUX.1 Fill [dev]" if info.inpainting else ("FLUX.1 [dev]" if info.guidance else "FLUX.1 [schnell]")
+        what = "a quantized" if gguf else "a"
         raise ModelError(
-            f"{path.name} holds only a quantized {FAMILY_NAMES[info.family]} transformer. Its text encoders, VAE and "
-            f"tokenizers come from an installed {kind} model as a diffusers folder: install one from "
-            "Models > Download, then choose this file again."
+            f"{path.name} holds {what} {FAMILY_NAMES[info.family]} transformer without the T5 text encoder and its "
+            f"tokenizer, which cannot be had offline. They come from an installed {kind} model as a diffusers "
+            "folder: install one from Models > Download, then choose this file again."
         )
-    return ModelRef(model_id, path, ModelFormat.GGUF, info.family, info.inpainting, base)
+    fmt = ModelFormat.GGUF if gguf else ModelFormat.SINGLE_FILE
+    return ModelRef(model_id, path, fmt, info.family, info.inpainting, base)
