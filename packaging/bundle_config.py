@@ -84,7 +84,9 @@ DIFFUSERS_PIPELINES = ("stable_diffusion", "stable_diffusion_xl", "stable_diffus
 # transformers' model classes, named the same way in model_index.json and loaded lazily:
 # CLIP (SD's text encoders, tokenizers, image processor, safety checker) and the
 # models diffusers' own modules import on the way.
-TRANSFORMERS_MODELS = ("clip", "auto", "siglip", "dinov2_with_registers", "vit_mae", "encoder_decoder", "t5")
+# T5 is SD 3's and Flux's long-prompt encoder; bloom's config is imported by peft, which SD 3's and Flux's
+# LoRA loaders import with their pipelines.
+TRANSFORMERS_MODELS = ("clip", "auto", "siglip", "dinov2_with_registers", "vit_mae", "encoder_decoder", "t5", "bloom")
 # Imported by diffusers' schedulers behind an availability check, which PyInstaller may not follow:
 # LMS integrates with scipy, DPM++ SDE draws its noise with torchsde.
 SCHEDULER_IMPORTS = ("scipy.integrate", "scipy.stats", "torchsde", "trampoline")
