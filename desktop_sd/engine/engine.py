@@ -29,13 +29,13 @@ from desktop_sd.core.upscaling import UpscaleRequest, UpscaleResult
 from desktop_sd.core.validation import check_request
 from desktop_sd.engine import device as devices
 from desktop_sd.engine import hires_pass, loading, run, upscale_job
-from desktop_sd.engine.addons import AddonFinder, find_by_path
+from desktop_sd.engine.addons import AddonFinder, find_by_path, refuse_extras
 from desktop_sd.engine.embeddings import EmbeddingFinder, Embeddings
+from desktop_sd.engine.families import FamilySpec, spec_for_pipeline
 from desktop_sd.engine.interrupt import interruptible
 from desktop_sd.engine.pipelines import LoadedModel
 from desktop_sd.engine.previews import DEFAULT_INTERVAL_S, Previewer, load_taesd, taesd_folder
 from desktop_sd.engine.prompt_embeds import diffusers_clip_skip, encode_arguments
-from desktop_sd.engine.prompts import truncation_notices
 from desktop_sd.engine.schedulers import scheduler_id_of, seed_noise
 from desktop_sd.engine.tiers import TierMemory, choose_start_tier, next_tier
 
@@ -112,13 +112,16 @@ class Engine:
                 call = call.for_inpainting_model()
             if request.scheduler == "default":  # record the scheduler that really runs
                 request = request.replace(scheduler=scheduler_id_of(model.schedulers.get("default")))
-            addons = model.addons.apply(request, self._find_addon, model.pipeline(call.kind))  # LoRAs, VAE
-            run_request = request.replace(prompt=addons.prompt, negative_prompt=addons.negative_prompt)
-            run_request, more = self._embeddings.apply(model, model.pipeline(call.kind), run_request)
-            notices += more
-            request = request.replace(ti_hashes=run_request.ti_hashes)
-            if not request.prompt_weights:  # with A1111's syntax, long prompts are encoded in chunks
-                notices += truncation_notices(model.tokenizer, run_request.prompt, run_request.negative_prompt)
+            if model.spec.a1111_extras:
+                addons = model.addons.apply(request, self._find_addon, model.pipeline(call.kind))  # LoRAs, VAE
+                run_request = request.replace(prompt=addons.prompt, negative_prompt=addons.negative_prompt)
+                run_request, more = self._embeddings.apply(model, model.pipeline(call.kind), run_request)
+                notices += more
+                request = request.replace(ti_hashes=run_request.ti_hashes)
+            else:
+                addons, run_request = refuse_extras(model.spec.label, request), request
+            if not (request.prompt_weights and model.spec.a1111_extras):  # A1111's syntax encodes long prompts
+                notices += model.spec.notices(model.base, run_request)  # the prompt as the family reads it
             seeds = batch_seeds(seed, request.batch_size)
             images = self._run(model, call, run_request, seeds, on_step, cancelled, notices)
             if hires.wanted(request):
@@ -175,7 +178,7 @@ class Engine:
             self.unload()
             target = devices.pick_device(device or self._device_choice)
             pipe.set_progress_bar_config(disable=True)
-            self._install(LoadedModel(name, name, pipe, target, xl=hasattr(pipe, "text_encoder_2")))
+            self._install(LoadedModel(name, name, pipe, target, spec_for_pipeline(pipe)))
 
     def _ensure_model(self, request: GenerationRequest, cancelled: threading.Event | None = None) -> LoadedModel:
         device = devices.pick_device(request.device if request.device != "auto" else self._device_choice)
@@ -191,7 +194,7 @@ class Engine:
         loading.check_ram(ref, plan)
         pipe = loading.load_pipeline(ref, plan, device.dtype, cancelled)
         self.loads += 1
-        model = LoadedModel(request.model, ref.id, pipe, device, plan.xl)
+        model = LoadedModel(request.model, ref.id, pipe, device, plan.spec)
         model.model_hash = _a1111_hash(ref)
         return self._install(model)
 
@@ -238,13 +241,16 @@ class Engine:
 
     # ---- Running ---------------------------------------------------------------------------
 
-    def _arguments(self, call: PipelineCall, request: GenerationRequest, seeds: tuple[int, ...]) -> dict[str, Any]:
+    def _arguments(
+        self, call: PipelineCall, request: GenerationRequest, seeds: tuple[int, ...], spec: FamilySpec
+    ) -> dict[str, Any]:
         generators = [torch.Generator("cpu").manual_seed(s) for s in seeds]
+        skip = {"clip_skip": diffusers_clip_skip(request.clip_skip)} if spec.a1111_extras else {}
         return {
             **call.pipeline_inputs(),
             "prompt": request.prompt,
             "negative_prompt": request.negative_prompt,
-            "clip_skip": diffusers_clip_skip(request.clip_skip),
+            **skip,
             "num_inference_steps": request.steps,
             "guidance_scale": request.cfg_scale,
             "num_images_per_prompt": request.batch_size,
@@ -268,10 +274,21 @@ class Engine:
         ladder = devices.ladder(model.device)
         assert model.tier is not None
         tier = model.tier
+        spec = model.spec
         if not model.taesd_checked:
-            model.taesd = load_taesd(self._taesd_folder(model.xl), model.device.torch_device, model.device.dtype)
+            channels = int(pipe.vae.config.latent_channels)
+            model.taesd = load_taesd(self._taesd_folder(model), model.device.torch_device, model.device.dtype, channels)
             model.taesd_checked = True
-        previewer = Previewer(model.xl, call.size, model.taesd, self._preview_interval)
+        previewer = Previewer(
+            model.xl,
+            call.size,
+            model.taesd,
+            self._preview_interval,
+            factors=spec.latent_rgb,
+            bias=spec.latent_bias,
+            linear=spec.latent_rgb is not None,
+            unpack=lambda latents: spec.unpack(pipe, latents, call.size),
+        )
 
         def step_end(p: DiffusionPipeline, i: int, _t: Any, tensors: dict[str, Any]) -> dict[str, Any]:
             _raise_if_cancelled(cancelled)
@@ -279,8 +296,8 @@ class Engine:
             on_step(i + 1, total, previewer(tensors["latents"], force=i + 1 == total))
             return {}
 
-        arguments = self._arguments(call, request, seeds)
-        with interruptible((getattr(pipe, "unet", None), getattr(pipe, "vae", None)), cancelled):
+        arguments = spec.arguments(self._arguments(call, request, seeds, spec), request, call.size)
+        with interruptible((getattr(pipe, spec.denoiser, None), getattr(pipe, "vae", None)), cancelled):
             return self._denoise_and_decode(
                 model, pipe, tier, ladder, call, request, seeds, arguments, step_end, cancelled, notices
             )
@@ -303,12 +320,14 @@ class Engine:
         while latents is None:
             try:
                 report_phase("Encoding the prompt…")  # until the first step reports
+                weighted = request.prompt_weights and model.spec.a1111_extras
                 latents = self._attempt(
-                    "denoise", _denoise_at, model, pipe, tier, arguments, step_end, request.prompt_weights
+                    "denoise", _denoise_at, model, pipe, tier, arguments, step_end, weighted, call.size
                 )
             except _OutOfMemory:
                 tier = self._step_down(model, ladder, tier, request, notices)
-                arguments = self._arguments(call, request, seeds)  # fresh generators: the retry repeats the seeds
+                # fresh generators: the retry repeats the seeds
+                arguments = model.spec.arguments(self._arguments(call, request, seeds, model.spec), request, call.size)
         _raise_if_cancelled(cancelled)  # a cancel during the last step still skips the decode
         self._latents = latents
         images: list[Image.Image] | None = None
@@ -326,9 +345,10 @@ class Engine:
             self._tiers.put(model.model_id, model.device.key, tier)
         return images
 
-    def _taesd_folder(self, xl: bool) -> Path | None:
-        found = self._find_taesd(Family.SDXL if xl else Family.SD1) if self._find_taesd is not None else None
-        return found if found is not None else taesd_folder(xl)
+    def _taesd_folder(self, model: LoadedModel) -> Path | None:
+        family = model.spec.families[0]
+        found = self._find_taesd(family) if self._find_taesd is not None else None
+        return found if found is not None else taesd_folder(model.spec.taesd_name)
 
     def _attempt(self, stage: str, action: Callable[..., T], *args: Any) -> T:
         """Run ``action``; an out-of-memory error becomes ``_OutOfMemory`` after its traceback is dropped."""
@@ -369,10 +389,12 @@ def _denoise_at(
     arguments: dict[str, Any],
     step_end: run.StepEnd,
     prompt_weights: bool,
+    size: tuple[int, int],
 ) -> torch.Tensor:
     model.place(pipe, tier)
     # The prompts are encoded once the encoders are placed (and within the out-of-memory retry).
-    return run.denoise(pipe, encode_arguments(pipe, arguments, prompt_weights), step_end)
+    latents = run.denoise(pipe, encode_arguments(pipe, arguments, prompt_weights), step_end)
+    return model.spec.unpack(pipe, latents, size)
 
 
 def _raise_if_cancelled(cancelled: threading.Event) -> None:
@@ -384,7 +406,7 @@ def _decode_at(
     model: LoadedModel, pipe: DiffusionPipeline, tier: MemoryTier, latents: torch.Tensor
 ) -> list[Image.Image]:
     model.place(pipe, tier)  # a no-op unless the tier or VAE tiling just changed
-    return run.decode(pipe, latents, model.xl)
+    return run.decode(pipe, latents, model.spec)
 
 
 def _a1111_hash(ref: ModelRef) -> str:

@@ -37,6 +37,7 @@ class CatalogEntry:
     steps: int
     cfg_scale: float
     recommend_min_vram_mb: int | None = None  # offered as the first download on machines with this much
+    gated: bool = False  # the Hub serves it only after its licence is accepted there, with a token saved
 
     @property
     def single_file(self) -> str | None:
@@ -66,6 +67,7 @@ def _entry(data: dict[str, Any]) -> CatalogEntry:
         steps=int(data.get("steps", 20)),
         cfg_scale=float(data.get("cfg_scale", 7.0)),
         recommend_min_vram_mb=None if min_vram is None else int(min_vram),
+        gated=bool(data.get("gated", False)),
     )
 
 

@@ -55,6 +55,8 @@ def progress_text(progress: Progress) -> tuple[str, str]:
         parts.append(eta)
     return amount, " · ".join(parts) or "waiting for data…"
 
+GATED_TIP = "\nGated: accept the licence on this page while signed in, then save a Hugging Face token."
+
 
 class DownloadCell(QWidget):
     """A Download button, or a progress bar with Cancel while downloading, or 'Installed'."""
@@ -242,8 +244,8 @@ class ModelsDialog(QDialog):
                     if entry.kind == "taesd"
                     else f"  ({KIND_NAMES.get(entry.kind, entry.kind)})"
                 )
-            licence = QTableWidgetItem(entry.licence)
-            licence.setToolTip(entry.licence_url)
+            licence = QTableWidgetItem(entry.licence + ("  (gated)" if entry.gated else ""))
+            licence.setToolTip(entry.licence_url + (GATED_TIP if entry.gated else ""))
             purpose = QTableWidgetItem(entry.purpose)
             purpose.setToolTip(entry.purpose)
             for column, item in enumerate(

@@ -43,6 +43,7 @@ from desktop_sd.core.params import (
 from desktop_sd.core.request import Family, Mode
 from desktop_sd.core.schedulers import SCHEDULERS
 from desktop_sd.models.addons import AddonFile
+from desktop_sd.ui.family_controls import fit_to_family
 from desktop_sd.ui.hires_section import HiresSection
 from desktop_sd.ui.lora_picker import LoraPicker
 from desktop_sd.ui.names import mode_name
@@ -344,6 +345,9 @@ class PromptPanel(QWidget):
         self._fill_aspects(values)
         self._counter.use_folder(tokenizer_folder(values.model, self._family(values.model)))
         self._count_tokens()
+        replacement = fit_to_family(self._form, self.scheduler_combo, self.cfg_spin, self._family(values.model))
+        if replacement is not None:  # the sampler chosen cannot run this family's models
+            self.model.update(scheduler=replacement)
 
     def _bound_widgets(self) -> list[QWidget]:
         return [

@@ -98,7 +98,8 @@ def test_catalog_offers_the_promised_models_with_what_the_dialog_shows() -> None
     for entry in entries.values():
         assert entry.licence and entry.purpose and entry.size_bytes > 0 and entry.files
         assert not any(str(f).endswith((".ckpt", ".bin")) for f in entry.files)  # never a pickle
-        if entry.kind == "checkpoint":
+        # SD 3 and Flux single files run with an installed diffusers model's configs (models.transformer_files)
+        if entry.kind == "checkpoint" and entry.family not in (Family.SD3, Family.FLUX):
             assert config_dir_for(entry.family, entry.inpainting) is not None
 
 
