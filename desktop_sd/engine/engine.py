@@ -27,7 +27,7 @@ from desktop_sd.core.params import batch_seeds, draw_seed
 from desktop_sd.core.request import Family, GenerationRequest, GenerationResult, MemoryTier, ModelFormat, ModelRef
 from desktop_sd.core.validation import check_request
 from desktop_sd.engine import device as devices
-from desktop_sd.engine import loading, run
+from desktop_sd.engine import loading, run, speed
 from desktop_sd.engine.interrupt import interruptible
 from desktop_sd.engine.pipelines import LoadedModel
 from desktop_sd.engine.previews import DEFAULT_INTERVAL_S, Previewer, load_taesd, taesd_folder
@@ -44,6 +44,11 @@ TIER_NAMES = {
     MemoryTier.MODEL_OFFLOAD: "model offload",
     MemoryTier.SEQUENTIAL_OFFLOAD: "sequential offload",
 }
+
+NO_FAST_DECODER = (
+    "Fast decode needs TAESD, which is not installed; the full VAE decoded this image. "
+    "Install TAESD (TAESDXL for SDXL models) from the Models dialog, or with `desktop-sd models download taesd`."
+)
 
 
 class _OutOfMemory(Exception):
@@ -65,6 +70,7 @@ class Engine:
         preview_interval_s: float = DEFAULT_INTERVAL_S,
         tier_memory: TierMemory | None = None,
         find_taesd: TaesdFinder | None = None,
+        speed_options: speed.SpeedOptions | None = None,
     ) -> None:
         """``find_taesd(family)`` names the installed TAESD folder for previews (the model
         registry knows); without it, ``models/taesd`` and ``models/taesdxl`` are looked in."""
@@ -75,6 +81,7 @@ class Engine:
         self._tiers = tier_memory or TierMemory()
         self._model: LoadedModel | None = None
         self._lock = threading.RLock()
+        self._speed = speed_options or speed.SpeedOptions()  # the default changes nothing: float32 on the CPU
         self.loads = 0  # how many times a model was read from disk (a reload shows up here)
 
     # ---- Backend -------------------------------------------------------------------------
@@ -92,6 +99,7 @@ class Engine:
             notices += call.notices
             _raise_if_cancelled(cancelled)
             model = self._ensure_model(request, cancelled)
+            notices += model.take_speed_notices()
             _raise_if_cancelled(cancelled)
             if model.inpainting:
                 call = call.for_inpainting_model()
@@ -100,6 +108,9 @@ class Engine:
             notices += truncation_notices(model.tokenizer, request.prompt, request.negative_prompt)
             seeds = batch_seeds(seed, request.batch_size)
             images = self._run(model, call, request, seeds, on_step, cancelled, notices)
+            if request.fast_decode and model.taesd is None:  # the full VAE decoded it: the metadata must say so
+                request = request.replace(fast_decode=False)
+                notices.append(NO_FAST_DECODER)
             images = call.finish(images)
             assert model.tier is not None
             return GenerationResult(
@@ -146,12 +157,16 @@ class Engine:
         """Adopt an already built pipeline as the loaded model under ``name`` (benchmarks, tests)."""
         with self._lock:
             self.unload()
-            target = devices.pick_device(device or self._device_choice)
+            target = speed.tuned(devices.pick_device(device or self._device_choice), self._speed)
             pipe.set_progress_bar_config(disable=True)
-            self._install(LoadedModel(name, name, pipe, target, xl=hasattr(pipe, "text_encoder_2")))
+            model = LoadedModel(name, name, pipe, target, xl=hasattr(pipe, "text_encoder_2"))
+            model.speed_notices = speed.prepare(pipe, target, self._speed)
+            self._install(model)
 
     def _ensure_model(self, request: GenerationRequest, cancelled: threading.Event | None = None) -> LoadedModel:
         device = devices.pick_device(request.device if request.device != "auto" else self._device_choice)
+        device = speed.tuned(device, self._speed)
+        speed.apply_threads(device, self._speed)
         model = self._model
         if model is not None and model.name == request.model and model.device == device:
             return model
@@ -162,9 +177,10 @@ class Engine:
         self.unload()
         plan = loading.plan_model(ref, device.dtype)
         loading.check_ram(ref, plan)
-        pipe = loading.load_pipeline(ref, plan, device.dtype, cancelled)
+        pipe = loading.load_pipeline(ref, plan, device.dtype, cancelled, vae_dtype=device.vae_dtype)
         self.loads += 1
         model = LoadedModel(request.model, ref.id, pipe, device, plan.xl)
+        model.speed_notices = speed.prepare(pipe, device, self._speed)
         model.model_hash = _a1111_hash(ref)
         return self._install(model)
 
@@ -212,7 +228,7 @@ class Engine:
         assert model.tier is not None
         tier = model.tier
         if not model.taesd_checked:
-            model.taesd = load_taesd(self._taesd_folder(model.xl), model.device.torch_device, model.device.dtype)
+            model.taesd = load_taesd(self._taesd_folder(model.xl), model.device.torch_device, model.device.decode_dtype)
             model.taesd_checked = True
         previewer = Previewer(model.xl, call.size, model.taesd, self._preview_interval)
 
@@ -254,7 +270,7 @@ class Engine:
         images: list[Image.Image] | None = None
         while images is None:
             try:
-                images = self._attempt("decode", _decode_at, model, pipe, tier, latents)
+                images = self._attempt("decode", _decode_at, model, pipe, tier, latents, request.fast_decode)
             except _OutOfMemory:
                 if not model.vae_tiling:
                     devices.free_caches(model.device)
@@ -315,9 +331,12 @@ def _raise_if_cancelled(cancelled: threading.Event) -> None:
 
 
 def _decode_at(
-    model: LoadedModel, pipe: DiffusionPipeline, tier: MemoryTier, latents: torch.Tensor
+    model: LoadedModel, pipe: DiffusionPipeline, tier: MemoryTier, latents: torch.Tensor, fast: bool = False
 ) -> list[Image.Image]:
     model.place(pipe, tier)  # a no-op unless the tier or VAE tiling just changed
+    speed.keep_vae_precision(pipe, model.device)
+    if fast and model.taesd is not None:
+        return run.decode_fast(pipe, model.taesd, latents)
     return run.decode(pipe, latents, model.xl)
 
 

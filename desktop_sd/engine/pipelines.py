@@ -60,9 +60,14 @@ class LoadedModel:
         self.vae_tiling = False  # switched on for good once a decode ran out of memory
         self.taesd: AutoencoderTiny | None = None
         self.taesd_checked = False
+        self.speed_notices: list[str] = []  # said once, with the first image (a compile that takes minutes)
         sizes = [_component_bytes(c) for c in base.components.values()]
         self.model_bytes = sum(sizes)
         self.largest_bytes = max(sizes, default=0)
+
+    def take_speed_notices(self) -> list[str]:
+        notices, self.speed_notices = self.speed_notices, []
+        return notices
 
     def _kind_of(self, pipe: DiffusionPipeline) -> PipelineKind:
         for kind, cls in PIPELINE_CLASSES[self.xl].items():

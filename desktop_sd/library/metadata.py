@@ -114,6 +114,8 @@ def a1111_parameters(request: GenerationRequest, model_name: str, version: str =
         pairs.append(("Denoising strength", _number(request.strength)))
     if request.mode in (Mode.INPAINT, Mode.OUTPAINT):
         pairs.append(("Mask blur", str(request.mask_feather)))
+    if request.fast_decode:
+        pairs.append(("Decoder", "TAESD"))  # the tiny autoencoder made the pixels, not the model's VAE
     if version:
         pairs.append(("Version", f"desktop-sd {version}"))
     negative = f"\nNegative prompt: {request.negative_prompt}" if request.negative_prompt else ""
