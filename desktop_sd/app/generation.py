@@ -23,9 +23,10 @@ from desktop_sd.app.candidates import Candidates
 from desktop_sd.app.canvas_document import CanvasDocument
 from desktop_sd.app.jobs import JobQueue
 from desktop_sd.app.messages import Level
-from desktop_sd.app.pace import Pace
+from desktop_sd.app.pace import Pace, describe
 from desktop_sd.app.prompt_model import PromptModel, PromptValues
 from desktop_sd.app.result_saver import ResultSaver
+from desktop_sd.core import paths
 from desktop_sd.core.document import Document
 from desktop_sd.core.errors import InputError
 from desktop_sd.core.request import GenerationRequest, GenerationResult, Mode
@@ -45,6 +46,7 @@ class GenerationController(QObject):
     job_cancelled = Signal()
     idle = Signal()  # no job runs any more
     result_applied = Signal()  # a candidate became part of the canvas
+    estimate_changed = Signal(str)  # how long Generate would take now ("about 45 s"; "" when not measured yet)
 
     def __init__(
         self,
@@ -60,11 +62,13 @@ class GenerationController(QObject):
         self.prompt = prompt
         self.saver = saver
         self.candidates = Candidates(self)
-        self.pace = Pace()
+        self.pace = Pace(paths.cache_dir() / "pace.json")
+        self._last_step: tuple[int, float] | None = None  # (step, time) of the job's last step: the decode follows
         self._model_loaded = False
         self._first_step: tuple[int, float] | None = None  # (step, time) of the first step seen this job
         canvas.frame_changed.connect(lambda frame: prompt.update(width=frame.width(), height=frame.height()))
         prompt.changed.connect(self._size_to_canvas)
+        prompt.changed.connect(self._update_estimate)
         queue.job_started.connect(self._on_started)
         queue.progress.connect(self._on_progress)
         queue.job_finished.connect(self._on_finished)
@@ -143,8 +147,20 @@ class GenerationController(QObject):
         job = self.queue.job(job_id)
         return job.frame if job is not None and job.frame is not None else self.canvas.frame
 
+    def estimate_text(self) -> str:
+        """How long the prompt's request would take here, judged by earlier jobs ("" when not known)."""
+        values = self.prompt.values
+        if not values.model:
+            return ""
+        status = self.queue.last_status
+        request = self.canvas.request_for(values.to_request())
+        return describe(self.pace.estimate_s(request.model, status.device if status else "cpu", request))
+
+    def _update_estimate(self) -> None:
+        self.estimate_changed.emit(self.estimate_text())
+
     def _on_started(self, job_id: int) -> None:
-        self._first_step = None
+        self._first_step = self._last_step = None
         job = self.queue.job(job_id)
         total = job.request.steps if job is not None else 0
         self.job_started.emit(self._frame(job_id), total, "Starting…" if self._model_loaded else "Loading the model…")
@@ -156,13 +172,19 @@ class GenerationController(QObject):
         now = time.monotonic()
         if self._first_step is None or step <= self._first_step[0]:
             self._first_step = (step, now)  # the first step includes warming up: the pace counts from it
-        elif step < total:  # after the last step comes the decode, which the pace of steps does not tell
+        elif step < total:  # after the last step comes the decode: its time is remembered from earlier jobs
             first, since = self._first_step
-            self.job_eta.emit(step, total, (now - since) / (step - first) * (total - step))
+            status = self.queue.last_status
+            device = status.device if status else "cpu"
+            decode = self.pace.decode_s(job.request.model, device, job.request) if job is not None else 0.0
+            self.job_eta.emit(step, total, (now - since) / (step - first) * (total - step) + decode)
+        if step == total:
+            self._last_step = (step, now)
 
     def _on_finished(self, job_id: int, result: GenerationResult) -> None:
         self._model_loaded = True
         self.pace.record(result.request.model, result.device, result.request, result.elapsed_s)
+        self._record_parts(result)
         frame = self._frame(job_id)
         if self.saver is not None:
             self.saver.save(job_id, result)
@@ -173,6 +195,15 @@ class GenerationController(QObject):
         self.candidates.add_result(result, frame)
         self.job_done.emit(result.elapsed_s)
         self._ended()
+
+    def _record_parts(self, result: GenerationResult) -> None:
+        """Step and decode times of the job just finished, as the window saw its steps arrive."""
+        if self._first_step is None or self._last_step is None or self._last_step[0] <= self._first_step[0]:
+            return
+        (first, since), (last, at) = self._first_step, self._last_step
+        step_s = (at - since) / (last - first)
+        self.pace.record_parts(result.request.model, result.device, result.request, step_s, time.monotonic() - at)
+        self._update_estimate()
 
     def _on_failed(self, _job_id: int, message: str) -> None:
         self.message.emit(message, Level.ERROR)

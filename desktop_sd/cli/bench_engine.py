@@ -29,6 +29,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from desktop_sd.core.settings import CPU_PRECISIONS
+
 if TYPE_CHECKING:
     from desktop_sd.engine.random_models import Size
 
@@ -52,7 +54,7 @@ def register(benches: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     parser.add_argument(
         "--cpu-precision",
-        choices=("auto", "float32", "bfloat16"),
+        choices=CPU_PRECISIONS,
         default="auto",
         help="the fast engine's CPU precision in the speed-up comparison (default auto, as the app)",
     )
@@ -94,8 +96,7 @@ def bench(
     import torch
 
     from desktop_sd.core.request import GenerationRequest, Mode
-    from desktop_sd.engine import Engine
-    from desktop_sd.engine import speed
+    from desktop_sd.engine import Engine, speed
     from desktop_sd.engine.device import pick_device
     from desktop_sd.engine.random_models import build_pipeline
 

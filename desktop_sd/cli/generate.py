@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from desktop_sd.cli.speed_args import add_speed_arguments, speed_options
 from desktop_sd.core.backend import Backend
 from desktop_sd.core.errors import DesktopSDError, InputError
 from desktop_sd.core.params import (
@@ -77,6 +78,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _number_argument(parser, MASK_FEATHER)
     _number_argument(parser, OUTPAINT_OVERLAP)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    add_speed_arguments(parser)
     parser.add_argument(
         "--server", metavar="NAME_OR_URL", help="generate on this ComfyUI server (see `desktop-sd servers`)"
     )
@@ -194,6 +196,7 @@ def build_request(args: argparse.Namespace) -> tuple[GenerationRequest, list[str
         mask_feather=args.feather,
         outpaint_overlap=args.overlap,
         device=args.device,
+        fast_decode=args.fast_decode,
     )
     return request, notices
 
@@ -240,7 +243,7 @@ def _backend(args: argparse.Namespace) -> Backend:
         from desktop_sd.engine import Engine
         from desktop_sd.models.resolve import resolve_model
 
-        return Engine(resolve=resolve_model, device=args.device)
+        return Engine(resolve=resolve_model, device=args.device, speed_options=speed_options(args))
     from desktop_sd.cli.servers import connect
     from desktop_sd.core.settings import Settings
     from desktop_sd.models.network import is_offline

@@ -29,6 +29,7 @@ from desktop_sd.app.model_choices import ModelChoices
 from desktop_sd.app.model_manager import ModelManager
 from desktop_sd.app.single_instance import SingleInstance
 from desktop_sd.app.tokens import TokenCounter
+from desktop_sd.cli.speed_args import speed_options_from
 from desktop_sd.core import paths
 from desktop_sd.core.backend import Backend
 from desktop_sd.core.settings import Settings
@@ -42,12 +43,13 @@ from desktop_sd.ui.theme import apply_theme
 log = logging.getLogger(__name__)
 
 
-def engine_factory() -> Backend:
+def engine_factory(settings: Settings | None = None) -> Backend:
     """Runs on the worker thread at the first job: this is where torch gets imported."""
     from desktop_sd.engine import Engine
     from desktop_sd.models.resolve import resolve_model
 
-    return Engine(resolve=resolve_model, find_taesd=Registry().taesd_path)
+    speed = speed_options_from(settings if settings is not None else Settings.load())
+    return Engine(resolve=resolve_model, find_taesd=Registry().taesd_path, speed_options=speed)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -83,7 +85,7 @@ def build_window(
     history, library_error = History.open(Path(args.library) if args.library else None)
     services = WindowServices(
         settings=settings,
-        queue=JobQueue(backend_factory or engine_factory),
+        queue=JobQueue(backend_factory or (lambda: engine_factory(settings))),
         models=ModelChoices(manager),
         tokens=TokenCounter(),
         history=history,

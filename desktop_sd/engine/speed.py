@@ -23,11 +23,11 @@ from diffusers.models.autoencoders.autoencoder_kl import AutoencoderKLOutput
 from diffusers.models.autoencoders.vae import DiagonalGaussianDistribution
 
 from desktop_sd.core import paths
+from desktop_sd.core.settings import CPU_PRECISIONS
 from desktop_sd.engine.device import Device
 
 log = logging.getLogger(__name__)
 
-CPU_PRECISIONS = ("auto", "float32", "bfloat16")
 NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 TEXT_ENCODERS = ("text_encoder", "text_encoder_2")
 COMPILE_NOTICE = (

@@ -143,6 +143,8 @@ class MainWindow(QMainWindow):
         ):  # fmt: skip
             action.triggered.connect(lambda _checked=False, slot=slot: slot())
         self.area.bind_tools(a, self.tools)
+        g.estimate_changed.connect(self.prompt_panel.estimate_label.setText)
+        self.prompt_panel.estimate_label.setText(g.estimate_text())
         a.reset_layout.triggered.connect(lambda: self.restoreState(self._default_state, LAYOUT_VERSION))
         bind_theme_choice(a.themes, self.settings, a)
         self._panels = PanelsToggle(lambda: [self.prompt_dock, self.history_dock, self.queue_dock, self.tools.bar])

@@ -161,6 +161,8 @@ class PromptPanel(QWidget):
         self.generate_button.setIcon(generate.icon())
         self.generate_button.setToolTip(f"{generate.toolTip()} ({generate.shortcut().toString()})")
         self.generate_button.clicked.connect(generate.trigger)
+        self.estimate_label = QLabel()  # "about 45 s": how long Generate takes here, once a job was measured
+        self.estimate_label.setToolTip("Judged by the step and decode times of earlier jobs on this model and device")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip(f"Stop the running job ({cancel.shortcut().toString()})")
         self.cancel_button.clicked.connect(cancel.trigger)
@@ -222,6 +224,7 @@ class PromptPanel(QWidget):
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.generate_button, 3)
+        buttons.addWidget(self.estimate_label)
         buttons.addWidget(self.cancel_button, 1)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)

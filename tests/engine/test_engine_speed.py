@@ -55,7 +55,7 @@ def test_native_bfloat16_is_read_from_the_cpu_flags(tmp_path: Path) -> None:
 
 
 def test_unknown_precision_is_refused_by_name() -> None:
-    with pytest.raises(ValueError, match="float16.*auto, float32, bfloat16"):
+    with pytest.raises(ValueError, match=r"float16.*auto, float32, bfloat16"):
         speed.cpu_dtype("float16", native_bf16=True)
 
 
