@@ -32,6 +32,8 @@ from desktop_sd.core.errors import InputError
 from desktop_sd.core.request import GenerationRequest, GenerationResult, Mode
 from desktop_sd.core.validation import check_request
 
+SLOW_DECODE_S = 5.0  # a decode slower than this on the CPU brings the offer of the fast decoder
+
 
 class GenerationController(QObject):
     message = Signal(str, str)  # text, Level: a notice or error for the user
@@ -63,6 +65,7 @@ class GenerationController(QObject):
         self.saver = saver
         self.candidates = Candidates(self)
         self.pace = Pace(paths.cache_dir() / "pace.json")
+        self._fast_decode_offered = False
         self._last_step: tuple[int, float] | None = None  # (step, time) of the job's last step: the decode follows
         self._model_loaded = False
         self._first_step: tuple[int, float] | None = None  # (step, time) of the first step seen this job
@@ -202,8 +205,22 @@ class GenerationController(QObject):
             return
         (first, since), (last, at) = self._first_step, self._last_step
         step_s = (at - since) / (last - first)
-        self.pace.record_parts(result.request.model, result.device, result.request, step_s, time.monotonic() - at)
+        decode_s = time.monotonic() - at
+        self.pace.record_parts(result.request.model, result.device, result.request, step_s, decode_s)
         self._update_estimate()
+        if result.device == "cpu" and decode_s > SLOW_DECODE_S and not result.request.fast_decode:
+            self._offer_fast_decode(decode_s)
+
+    def _offer_fast_decode(self, decode_s: float) -> None:
+        """Once a session: a slow CPU decode suggests the fast decoder for drafts."""
+        if self._fast_decode_offered:
+            return
+        self._fast_decode_offered = True
+        self.message.emit(
+            f"Decoding the image took {decode_s:.0f} s on the CPU. For drafts, tick “Fast decode” (needs TAESD, "
+            "from Models): it decodes in well under a second, with softer detail.",
+            Level.INFO,
+        )
 
     def _on_failed(self, _job_id: int, message: str) -> None:
         self.message.emit(message, Level.ERROR)

@@ -58,9 +58,7 @@ class Pace:
         if work > 0 and seconds > 0:
             self._s_per_step_mp[(model, device)] = seconds / work
 
-    def record_parts(
-        self, model: str, device: str, request: GenerationRequest, step_s: float, decode_s: float
-    ) -> None:
+    def record_parts(self, model: str, device: str, request: GenerationRequest, step_s: float, decode_s: float) -> None:
         """A job of ``request`` took ``step_s`` per denoising step and ``decode_s`` to decode; remembered."""
         if step_s <= 0 or decode_s < 0 or not math.isfinite(step_s + decode_s):
             return
@@ -136,7 +134,8 @@ class Pace:
     def _save(self) -> None:
         if self._path is None:
             return
-        data = {"format": 1, "timings": {k: [round(t.step_s, 4), round(t.decode_s, 4)] for k, t in self._timings.items()}}
+        timings = {key: [round(t.step_s, 4), round(t.decode_s, 4)] for key, t in self._timings.items()}
+        data = {"format": 1, "timings": timings}
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_bytes(self._path, json.dumps(data, indent=1).encode("utf-8"))
@@ -145,7 +144,7 @@ class Pace:
 
 
 def describe(seconds: float | None) -> str:
-    """"about 45 s", "about 3 min"; "" when nothing is known yet."""
+    """An estimate as people say it ("about 45 s", "about 3 min"); "" when nothing is known yet."""
     if seconds is None:
         return ""
     if seconds < 90:

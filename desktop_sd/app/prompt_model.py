@@ -50,6 +50,7 @@ class PromptValues:
     mask_feather: int = MASK_FEATHER.default
     outpaint_overlap: int = OUTPAINT_OVERLAP.default
     batch_size: int = BATCH_SIZE.default
+    fast_decode: bool = False  # decode with TAESD when installed: drafts in well under a second on a CPU
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -98,6 +99,7 @@ class PromptValues:
             batch_size=self.batch_size,
             mask_feather=self.mask_feather,
             outpaint_overlap=self.outpaint_overlap,
+            fast_decode=self.fast_decode,
         )
 
     @classmethod

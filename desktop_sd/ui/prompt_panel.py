@@ -125,6 +125,11 @@ class PromptPanel(QWidget):
         self.cfg_spin = float_spin(CFG_SCALE)
         self.seed_spin = SeedBox(SEED)  # exact up to 2**64 - 1, which no Qt spin box holds
         self.random_check = QCheckBox("Random seed")
+        self.fast_decode_check = QCheckBox("Fast decode (drafts)")
+        self.fast_decode_check.setToolTip(
+            "Decode with TAESD, the tiny autoencoder: well under a second instead of many on a CPU, softer detail. "
+            "Needs TAESD installed (Models)."
+        )
         self.last_seed_button = QToolButton()
         self.last_seed_button.setText("Last")
         self.last_seed_button.setToolTip("Use the seed of the last image")
@@ -187,6 +192,7 @@ class PromptPanel(QWidget):
         form.addRow("Steps", self.steps_spin)
         form.addRow("Seed", _row(self.seed_spin, self.last_seed_button, stretch_first=True))
         form.addRow("", self.random_check)  # its own row keeps the panel narrow
+        form.addRow("", self.fast_decode_check)
         form.addRow("Width", _row(self.width_spin, self.aspect_combo))
         form.addRow("Height", _row(self.height_spin, self.swap_button, stretch_first=True))
         self.strength_label = QLabel("Strength")
@@ -241,6 +247,7 @@ class PromptPanel(QWidget):
         self.cfg_spin.valueChanged.connect(lambda v: m.update(cfg_scale=float(v)))
         self.seed_spin.valueChanged.connect(lambda v: m.update(seed=v, random_seed=False))
         self.random_check.toggled.connect(lambda on: m.update(random_seed=bool(on)))
+        self.fast_decode_check.toggled.connect(lambda on: m.update(fast_decode=bool(on)))
         self.last_seed_button.clicked.connect(m.reuse_last_seed)
         self.width_spin.valueChanged.connect(lambda v: self._on_size_edited(self.width_spin, "width", v))
         self.height_spin.valueChanged.connect(lambda v: self._on_size_edited(self.height_spin, "height", v))
@@ -310,6 +317,7 @@ class PromptPanel(QWidget):
         self.cfg_spin.setValue(values.cfg_scale)
         self.seed_spin.setValue(values.seed)
         self.random_check.setChecked(values.random_seed)
+        self.fast_decode_check.setChecked(values.fast_decode)
         self.width_spin.setValue(values.width)
         self.height_spin.setValue(values.height)
         self.strength_spin.setValue(values.strength)
@@ -330,6 +338,7 @@ class PromptPanel(QWidget):
             self.cfg_spin,
             self.seed_spin,
             self.random_check,
+            self.fast_decode_check,
             self.width_spin,
             self.height_spin,
             self.strength_spin,
