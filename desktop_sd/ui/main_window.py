@@ -32,6 +32,7 @@ from desktop_sd.ui.canvas_area import CanvasArea
 from desktop_sd.ui.prompt_panel import PromptPanel
 from desktop_sd.ui.queue_panel import QueuePanel
 from desktop_sd.ui.status_bar import StatusBar
+from desktop_sd.ui.speed_menu import SpeedMenu
 from desktop_sd.ui.theme import bind_theme_choice, set_action_icons
 from desktop_sd.ui.window_files import WindowFiles
 from desktop_sd.ui.window_history import WindowHistory
@@ -104,6 +105,7 @@ class MainWindow(QMainWindow):
         panels: list[QDockWidget | QToolBar] = [self.prompt_dock, self.history_dock, self.queue_dock, self.tools.bar]
         self.menus = build_menus(self, a, self.canvas.undo_stack, panels)
         self.history.view_menu = self.menus.view
+        self.speed_menu = SpeedMenu(self.menus.generate, self.settings) if self.menus.generate else None
         self._fit_screen()
         self.resizeDocks([self.prompt_dock, self.history_dock], [300, 300], Qt.Orientation.Horizontal)
         self.resizeDocks([self.history_dock, self.queue_dock], [560, 140], Qt.Orientation.Vertical)
