@@ -114,7 +114,7 @@ def prepare(pipe: DiffusionPipeline, device: Device, options: SpeedOptions) -> l
             vae.to(dtype=device.decode_dtype)
         if device.decode_dtype != device.dtype:
             encode_in_vae_dtype(vae)
-    if device.kind == "cuda":
+    if device.torch_device.type == "cuda":
         pipe.unet.to(memory_format=torch.channels_last)  # cuDNN's fastest convolutions want NHWC
         if options.compile_unet:
             compile_unet(pipe)

@@ -112,7 +112,7 @@ def test_gpu_preparation_uses_channels_last_and_compiles_only_when_asked(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)
-    gpu = Device("cuda", torch.device("cpu"), torch.float32, "Fake GPU")  # prepared in place; nothing moves
+    gpu = Device("cuda", torch.device("cuda", 0), torch.float32, "Some GPU")  # prepared in place; nothing moves
     pipe = build_pipeline("tiny")
     assert speed.prepare(pipe, gpu, speed.SpeedOptions()) == []
     weight = pipe.unet.conv_in.weight
