@@ -15,7 +15,7 @@ from diffusers import (
 
 from desktop_sd.core.inputs import PipelineKind
 from desktop_sd.core.request import MemoryTier
-from desktop_sd.engine import placement
+from desktop_sd.engine import placement, speed
 from desktop_sd.engine.device import Device
 from desktop_sd.engine.schedulers import SchedulerSet
 from desktop_sd.engine.tiers import SETUPS
@@ -84,7 +84,7 @@ class LoadedModel:
         if kind not in self._pipes:
             self.detach()  # from_pipe must not copy a pipeline that carries offload hooks
             source = next(iter(self._pipes.values()))
-            pipe = PIPELINE_CLASSES[self.xl][kind].from_pipe(source)
+            pipe = speed.from_pipe(PIPELINE_CLASSES[self.xl][kind], source, self.device)
             pipe.set_progress_bar_config(disable=True)
             self._pipes[kind] = pipe
         return self._pipes[kind]

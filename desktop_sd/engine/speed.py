@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -120,6 +121,22 @@ def prepare(pipe: DiffusionPipeline, device: Device, options: SpeedOptions) -> l
             compile_unet(pipe)
             notices.append(COMPILE_NOTICE)
     return notices
+
+
+def from_pipe(cls: type[DiffusionPipeline], source: DiffusionPipeline, device: Device) -> DiffusionPipeline:
+    """``cls.from_pipe(source)`` keeping every part in its precision: diffusers' ``from_pipe`` casts the whole
+    pipeline to float32 unless told a dtype, and to that one dtype when told. The VAE's own tensors are put
+    back afterwards (no copy, no rounding through the UNet's precision)."""
+    vae = getattr(source, "vae", None)
+    kept = {name: p.data for name, p in vae.named_parameters()} if vae is not None else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # later diffusers rename torch_dtype to dtype
+        pipe = cls.from_pipe(source, torch_dtype=device.dtype)
+    if vae is not None and pipe.vae is vae and vae.dtype != device.decode_dtype:
+        for name, parameter in vae.named_parameters():
+            parameter.data = kept[name]
+        vae.to(dtype=device.decode_dtype)  # buffers, if any
+    return pipe
 
 
 def keep_vae_precision(pipe: DiffusionPipeline, device: Device) -> None:

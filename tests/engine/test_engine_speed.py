@@ -84,6 +84,8 @@ def test_bfloat16_img2img_and_inpaint_encode_through_the_float32_vae(tiny_reques
         result = run(engine, request)
         assert result.images[0].size == (64, 64)
     assert engine._model is not None and engine.loads == 1
+    for pipe in engine._model._pipes.values():  # a mode switch (from_pipe) keeps each part's precision
+        assert (pipe.unet.dtype, pipe.vae.dtype) == (torch.bfloat16, torch.float32)
 
 
 def test_fast_decode_uses_taesd_and_says_so_in_the_metadata(tiny_request: GenerationRequest) -> None:
@@ -124,3 +126,14 @@ def test_gpu_preparation_uses_channels_last_and_compiles_only_when_asked(
     assert isinstance(pipe.unet, torch._dynamo.eval_frame.OptimizedModule)  # compiled on its first call
     assert os.environ["TORCHINDUCTOR_CACHE_DIR"] == str(paths.cache_dir() / "torch-compile")  # kept between runs
     assert not speed.prepare(build_pipeline("tiny"), CPU, speed.SpeedOptions(compile_unet=True))  # GPUs only
+
+
+def test_sdxl_in_bfloat16_keeps_its_vae_in_float32_through_img2img(tiny_sdxl_dir: Path) -> None:
+    engine = Engine(resolve=resolve_model, device="cpu", speed_options=BF16)
+    request = GenerationRequest(Mode.TXT2IMG, "a fox", model=str(tiny_sdxl_dir), width=64, height=64, steps=2, seed=3)
+    first = run(engine, request)
+    again = run(engine, request.replace(mode=Mode.IMG2IMG, init_image=first.images[0], strength=0.5))
+    assert engine._model is not None
+    pipe = next(iter(engine._model._pipes.values()))
+    assert (pipe.unet.dtype, pipe.text_encoder_2.dtype, pipe.vae.dtype) == (torch.bfloat16,) * 2 + (torch.float32,)
+    assert pixels(again.images[0]).std() > 10
