@@ -9,6 +9,7 @@ small part of the time. The pipelines call the VAE's ``encode`` with images in t
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import warnings
@@ -74,6 +75,12 @@ def has_native_bf16(flags: frozenset[str] | None = None) -> bool:
     return any(flag in (cpu_flags() if flags is None else flags) for flag in NATIVE_BF16_FLAGS)
 
 
+@functools.cache
+def native_bf16_here() -> bool:
+    """``has_native_bf16`` for this machine, read once."""
+    return has_native_bf16()
+
+
 def cpu_dtype(choice: str, native_bf16: bool) -> torch.dtype:
     """The UNet's and text encoders' precision on the CPU for the setting ``choice``."""
     if choice not in CPU_PRECISIONS:
@@ -89,7 +96,7 @@ def tuned(device: Device, options: SpeedOptions, native_bf16: bool | None = None
         return device
     if options.cpu_precision == "float32":
         return device
-    dtype = cpu_dtype(options.cpu_precision, has_native_bf16() if native_bf16 is None else native_bf16)
+    dtype = cpu_dtype(options.cpu_precision, native_bf16_here() if native_bf16 is None else native_bf16)
     if dtype == device.dtype:
         return device
     return replace(device, dtype=dtype, vae_dtype=torch.float32)

@@ -31,8 +31,8 @@ from desktop_sd.ui.actions import WindowActions
 from desktop_sd.ui.canvas_area import CanvasArea
 from desktop_sd.ui.prompt_panel import PromptPanel
 from desktop_sd.ui.queue_panel import QueuePanel
-from desktop_sd.ui.status_bar import StatusBar
 from desktop_sd.ui.speed_menu import SpeedMenu
+from desktop_sd.ui.status_bar import StatusBar
 from desktop_sd.ui.theme import bind_theme_choice, set_action_icons
 from desktop_sd.ui.window_files import WindowFiles
 from desktop_sd.ui.window_history import WindowHistory
