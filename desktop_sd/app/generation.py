@@ -156,7 +156,8 @@ class GenerationController(QObject):
         if not values.model:
             return ""
         status = self.queue.last_status
-        request = self.canvas.request_for(values.to_request())
+        frame = self.canvas.frame  # the size alone: no image copies on every keystroke
+        request = values.to_request().replace(width=frame.width(), height=frame.height())
         return describe(self.pace.estimate_s(request.model, status.device if status else "cpu", request))
 
     def _update_estimate(self) -> None:
