@@ -44,7 +44,8 @@ log = logging.getLogger(__name__)
 
 
 def engine_factory(settings: Settings | None = None) -> Backend:
-    """Runs on the worker thread at the first job: this is where torch gets imported."""
+    """Runs on the worker thread at the first job: this is where torch gets imported. The speed settings
+    are read from the settings file then (a change in the Speed menu applies from the next start)."""
     from desktop_sd.engine import Engine
     from desktop_sd.models.resolve import resolve_model
 
@@ -85,7 +86,7 @@ def build_window(
     history, library_error = History.open(Path(args.library) if args.library else None)
     services = WindowServices(
         settings=settings,
-        queue=JobQueue(backend_factory or (lambda: engine_factory(settings))),
+        queue=JobQueue(backend_factory or engine_factory),
         models=ModelChoices(manager),
         tokens=TokenCounter(),
         history=history,
