@@ -155,6 +155,7 @@ class GenerationRequest:
     hires_steps: int = HIRES_STEPS.default
     hires_strength: float = HIRES_STRENGTH.default
     hires_upscaler: str = HIRES_UPSCALER.default
+    fast_decode: bool = False  # decode with TAESD (the tiny autoencoder) when it is installed: much faster
 
     def replace(self, **changes: Any) -> GenerationRequest:
         return dataclasses.replace(self, **changes)

@@ -28,7 +28,7 @@ from desktop_sd.core.request import Family, GenerationRequest, GenerationResult,
 from desktop_sd.core.upscaling import UpscaleRequest, UpscaleResult
 from desktop_sd.core.validation import check_request
 from desktop_sd.engine import device as devices
-from desktop_sd.engine import hires_pass, loading, run, upscale_job
+from desktop_sd.engine import hires_pass, loading, run, speed, upscale_job
 from desktop_sd.engine.addons import AddonFinder, find_by_path, refuse_extras
 from desktop_sd.engine.embeddings import EmbeddingFinder, Embeddings
 from desktop_sd.engine.families import FamilySpec, spec_for_pipeline
@@ -49,6 +49,11 @@ TIER_NAMES = {
     MemoryTier.MODEL_OFFLOAD: "model offload",
     MemoryTier.SEQUENTIAL_OFFLOAD: "sequential offload",
 }
+
+NO_FAST_DECODER = (
+    "Fast decode needs TAESD, which is not installed; the full VAE decoded this image. "
+    "Install TAESD (TAESDXL for SDXL models) from the Models dialog, or with `desktop-sd models download taesd`."
+)
 
 
 class _OutOfMemory(Exception):
@@ -73,6 +78,7 @@ class Engine:
         find_addon: AddonFinder | None = None,
         find_embedding: EmbeddingFinder | None = None,
         find_upscaler: UpscalerFinder | None = None,
+        speed_options: speed.SpeedOptions | None = None,
     ) -> None:
         """``find_taesd(family)`` names the installed TAESD folder for previews (the model
         registry knows); without it, ``models/taesd`` and ``models/taesdxl`` are looked in.
@@ -88,6 +94,7 @@ class Engine:
         self._model: LoadedModel | None = None
         self._embeddings = Embeddings(find_embedding)
         self._lock = threading.RLock()
+        self._speed = speed_options or speed.SpeedOptions()  # the default changes nothing: float32 on the CPU
         self.loads = 0  # how many times a model was read from disk (a reload shows up here)
         self.upscalers = upscale_job.Upscalers(find_upscaler)  # upscaler models by name (hires fix, upscale jobs)
         self._latents: torch.Tensor | None = None  # the last pass's latents, for a latent hires upscale
@@ -107,6 +114,7 @@ class Engine:
             notices += call.notices
             _raise_if_cancelled(cancelled)
             model = self._ensure_model(request, cancelled)
+            notices += model.take_speed_notices()
             _raise_if_cancelled(cancelled)
             if model.inpainting:
                 call = call.for_inpainting_model()
@@ -124,6 +132,9 @@ class Engine:
                 notices += model.spec.notices(model.base, run_request)  # the prompt as the family reads it
             seeds = batch_seeds(seed, request.batch_size)
             images = self._run(model, call, run_request, seeds, on_step, cancelled, notices)
+            if request.fast_decode and model.taesd is None:  # the full VAE decoded it: the metadata must say so
+                request = request.replace(fast_decode=False)
+                notices.append(NO_FAST_DECODER)
             if hires.wanted(request):
                 images = hires_pass.second_pass(
                     self, model, run_request, images, self._latents, seeds, on_step, cancelled, notices
@@ -176,12 +187,16 @@ class Engine:
         """Adopt an already built pipeline as the loaded model under ``name`` (benchmarks, tests)."""
         with self._lock:
             self.unload()
-            target = devices.pick_device(device or self._device_choice)
+            target = speed.tuned(devices.pick_device(device or self._device_choice), self._speed)
             pipe.set_progress_bar_config(disable=True)
-            self._install(LoadedModel(name, name, pipe, target, spec_for_pipeline(pipe)))
+            model = LoadedModel(name, name, pipe, target, spec_for_pipeline(pipe))
+            model.speed_notices = speed.prepare(pipe, target, self._speed)
+            self._install(model)
 
     def _ensure_model(self, request: GenerationRequest, cancelled: threading.Event | None = None) -> LoadedModel:
         device = devices.pick_device(request.device if request.device != "auto" else self._device_choice)
+        device = speed.tuned(device, self._speed)
+        speed.apply_threads(device, self._speed)
         model = self._model
         if model is not None and model.name == request.model and model.device == device:
             return model
@@ -192,9 +207,10 @@ class Engine:
         self.unload()
         plan = loading.plan_model(ref, device.dtype)
         loading.check_ram(ref, plan)
-        pipe = loading.load_pipeline(ref, plan, device.dtype, cancelled)
+        pipe = loading.load_pipeline(ref, plan, device.dtype, cancelled, vae_dtype=device.vae_dtype)
         self.loads += 1
         model = LoadedModel(request.model, ref.id, pipe, device, plan.spec)
+        model.speed_notices = speed.prepare(pipe, device, self._speed)
         model.model_hash = _a1111_hash(ref)
         return self._install(model)
 
@@ -277,7 +293,9 @@ class Engine:
         spec = model.spec
         if not model.taesd_checked:
             channels = int(pipe.vae.config.latent_channels)
-            model.taesd = load_taesd(self._taesd_folder(model), model.device.torch_device, model.device.dtype, channels)
+            model.taesd = load_taesd(
+                self._taesd_folder(model), model.device.torch_device, model.device.decode_dtype, channels
+            )
             model.taesd_checked = True
         previewer = Previewer(
             model.xl,
@@ -333,7 +351,7 @@ class Engine:
         images: list[Image.Image] | None = None
         while images is None:
             try:
-                images = self._attempt("decode", _decode_at, model, pipe, tier, latents)
+                images = self._attempt("decode", _decode_at, model, pipe, tier, latents, request.fast_decode)
             except _OutOfMemory:
                 if not model.vae_tiling:
                     devices.free_caches(model.device)
@@ -403,9 +421,12 @@ def _raise_if_cancelled(cancelled: threading.Event) -> None:
 
 
 def _decode_at(
-    model: LoadedModel, pipe: DiffusionPipeline, tier: MemoryTier, latents: torch.Tensor
+    model: LoadedModel, pipe: DiffusionPipeline, tier: MemoryTier, latents: torch.Tensor, fast: bool = False
 ) -> list[Image.Image]:
     model.place(pipe, tier)  # a no-op unless the tier or VAE tiling just changed
+    speed.keep_vae_precision(pipe, model.device)
+    if fast and model.taesd is not None:
+        return run.decode_fast(pipe, model.taesd, latents)
     return run.decode(pipe, latents, model.spec)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import psutil
 import torch
-from diffusers import DiffusionPipeline, GGUFQuantizationConfig
+from diffusers import AutoencoderKL, DiffusionPipeline, GGUFQuantizationConfig
 from safetensors import SafetensorError, safe_open
 
 from desktop_sd.core.backend import report_phase
@@ -234,11 +234,16 @@ def check_ram(ref: ModelRef, plan: ModelPlan) -> None:
 
 
 def load_pipeline(
-    ref: ModelRef, plan: ModelPlan, dtype: torch.dtype, cancelled: threading.Event | None = None
+    ref: ModelRef,
+    plan: ModelPlan,
+    dtype: torch.dtype,
+    cancelled: threading.Event | None = None,
+    vae_dtype: torch.dtype | None = None,
 ) -> DiffusionPipeline:
     """Load the model's base pipeline on the CPU (placement on the device comes later).
 
-    A set ``cancelled`` stops the load before the next component (``Cancelled``)."""
+    A set ``cancelled`` stops the load before the next component (``Cancelled``). A ``vae_dtype`` other
+    than ``dtype`` loads the VAE in it straight from the file (not rounded through ``dtype`` first)."""
     cls = plan.spec.load_class(plan.inpainting)
     extra: dict[str, Any] = {**plan.spec.load_options, **dict.fromkeys(plan.without)}
     try:
@@ -246,6 +251,8 @@ def load_pipeline(
             # Later diffusers rename torch_dtype to dtype; torch_dtype works in every version we support.
             warnings.simplefilter("ignore", FutureWarning)
             with between_components(lambda k, n, name: _component(k, n, name, cancelled)):
+                if vae_dtype is not None and vae_dtype != dtype:
+                    extra = {**extra, "vae": _vae_from_files(ref, plan, vae_dtype)}
                 pipe = _from_files(cls, ref, plan, dtype, extra)
     except (ModelError, Cancelled):
         raise
@@ -295,6 +302,21 @@ def _from_transformer_file(
     if plan.variant:
         extra = {**extra, "variant": plan.variant}
     return cls.from_pretrained(base, transformer=transformer, local_files_only=True, torch_dtype=dtype, **extra)
+
+
+def _vae_from_files(ref: ModelRef, plan: ModelPlan, dtype: torch.dtype) -> AutoencoderKL:
+    if ref.format is ModelFormat.GGUF or (ref.format is ModelFormat.SINGLE_FILE and plan.spec.flow_matching):
+        assert ref.config_dir is not None  # the installed model the rest of an SD 3 / Flux file comes from
+        base = str(ref.config_dir)
+        return AutoencoderKL.from_pretrained(base, subfolder="vae", local_files_only=True, torch_dtype=dtype)
+    if ref.format is ModelFormat.SINGLE_FILE:
+        return AutoencoderKL.from_single_file(
+            str(ref.path), config=str(ref.config_dir), subfolder="vae", local_files_only=True, torch_dtype=dtype
+        )
+    variant = {"variant": plan.variant} if plan.variant else {}
+    return AutoencoderKL.from_pretrained(
+        str(ref.path), subfolder="vae", local_files_only=True, torch_dtype=dtype, **variant
+    )
 
 
 def _load_failure(ref: ModelRef, exc: Exception) -> str:

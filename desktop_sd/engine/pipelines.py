@@ -6,7 +6,7 @@ from diffusers import AutoencoderTiny, DiffusionPipeline
 
 from desktop_sd.core.inputs import PipelineKind
 from desktop_sd.core.request import MemoryTier
-from desktop_sd.engine import placement
+from desktop_sd.engine import placement, speed
 from desktop_sd.engine.addons import ModelAddons
 from desktop_sd.engine.device import Device
 from desktop_sd.engine.families import FamilySpec, sd, sdxl
@@ -48,11 +48,16 @@ class LoadedModel:
         self.taesd: AutoencoderTiny | None = None
         self.taesd_checked = False
         self.addons = ModelAddons(self.pipelines, device.dtype, self.detach)  # LoRAs and VAE of the current job
+        self.speed_notices: list[str] = []  # said once, with the first image (a compile that takes minutes)
         sizes = {name: _component_bytes(c) for name, c in base.components.items()}
         self.model_bytes = sum(sizes.values())
         # What must fit on the device at once under model offload: the components kept on the CPU do not count.
         on_device = [size for name, size in sizes.items() if name not in spec.cpu_components]
         self.largest_bytes = max(on_device, default=0)
+
+    def take_speed_notices(self) -> list[str]:
+        notices, self.speed_notices = self.speed_notices, []
+        return notices
 
     def _kind_of(self, pipe: DiffusionPipeline) -> PipelineKind:
         for kind, cls in self.spec.pipelines.items():
@@ -83,7 +88,7 @@ class LoadedModel:
         if kind not in self._pipes:
             self.detach()  # from_pipe must not copy a pipeline that carries offload hooks
             source = next(iter(self._pipes.values()))
-            pipe = self.spec.pipelines[kind].from_pipe(source)
+            pipe = speed.from_pipe(self.spec.pipelines[kind], source, self.device)
             pipe.set_progress_bar_config(disable=True)
             self._pipes[kind] = pipe
         return self._pipes[kind]

@@ -228,7 +228,8 @@ class ModelsDialog(QDialog):
         self.recommended_label.setWordWrap(True)
         if recommended is not None:
             self.recommended_label.setText(
-                f"Recommended for this computer: <b>{recommended.name}</b>. {recommended.purpose}"
+                f"Recommended for this computer: <b>{recommended.name}</b>. {recommended.purpose} "
+                f"{self.manager.recommendation_reason(recommended)}"
             )
         self.catalog_table = QTableWidget(len(entries), 5)
         self.catalog_table.setHorizontalHeaderLabels(["Model", "Size", "Licence", "Good for", ""])
