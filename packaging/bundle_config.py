@@ -58,6 +58,7 @@ METADATA_PACKAGES = (
     "requests",
     "packaging",
     "pyyaml",
+    "gguf",  # diffusers' GGUF support checks it is installed
     "tqdm",
     "psutil",
     "platformdirs",
@@ -82,14 +83,18 @@ METADATA_PACKAGES = (
 # diffusers' pipelines are imported by name at run time (model_index.json names a
 # class; the package's lazy loader imports it), so PyInstaller cannot see them.
 # The app runs these families; the others (video, audio, Flux...) stay out.
-DIFFUSERS_PIPELINES = ("stable_diffusion", "stable_diffusion_xl", "stable_diffusion_2")
+DIFFUSERS_PIPELINES = ("stable_diffusion", "stable_diffusion_xl", "stable_diffusion_2", "stable_diffusion_3", "flux")
 # transformers' model classes, named the same way in model_index.json and loaded lazily:
 # CLIP (SD's text encoders, tokenizers, image processor, safety checker) and the
-# models diffusers' own modules import on the way; peft imports bloom's classes when it loads.
-TRANSFORMERS_MODELS = ("clip", "auto", "siglip", "dinov2_with_registers", "vit_mae", "encoder_decoder", "bloom")
+# models diffusers' own modules import on the way.
+# T5 is SD 3's and Flux's long-prompt encoder; bloom's config is imported by peft, which SD 3's and Flux's
+# LoRA loaders import with their pipelines.
+TRANSFORMERS_MODELS = ("clip", "auto", "siglip", "dinov2_with_registers", "vit_mae", "encoder_decoder", "t5", "bloom")
 # Imported by diffusers' schedulers behind an availability check, which PyInstaller may not follow:
 # LMS integrates with scipy, DPM++ SDE draws its noise with torchsde.
 SCHEDULER_IMPORTS = ("scipy.integrate", "scipy.stats", "torchsde", "trampoline")
+# diffusers imports gguf behind an availability check too, to read quantized transformers.
+QUANTIZATION_IMPORTS = ("gguf",)
 
 # Never in the bundle: development tools, test suites, training and notebook stacks.
 EXCLUDES = (
@@ -173,6 +178,7 @@ def hidden_imports(collect_submodules: Callable[..., list[str]]) -> list[str]:
     names += collect_submodules("transformers", filter=keep_module)
     names += collect_submodules("torchsde", filter=keep_module)
     names += SCHEDULER_IMPORTS
+    names += QUANTIZATION_IMPORTS
     return sorted(set(names))
 
 

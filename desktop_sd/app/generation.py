@@ -24,15 +24,18 @@ from desktop_sd.app.candidates import Candidates
 from desktop_sd.app.canvas_document import CanvasDocument
 from desktop_sd.app.jobs import JobQueue
 from desktop_sd.app.messages import Level
-from desktop_sd.app.pace import Pace
+from desktop_sd.app.pace import Pace, describe
 from desktop_sd.app.prompt_model import PromptModel, PromptValues
 from desktop_sd.app.result_saver import ResultSaver
 from desktop_sd.app.reuse_notices import reuse_notices
 from desktop_sd.app.upscale_run import sized_frame
+from desktop_sd.core import paths
 from desktop_sd.core.document import Document
 from desktop_sd.core.errors import InputError
 from desktop_sd.core.request import GenerationRequest, GenerationResult, Mode
 from desktop_sd.core.validation import check_request
+
+SLOW_DECODE_S = 5.0  # a decode slower than this on the CPU brings the offer of the fast decoder
 
 
 class GenerationController(QObject):
@@ -48,6 +51,7 @@ class GenerationController(QObject):
     job_cancelled = Signal()
     idle = Signal()  # no job runs any more
     result_applied = Signal()  # a candidate became part of the canvas
+    estimate_changed = Signal(str)  # how long Generate would take now ("about 45 s"; "" when not measured yet)
 
     def __init__(
         self,
@@ -63,11 +67,14 @@ class GenerationController(QObject):
         self.prompt = prompt
         self.saver = saver
         self.candidates = Candidates(self)
-        self.pace = Pace()
+        self.pace = Pace(paths.cache_dir() / "pace.json")
+        self._fast_decode_offered = False
+        self._last_step: tuple[int, float] | None = None  # (step, time) of the job's last step: the decode follows
         self._model_loaded = False
         self._first_step: tuple[int, float] | None = None  # (step, time) of the first step seen this job
         canvas.frame_changed.connect(lambda frame: prompt.update(width=frame.width(), height=frame.height()))
         prompt.changed.connect(self._size_to_canvas)
+        prompt.changed.connect(self._update_estimate)
         queue.job_started.connect(self._on_started)
         queue.progress.connect(self._on_progress)
         queue.job_finished.connect(self._on_finished)
@@ -149,8 +156,21 @@ class GenerationController(QObject):
         job = self.queue.job(job_id)
         return job.frame if job is not None and job.frame is not None else self.canvas.frame
 
+    def estimate_text(self) -> str:
+        """How long the prompt's request would take here, judged by earlier jobs ("" when not known)."""
+        values = self.prompt.values
+        if not values.model:
+            return ""
+        status = self.queue.last_status
+        frame = self.canvas.frame  # the size alone: no image copies on every keystroke
+        request = values.to_request().replace(width=frame.width(), height=frame.height())
+        return describe(self.pace.estimate_s(request.model, status.device if status else "cpu", request))
+
+    def _update_estimate(self) -> None:
+        self.estimate_changed.emit(self.estimate_text())
+
     def _on_started(self, job_id: int) -> None:
-        self._first_step = None
+        self._first_step = self._last_step = None
         job = self.queue.job(job_id)
         total = job.request.steps if job is not None else 0
         self.job_started.emit(self._frame(job_id), total, "Starting…" if self._model_loaded else "Loading the model…")
@@ -162,9 +182,14 @@ class GenerationController(QObject):
         now = time.monotonic()
         if self._first_step is None or step <= self._first_step[0]:
             self._first_step = (step, now)  # the first step includes warming up: the pace counts from it
-        elif step < total:  # after the last step comes the decode, which the pace of steps does not tell
+        elif step < total:  # after the last step comes the decode: its time is remembered from earlier jobs
             first, since = self._first_step
-            self.job_eta.emit(step, total, (now - since) / (step - first) * (total - step))
+            status = self.queue.last_status
+            device = status.device if status else "cpu"
+            decode = self.pace.decode_s(job.request.model, device, job.request) if job is not None else 0.0
+            self.job_eta.emit(step, total, (now - since) / (step - first) * (total - step) + decode)
+        if step == total:
+            self._last_step = (step, now)
 
     def _on_finished(self, job_id: int, result: GenerationResult) -> None:
         self._model_loaded = True
@@ -172,6 +197,7 @@ class GenerationController(QObject):
         upscale = job is not None and job.upscale is not None  # an upscale job (``app.upscale_jobs``)
         if not upscale:
             self.pace.record(result.request.model, result.device, result.request, result.elapsed_s)
+            self._record_parts(result)
         frame = sized_frame(self._frame(job_id), result, upscale)
         if self.saver is not None:
             self.saver.save(job_id, result)
@@ -183,6 +209,29 @@ class GenerationController(QObject):
             self.candidates.add_result(result, frame)
         self.job_done.emit(result.elapsed_s)
         self._ended()
+
+    def _record_parts(self, result: GenerationResult) -> None:
+        """Step and decode times of the job just finished, as the window saw its steps arrive."""
+        if self._first_step is None or self._last_step is None or self._last_step[0] <= self._first_step[0]:
+            return
+        (first, since), (last, at) = self._first_step, self._last_step
+        step_s = (at - since) / (last - first)
+        decode_s = time.monotonic() - at
+        self.pace.record_parts(result.request.model, result.device, result.request, step_s, decode_s)
+        self._update_estimate()
+        if result.device == "cpu" and decode_s > SLOW_DECODE_S and not result.request.fast_decode:
+            self._offer_fast_decode(decode_s)
+
+    def _offer_fast_decode(self, decode_s: float) -> None:
+        """Once a session: a slow CPU decode suggests the fast decoder for drafts."""
+        if self._fast_decode_offered:
+            return
+        self._fast_decode_offered = True
+        self.message.emit(
+            f"Decoding the image took {decode_s:.0f} s on the CPU. For drafts, tick “Fast decode” (needs TAESD, "
+            "from Models): it decodes in well under a second, with softer detail.",
+            Level.INFO,
+        )
 
     def _on_failed(self, _job_id: int, message: str) -> None:
         self.message.emit(message, Level.ERROR)

@@ -145,5 +145,9 @@ ASPECT_PRESETS: dict[Family, tuple[tuple[str, int, int], ...]] = {
 }
 
 
+# SD 3 and Flux train at about a megapixel in the same buckets as SDXL.
+ASPECT_PRESETS[Family.SD3] = ASPECT_PRESETS[Family.FLUX] = ASPECT_PRESETS[Family.SDXL]
+
+
 def aspect_presets(family: Family) -> tuple[tuple[str, int, int], ...]:
     return ASPECT_PRESETS.get(family, ASPECT_PRESETS[Family.SD1])

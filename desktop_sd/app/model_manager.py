@@ -22,7 +22,7 @@ from desktop_sd.core.errors import Cancelled, DesktopSDError
 from desktop_sd.core.request import Family
 from desktop_sd.core.settings import Settings
 from desktop_sd.models import install, network, sysinfo
-from desktop_sd.models.catalog import CatalogEntry, load_catalog, recommended
+from desktop_sd.models.catalog import CatalogEntry, load_catalog, recommendation_reason, recommended
 from desktop_sd.models.importer import import_path
 from desktop_sd.models.progress import Meter, Progress
 from desktop_sd.models.registry import InstalledModel, Registry
@@ -121,6 +121,12 @@ class ModelManager(QObject):
         if self._vram_mb is False:
             self._vram_mb = sysinfo.gpu_vram_mb()
         return recommended(self.catalog(), self._vram_mb or None)
+
+    def recommendation_reason(self, entry: CatalogEntry) -> str:
+        """Why ``entry`` (the recommended one) suits this computer."""
+        if self._vram_mb is False:
+            self._vram_mb = sysinfo.gpu_vram_mb()
+        return recommendation_reason(entry, self._vram_mb or None)
 
     # ---- offline -------------------------------------------------------------------------------
 

@@ -64,6 +64,7 @@ class PromptValues:
     hires_steps: int = HIRES_STEPS.default
     hires_strength: float = HIRES_STRENGTH.default
     hires_upscaler: str = HIRES_UPSCALER.default
+    fast_decode: bool = False  # decode with TAESD when installed: drafts in well under a second on a CPU
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -123,6 +124,7 @@ class PromptValues:
             hires_steps=self.hires_steps,
             hires_strength=self.hires_strength,
             hires_upscaler=self.hires_upscaler,
+            fast_decode=self.fast_decode,
         )
 
     @classmethod

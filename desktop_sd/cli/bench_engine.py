@@ -7,11 +7,19 @@ figures, then the overhead ratio (engine median / diffusers median; goal
 <= 1.03) and the peak-memory difference (goal <= 150 MB; CUDA's
 ``max_memory_allocated`` on a GPU, the peak RSS on the CPU). The last line
 is one JSON object.
+
+On the CPU a third contender joins the same alternation: the engine with the
+CPU settings the app chooses automatically (bfloat16 where the CPU runs it
+natively, one thread per physical core). Its median against plain diffusers
+with its defaults (float32) is ``cpu_speedup_vs_diffusers_fp32`` (goal >= 1.4
+on a CPU with native bfloat16, >= 1.0 elsewhere), and the largest pixel
+difference between their final images is ``max_abs_diff_vs_fp32``.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import statistics
 import sys
@@ -20,6 +28,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from desktop_sd.core.settings import CPU_PRECISIONS
 
 if TYPE_CHECKING:
     from desktop_sd.engine.random_models import Size
@@ -30,6 +40,8 @@ MB = 1024 * 1024
 GPU_DEFAULTS = {"size": 512, "steps": 20, "rounds": 5}
 # 2-core CPUs take ~2 s a step at 128 px with SD 1.5 weights; keep the run to a few minutes.
 CPU_DEFAULTS = {"size": 128, "steps": 4, "rounds": 3}
+SPEEDUP_GOAL_NATIVE_BF16 = 1.4
+SPEEDUP_GOAL = 1.0
 PROMPT = "a lighthouse on a cliff at dusk, oil painting"
 
 
@@ -40,6 +52,12 @@ def register(benches: argparse._SubParsersAction) -> None:
     parser.add_argument("--rounds", type=int, help="timed rounds after the warm-up (default 5 on a GPU, 3 on the CPU)")
     parser.add_argument("--model-size", choices=("tiny", "sd15"), default="sd15", help="random weights (default sd15)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    parser.add_argument(
+        "--cpu-precision",
+        choices=CPU_PRECISIONS,
+        default="auto",
+        help="the fast engine's CPU precision in the speed-up comparison (default auto, as the app)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -49,7 +67,15 @@ def run(args: argparse.Namespace) -> int:
 
     quiet_libraries()
     try:
-        report = bench(args.model_size, args.device, args.size, args.steps, args.rounds, out=sys.stdout)
+        report = bench(
+            args.model_size,
+            args.device,
+            args.size,
+            args.steps,
+            args.rounds,
+            out=sys.stdout,
+            cpu_precision=args.cpu_precision,
+        )
     except DesktopSDError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -64,12 +90,13 @@ def bench(
     steps: int | None = None,
     rounds: int | None = None,
     out: Any = None,
+    cpu_precision: str = "auto",
 ) -> dict[str, Any]:
     """Run the benchmark and return its figures (per-round lines go to ``out``)."""
     import torch
 
     from desktop_sd.core.request import GenerationRequest, Mode
-    from desktop_sd.engine import Engine
+    from desktop_sd.engine import Engine, speed
     from desktop_sd.engine.device import pick_device
     from desktop_sd.engine.random_models import build_pipeline
 
@@ -87,6 +114,23 @@ def bench(
     pipe = build_pipeline(model_size).to(dtype=device.dtype)
     engine = Engine(resolve=_no_resolve, device=device_choice)
     engine.use_pipeline("bench", pipe, device=device_choice)
+    runs: dict[str, Callable[[], None]] = {}
+    images: dict[str, Any] = {}
+    fast_device = None
+    if device.kind == "cpu":  # the app's automatic CPU settings on a copy of the same weights
+        options = speed.SpeedOptions.automatic(cpu_precision)
+        fast_engine = Engine(resolve=_no_resolve, device=device_choice, speed_options=options)
+        fast_engine.use_pipeline("bench", copy.deepcopy(pipe), device=device_choice)
+        fast_device = speed.tuned(device, options)
+        say(
+            f"fast engine: {fast_device.dtype} UNet and text encoder, {fast_device.decode_dtype} VAE, "
+            f"{options.cpu_threads} threads"
+        )
+
+        def through_fast_engine() -> None:
+            images["fast"] = fast_engine.generate(request, lambda *_: None, cancelled).images[0]
+
+        runs["fast"] = through_fast_engine
     say(f"built in {time.perf_counter() - started:.1f} s; {size}x{size}, {steps} steps, {rounds} rounds")
 
     request = GenerationRequest(
@@ -98,7 +142,7 @@ def bench(
         engine.generate(request, lambda *_: None, cancelled)
 
     def through_diffusers() -> None:
-        pipe(
+        images["diffusers"] = pipe(
             prompt=PROMPT,
             negative_prompt="",
             width=size,
@@ -106,17 +150,17 @@ def bench(
             num_inference_steps=steps,
             guidance_scale=request.cfg_scale,
             generator=torch.Generator("cpu").manual_seed(1),
-        )
+        ).images[0]
 
     meter = _MemoryMeter(device.kind)
     say("warm-up ...")
-    through_engine()  # also places the pipeline on the device
-    through_diffusers()
-    times: dict[str, list[float]] = {"engine": [], "diffusers": []}
-    peaks: dict[str, list[float]] = {"engine": [], "diffusers": []}
-    runs: dict[str, Callable[[], None]] = {"engine": through_engine, "diffusers": through_diffusers}
+    runs = {"engine": through_engine, "diffusers": through_diffusers, **runs}
+    for action in runs.values():
+        action()  # the engine's first call also places the pipeline on the device
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    peaks: dict[str, list[float]] = {name: [] for name in runs}
     for index in range(rounds):
-        order = ("engine", "diffusers") if index % 2 == 0 else ("diffusers", "engine")  # cancel out drift
+        order = list(runs) if index % 2 == 0 else list(reversed(runs))  # cancel out drift
         for name in order:
             seconds, peak = meter.measure(runs[name])
             times[name].append(seconds)
@@ -124,6 +168,7 @@ def bench(
         say(
             f"round {index + 1}/{rounds}: engine {times['engine'][-1]:.3f} s ({peaks['engine'][-1]:.0f} MB peak), "
             f"diffusers {times['diffusers'][-1]:.3f} s ({peaks['diffusers'][-1]:.0f} MB peak)"
+            + (f", fast engine {times['fast'][-1]:.3f} s" if "fast" in times else "")
         )
     engine_median = statistics.median(times["engine"])
     diffusers_median = statistics.median(times["diffusers"])
@@ -134,6 +179,15 @@ def bench(
         f"(goal <= {MEMORY_GOAL_MB:.0f} MB, {meter.method})"
     )
     engine.unload()
+    speedup = diff = None
+    if fast_device is not None:
+        speedup = diffusers_median / statistics.median(times["fast"])
+        diff = _max_abs_diff(images["fast"], images["diffusers"])
+        goal = SPEEDUP_GOAL_NATIVE_BF16 if fast_device.dtype == torch.bfloat16 else SPEEDUP_GOAL
+        say(
+            f"CPU speed-up against plain diffusers in float32: {speedup:.2f}x (goal >= {goal}) with "
+            f"{str(fast_device.dtype).removeprefix('torch.')}; largest pixel difference {diff}"
+        )
     return {
         "overhead_ratio": round(ratio, 4),
         "peak_mem_delta_mb": round(memory_delta, 1),
@@ -153,7 +207,17 @@ def bench(
         "diffusers_s": [round(t, 4) for t in times["diffusers"]],
         "engine_peak_mb": [round(p, 1) for p in peaks["engine"]],
         "diffusers_peak_mb": [round(p, 1) for p in peaks["diffusers"]],
+        "fast_s": [round(t, 4) for t in times.get("fast", [])],
+        "fast_dtype": str(fast_device.dtype).removeprefix("torch.") if fast_device is not None else None,
+        "cpu_speedup_vs_diffusers_fp32": round(speedup, 3) if speedup is not None else None,
+        "max_abs_diff_vs_fp32": diff,
     }
+
+
+def _max_abs_diff(a: Any, b: Any) -> int:
+    import numpy as np
+
+    return int(np.abs(np.asarray(a, dtype=np.int16) - np.asarray(b, dtype=np.int16)).max())
 
 
 def _no_resolve(name: str) -> Any:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop_sd.cli.hires_args import add_hires_arguments, hires_fields
+from desktop_sd.cli.speed_args import add_speed_arguments, speed_options
 from desktop_sd.core.backend import Backend
 from desktop_sd.core.errors import DesktopSDError, InputError
 from desktop_sd.core.params import (
@@ -92,6 +93,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_hires_arguments(parser)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    add_speed_arguments(parser)
     parser.add_argument(
         "--lora",
         action="append",
@@ -222,6 +224,7 @@ def build_request(args: argparse.Namespace) -> tuple[GenerationRequest, list[str
         clip_skip=args.clip_skip,
         prompt_weights=not args.plain_prompt,
         **hires_fields(args),
+        fast_decode=args.fast_decode,
     )
     return request, notices
 
@@ -288,6 +291,7 @@ def _backend(args: argparse.Namespace) -> Backend:
             find_addon=addon_path,
             find_embedding=find_embedding,
             find_upscaler=upscalers.finder(Registry().folders),
+            speed_options=speed_options(args),
         )
     from desktop_sd.cli.servers import connect
     from desktop_sd.core.settings import Settings

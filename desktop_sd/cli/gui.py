@@ -30,6 +30,7 @@ from desktop_sd.app.model_manager import ModelManager
 from desktop_sd.app.servers import ServerMonitor
 from desktop_sd.app.single_instance import SingleInstance
 from desktop_sd.app.tokens import TokenCounter
+from desktop_sd.cli.speed_args import speed_options_from
 from desktop_sd.core import paths
 from desktop_sd.core.backend import Backend
 from desktop_sd.core.settings import Settings
@@ -45,8 +46,9 @@ from desktop_sd.ui.theme import apply_theme
 log = logging.getLogger(__name__)
 
 
-def engine_factory() -> Backend:
-    """Runs on the worker thread at the first job: this is where torch gets imported."""
+def engine_factory(settings: Settings | None = None) -> Backend:
+    """Runs on the worker thread at the first job: this is where torch gets imported. The speed settings
+    are read from the settings file then (a change in the Speed menu applies from the next start)."""
     from desktop_sd.engine import Engine
     from desktop_sd.models import upscalers
     from desktop_sd.models.addons import addon_path
@@ -60,6 +62,7 @@ def engine_factory() -> Backend:
         find_addon=addon_path,
         find_embedding=find_embedding,
         find_upscaler=upscalers.finder(registry.folders),
+        speed_options=speed_options_from(settings if settings is not None else Settings.load()),
     )
 
 

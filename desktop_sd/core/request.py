@@ -55,11 +55,14 @@ class Family(StrEnum):
     SD2 = "sd2"
     SDXL = "sdxl"
     UNKNOWN = "unknown"
+    SD3 = "sd3"  # SD 3 / 3.5 (flow matching)
+    FLUX = "flux"  # Flux.1 (flow matching)
 
 
 class ModelFormat(StrEnum):
     DIFFUSERS = "diffusers"  # a folder with model_index.json
     SINGLE_FILE = "single_file"  # one .safetensors checkpoint
+    GGUF = "gguf"  # a quantized transformer (.gguf); the rest of the model is the diffusers folder in config_dir
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,7 @@ class GenerationRequest:
     hires_steps: int = HIRES_STEPS.default
     hires_strength: float = HIRES_STRENGTH.default
     hires_upscaler: str = HIRES_UPSCALER.default
+    fast_decode: bool = False  # decode with TAESD (the tiny autoencoder) when it is installed: much faster
 
     def replace(self, **changes: Any) -> GenerationRequest:
         return dataclasses.replace(self, **changes)

@@ -43,6 +43,16 @@ SCHEDULERS: tuple[SchedulerInfo, ...] = (
 
 SCHEDULER_IDS: tuple[str, ...] = tuple(s.id for s in SCHEDULERS)
 
+# Flow-matching models (SD 3, Flux) are sampled along a straight path from noise to image; the
+# noise-prediction schedulers above do not apply to them. "euler" is the flow-matching Euler for them.
+FLOW_MATCHING_FAMILIES = frozenset({"sd3", "flux"})  # ``core.request.Family`` values
+FLOW_MATCHING_IDS: tuple[str, ...] = ("default", "euler")
+
+
+def scheduler_ids_for(family: str) -> tuple[str, ...]:
+    """The scheduler ids that work with a model family (a ``core.request.Family`` value)."""
+    return FLOW_MATCHING_IDS if family in FLOW_MATCHING_FAMILIES else SCHEDULER_IDS
+
 
 def scheduler_info(scheduler_id: str) -> SchedulerInfo:
     for info in SCHEDULERS:

@@ -39,6 +39,9 @@ _V1_KEYS = {
 }
 
 
+CPU_PRECISIONS = ("auto", "float32", "bfloat16")
+
+
 def _limits(lowest: float, highest: float) -> dict[str, tuple[float, float]]:
     return {"range": (lowest, highest)}
 
@@ -57,6 +60,9 @@ class Settings:
     # ComfyUI servers the user added: name -> URL (``remote.servers``; tokens live in the OS keyring, never here).
     servers: dict[str, str] = field(default_factory=dict)
     prompt_weights: bool = True  # read prompts with A1111's syntax: (word:1.2), [word], BREAK, past 75 tokens
+    # Precision on the CPU: "auto" is bfloat16 where the CPU runs it natively (AVX512-BF16, AMX), else float32.
+    cpu_precision: str = field(default="auto", metadata={"choices": CPU_PRECISIONS})
+    compile_unet: bool = False  # torch.compile the UNet on a CUDA GPU (the first run takes minutes)
 
     path: Path = field(default_factory=paths.settings_file, repr=False, metadata={"stored": False})
     notice: str | None = field(default=None, repr=False, metadata={"stored": False})
@@ -157,7 +163,7 @@ def _checked(f: dataclasses.Field[Any], value: Any) -> Any:
         lowest, highest = f.metadata.get("range", (float("-inf"), float("inf")))
         return type(default)(min(highest, max(lowest, value)))
     if isinstance(default, str):
-        return value if isinstance(value, str) else None
+        return value if isinstance(value, str) and value in f.metadata.get("choices", (value,)) else None
     if isinstance(default, list):
         return [v for v in value if isinstance(v, str)] if isinstance(value, list) else None
     if isinstance(default, dict):

@@ -43,6 +43,19 @@ class AppliedAddons:
     vae_hash: str = ""
 
 
+def refuse_extras(family: str, request: GenerationRequest) -> AppliedAddons:
+    """For a family that takes no LoRA or separate VAE (SD 3, Flux): an ``InputError`` naming what the
+    request asked for, or the prompts without their ``<lora:>`` tags when it asked for none."""
+    prompt, negative, loras = prompt_loras(request.prompt, request.negative_prompt, request.loras)
+    asked = [f"LoRA {name!r}" for name, _ in loras] + ([f"VAE {request.vae!r}"] if request.vae else [])
+    if asked:
+        raise InputError(
+            f"{family} models take no LoRA or separate VAE in this version ({', '.join(asked)}). "
+            "Turn them off, or choose an SD 1.x, 2.x or SDXL model."
+        )
+    return AppliedAddons(prompt, negative)
+
+
 class ModelAddons:
     """The LoRAs and VAE currently in one loaded model."""
 

@@ -17,8 +17,14 @@ DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
 class Device:
     kind: str  # "cuda", "mps" or "cpu"
     torch_device: torch.device
-    dtype: torch.dtype
+    dtype: torch.dtype  # the UNet's and text encoders'
     name: str
+    vae_dtype: torch.dtype | None = None  # the VAE's, when it differs (float32 beside a bfloat16 UNet on the CPU)
+
+    @property
+    def decode_dtype(self) -> torch.dtype:
+        """The VAE's (and the fast decoder's) precision."""
+        return self.vae_dtype or self.dtype
 
     @property
     def key(self) -> str:

@@ -28,14 +28,14 @@ from desktop_sd.core.request import Family, GenerationRequest, GenerationResult,
 from desktop_sd.core.upscaling import UpscaleRequest, UpscaleResult
 from desktop_sd.core.validation import check_request
 from desktop_sd.engine import device as devices
-from desktop_sd.engine import hires_pass, loading, run, upscale_job
-from desktop_sd.engine.addons import AddonFinder, find_by_path
+from desktop_sd.engine import hires_pass, loading, run, speed, upscale_job
+from desktop_sd.engine.addons import AddonFinder, find_by_path, refuse_extras
 from desktop_sd.engine.embeddings import EmbeddingFinder, Embeddings
+from desktop_sd.engine.families import FamilySpec, spec_for_pipeline
 from desktop_sd.engine.interrupt import interruptible
 from desktop_sd.engine.pipelines import LoadedModel
 from desktop_sd.engine.previews import DEFAULT_INTERVAL_S, Previewer, load_taesd, taesd_folder
 from desktop_sd.engine.prompt_embeds import diffusers_clip_skip, encode_arguments
-from desktop_sd.engine.prompts import truncation_notices
 from desktop_sd.engine.schedulers import scheduler_id_of, seed_noise
 from desktop_sd.engine.tiers import TierMemory, choose_start_tier, next_tier
 
@@ -49,6 +49,11 @@ TIER_NAMES = {
     MemoryTier.MODEL_OFFLOAD: "model offload",
     MemoryTier.SEQUENTIAL_OFFLOAD: "sequential offload",
 }
+
+NO_FAST_DECODER = (
+    "Fast decode needs TAESD, which is not installed; the full VAE decoded this image. "
+    "Install TAESD (TAESDXL for SDXL models) from the Models dialog, or with `desktop-sd models download taesd`."
+)
 
 
 class _OutOfMemory(Exception):
@@ -73,6 +78,7 @@ class Engine:
         find_addon: AddonFinder | None = None,
         find_embedding: EmbeddingFinder | None = None,
         find_upscaler: UpscalerFinder | None = None,
+        speed_options: speed.SpeedOptions | None = None,
     ) -> None:
         """``find_taesd(family)`` names the installed TAESD folder for previews (the model
         registry knows); without it, ``models/taesd`` and ``models/taesdxl`` are looked in.
@@ -88,6 +94,7 @@ class Engine:
         self._model: LoadedModel | None = None
         self._embeddings = Embeddings(find_embedding)
         self._lock = threading.RLock()
+        self._speed = speed_options or speed.SpeedOptions()  # the default changes nothing: float32 on the CPU
         self.loads = 0  # how many times a model was read from disk (a reload shows up here)
         self.upscalers = upscale_job.Upscalers(find_upscaler)  # upscaler models by name (hires fix, upscale jobs)
         self._latents: torch.Tensor | None = None  # the last pass's latents, for a latent hires upscale
@@ -107,20 +114,27 @@ class Engine:
             notices += call.notices
             _raise_if_cancelled(cancelled)
             model = self._ensure_model(request, cancelled)
+            notices += model.take_speed_notices()
             _raise_if_cancelled(cancelled)
             if model.inpainting:
                 call = call.for_inpainting_model()
             if request.scheduler == "default":  # record the scheduler that really runs
                 request = request.replace(scheduler=scheduler_id_of(model.schedulers.get("default")))
-            addons = model.addons.apply(request, self._find_addon, model.pipeline(call.kind))  # LoRAs, VAE
-            run_request = request.replace(prompt=addons.prompt, negative_prompt=addons.negative_prompt)
-            run_request, more = self._embeddings.apply(model, model.pipeline(call.kind), run_request)
-            notices += more
-            request = request.replace(ti_hashes=run_request.ti_hashes)
-            if not request.prompt_weights:  # with A1111's syntax, long prompts are encoded in chunks
-                notices += truncation_notices(model.tokenizer, run_request.prompt, run_request.negative_prompt)
+            if model.spec.a1111_extras:
+                addons = model.addons.apply(request, self._find_addon, model.pipeline(call.kind))  # LoRAs, VAE
+                run_request = request.replace(prompt=addons.prompt, negative_prompt=addons.negative_prompt)
+                run_request, more = self._embeddings.apply(model, model.pipeline(call.kind), run_request)
+                notices += more
+                request = request.replace(ti_hashes=run_request.ti_hashes)
+            else:
+                addons, run_request = refuse_extras(model.spec.label, request), request
+            if not (request.prompt_weights and model.spec.a1111_extras):  # A1111's syntax encodes long prompts
+                notices += model.spec.notices(model.base, run_request)  # the prompt as the family reads it
             seeds = batch_seeds(seed, request.batch_size)
             images = self._run(model, call, run_request, seeds, on_step, cancelled, notices)
+            if request.fast_decode and model.taesd is None:  # the full VAE decoded it: the metadata must say so
+                request = request.replace(fast_decode=False)
+                notices.append(NO_FAST_DECODER)
             if hires.wanted(request):
                 images = hires_pass.second_pass(
                     self, model, run_request, images, self._latents, seeds, on_step, cancelled, notices
@@ -173,12 +187,16 @@ class Engine:
         """Adopt an already built pipeline as the loaded model under ``name`` (benchmarks, tests)."""
         with self._lock:
             self.unload()
-            target = devices.pick_device(device or self._device_choice)
+            target = speed.tuned(devices.pick_device(device or self._device_choice), self._speed)
             pipe.set_progress_bar_config(disable=True)
-            self._install(LoadedModel(name, name, pipe, target, xl=hasattr(pipe, "text_encoder_2")))
+            model = LoadedModel(name, name, pipe, target, spec_for_pipeline(pipe))
+            model.speed_notices = speed.prepare(pipe, target, self._speed)
+            self._install(model)
 
     def _ensure_model(self, request: GenerationRequest, cancelled: threading.Event | None = None) -> LoadedModel:
         device = devices.pick_device(request.device if request.device != "auto" else self._device_choice)
+        device = speed.tuned(device, self._speed)
+        speed.apply_threads(device, self._speed)
         model = self._model
         if model is not None and model.name == request.model and model.device == device:
             return model
@@ -189,9 +207,10 @@ class Engine:
         self.unload()
         plan = loading.plan_model(ref, device.dtype)
         loading.check_ram(ref, plan)
-        pipe = loading.load_pipeline(ref, plan, device.dtype, cancelled)
+        pipe = loading.load_pipeline(ref, plan, device.dtype, cancelled, vae_dtype=device.vae_dtype)
         self.loads += 1
-        model = LoadedModel(request.model, ref.id, pipe, device, plan.xl)
+        model = LoadedModel(request.model, ref.id, pipe, device, plan.spec)
+        model.speed_notices = speed.prepare(pipe, device, self._speed)
         model.model_hash = _a1111_hash(ref)
         return self._install(model)
 
@@ -238,13 +257,16 @@ class Engine:
 
     # ---- Running ---------------------------------------------------------------------------
 
-    def _arguments(self, call: PipelineCall, request: GenerationRequest, seeds: tuple[int, ...]) -> dict[str, Any]:
+    def _arguments(
+        self, call: PipelineCall, request: GenerationRequest, seeds: tuple[int, ...], spec: FamilySpec
+    ) -> dict[str, Any]:
         generators = [torch.Generator("cpu").manual_seed(s) for s in seeds]
+        skip = {"clip_skip": diffusers_clip_skip(request.clip_skip)} if spec.a1111_extras else {}
         return {
             **call.pipeline_inputs(),
             "prompt": request.prompt,
             "negative_prompt": request.negative_prompt,
-            "clip_skip": diffusers_clip_skip(request.clip_skip),
+            **skip,
             "num_inference_steps": request.steps,
             "guidance_scale": request.cfg_scale,
             "num_images_per_prompt": request.batch_size,
@@ -268,10 +290,23 @@ class Engine:
         ladder = devices.ladder(model.device)
         assert model.tier is not None
         tier = model.tier
+        spec = model.spec
         if not model.taesd_checked:
-            model.taesd = load_taesd(self._taesd_folder(model.xl), model.device.torch_device, model.device.dtype)
+            channels = int(pipe.vae.config.latent_channels)
+            model.taesd = load_taesd(
+                self._taesd_folder(model), model.device.torch_device, model.device.decode_dtype, channels
+            )
             model.taesd_checked = True
-        previewer = Previewer(model.xl, call.size, model.taesd, self._preview_interval)
+        previewer = Previewer(
+            model.xl,
+            call.size,
+            model.taesd,
+            self._preview_interval,
+            factors=spec.latent_rgb,
+            bias=spec.latent_bias,
+            linear=spec.latent_rgb is not None,
+            unpack=lambda latents: spec.unpack(pipe, latents, call.size),
+        )
 
         def step_end(p: DiffusionPipeline, i: int, _t: Any, tensors: dict[str, Any]) -> dict[str, Any]:
             _raise_if_cancelled(cancelled)
@@ -279,8 +314,8 @@ class Engine:
             on_step(i + 1, total, previewer(tensors["latents"], force=i + 1 == total))
             return {}
 
-        arguments = self._arguments(call, request, seeds)
-        with interruptible((getattr(pipe, "unet", None), getattr(pipe, "vae", None)), cancelled):
+        arguments = spec.arguments(self._arguments(call, request, seeds, spec), request, call.size)
+        with interruptible((getattr(pipe, spec.denoiser, None), getattr(pipe, "vae", None)), cancelled):
             return self._denoise_and_decode(
                 model, pipe, tier, ladder, call, request, seeds, arguments, step_end, cancelled, notices
             )
@@ -303,18 +338,20 @@ class Engine:
         while latents is None:
             try:
                 report_phase("Encoding the prompt…")  # until the first step reports
+                weighted = request.prompt_weights and model.spec.a1111_extras
                 latents = self._attempt(
-                    "denoise", _denoise_at, model, pipe, tier, arguments, step_end, request.prompt_weights
+                    "denoise", _denoise_at, model, pipe, tier, arguments, step_end, weighted, call.size
                 )
             except _OutOfMemory:
                 tier = self._step_down(model, ladder, tier, request, notices)
-                arguments = self._arguments(call, request, seeds)  # fresh generators: the retry repeats the seeds
+                # fresh generators: the retry repeats the seeds
+                arguments = model.spec.arguments(self._arguments(call, request, seeds, model.spec), request, call.size)
         _raise_if_cancelled(cancelled)  # a cancel during the last step still skips the decode
         self._latents = latents
         images: list[Image.Image] | None = None
         while images is None:
             try:
-                images = self._attempt("decode", _decode_at, model, pipe, tier, latents)
+                images = self._attempt("decode", _decode_at, model, pipe, tier, latents, request.fast_decode)
             except _OutOfMemory:
                 if not model.vae_tiling:
                     devices.free_caches(model.device)
@@ -326,9 +363,10 @@ class Engine:
             self._tiers.put(model.model_id, model.device.key, tier)
         return images
 
-    def _taesd_folder(self, xl: bool) -> Path | None:
-        found = self._find_taesd(Family.SDXL if xl else Family.SD1) if self._find_taesd is not None else None
-        return found if found is not None else taesd_folder(xl)
+    def _taesd_folder(self, model: LoadedModel) -> Path | None:
+        family = model.spec.families[0]
+        found = self._find_taesd(family) if self._find_taesd is not None else None
+        return found if found is not None else taesd_folder(model.spec.taesd_name)
 
     def _attempt(self, stage: str, action: Callable[..., T], *args: Any) -> T:
         """Run ``action``; an out-of-memory error becomes ``_OutOfMemory`` after its traceback is dropped."""
@@ -369,10 +407,12 @@ def _denoise_at(
     arguments: dict[str, Any],
     step_end: run.StepEnd,
     prompt_weights: bool,
+    size: tuple[int, int],
 ) -> torch.Tensor:
     model.place(pipe, tier)
     # The prompts are encoded once the encoders are placed (and within the out-of-memory retry).
-    return run.denoise(pipe, encode_arguments(pipe, arguments, prompt_weights), step_end)
+    latents = run.denoise(pipe, encode_arguments(pipe, arguments, prompt_weights), step_end)
+    return model.spec.unpack(pipe, latents, size)
 
 
 def _raise_if_cancelled(cancelled: threading.Event) -> None:
@@ -381,10 +421,13 @@ def _raise_if_cancelled(cancelled: threading.Event) -> None:
 
 
 def _decode_at(
-    model: LoadedModel, pipe: DiffusionPipeline, tier: MemoryTier, latents: torch.Tensor
+    model: LoadedModel, pipe: DiffusionPipeline, tier: MemoryTier, latents: torch.Tensor, fast: bool = False
 ) -> list[Image.Image]:
     model.place(pipe, tier)  # a no-op unless the tier or VAE tiling just changed
-    return run.decode(pipe, latents, model.xl)
+    speed.keep_vae_precision(pipe, model.device)
+    if fast and model.taesd is not None:
+        return run.decode_fast(pipe, model.taesd, latents)
+    return run.decode(pipe, latents, model.spec)
 
 
 def _a1111_hash(ref: ModelRef) -> str:

@@ -8,6 +8,7 @@ offline configs, and whether the model fits in free RAM.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import warnings
@@ -17,13 +18,7 @@ from typing import Any
 
 import psutil
 import torch
-from diffusers import (
-    DiffusionPipeline,
-    StableDiffusionInpaintPipeline,
-    StableDiffusionPipeline,
-    StableDiffusionXLInpaintPipeline,
-    StableDiffusionXLPipeline,
-)
+from diffusers import AutoencoderKL, DiffusionPipeline, GGUFQuantizationConfig
 from safetensors import SafetensorError, safe_open
 
 from desktop_sd.core.backend import report_phase
@@ -31,17 +26,11 @@ from desktop_sd.core.errors import Cancelled, ModelError, OutOfMemoryError
 from desktop_sd.core.model_files import PICKLE_SUFFIXES, check_fits_memory
 from desktop_sd.core.request import Family, ModelFormat, ModelRef
 from desktop_sd.engine.device import is_out_of_memory
+from desktop_sd.engine.families import FamilySpec, sdxl, spec_for_class_name, spec_for_family
 from desktop_sd.engine.interrupt import between_components
 
-SD_CLASSES = (
-    "StableDiffusionPipeline",
-    "StableDiffusionImg2ImgPipeline",
-    "StableDiffusionInpaintPipeline",
-    "StableDiffusionInpaintPipelineLegacy",
-)
-SDXL_CLASSES = ("StableDiffusionXLPipeline", "StableDiffusionXLImg2ImgPipeline", "StableDiffusionXLInpaintPipeline")
 TRUSTED_LIBRARIES = ("diffusers", "transformers")
-WEIGHT_COMPONENTS = ("unet", "vae", "text_encoder", "text_encoder_2")
+FAMILY_NAMES = "Stable Diffusion 1.x, 2.x, SDXL, SD 3 / 3.5 or Flux.1"
 CORRUPTION_WORDS = ("safetensor", "header", "deserializ", "incomplete", "truncat")
 # safetensors' dtype names; floating-point tensors are cast to the device's precision on loading
 _FLOAT_DTYPES = ("F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2")
@@ -52,10 +41,15 @@ _DTYPE_BYTES = {"I64": 8, "U64": 8, "I32": 4, "U32": 4, "I16": 2, "U16": 2}
 class ModelPlan:
     """What was learned about a model before loading it."""
 
-    xl: bool  # SDXL family (two text encoders)
-    inpainting: bool  # a 9-channel inpainting UNet
+    spec: FamilySpec  # the model's family
+    inpainting: bool  # a dedicated inpainting model (9-channel UNet, Flux Fill)
     variant: str | None  # "fp16" when a diffusers folder holds only fp16 weight files
     need_bytes: int  # memory the weights take once loaded at the target dtype
+    without: tuple[str, ...] = ()  # optional components the folder lacks, loaded as None (SD 3 without T5)
+
+    @property
+    def xl(self) -> bool:
+        return self.spec is sdxl.SPEC
 
 
 def _size(n: int) -> str:
@@ -72,7 +66,25 @@ def plan_model(ref: ModelRef, dtype: torch.dtype) -> ModelPlan:
         raise ModelError(f"The model {ref.id!r} is missing: {ref.path} does not exist. Install or locate it again.")
     if ref.format is ModelFormat.SINGLE_FILE:
         return _plan_single_file(ref, dtype)
+    if ref.format is ModelFormat.GGUF:
+        return _plan_transformer_file(ref, dtype)
     return _plan_folder(ref, dtype)
+
+
+def _plan_transformer_file(ref: ModelRef, dtype: torch.dtype) -> ModelPlan:
+    """A transformer file (GGUF, or an SD 3 / Flux ``.safetensors``), run with the rest of the installed
+    model in ``ref.config_dir``."""
+    check_fits_memory(ref.path)
+    base = ref.config_dir
+    if base is None or not (Path(base) / "model_index.json").is_file():
+        raise ModelError(
+            f"{ref.path.name} holds only a transformer, and the model that supplies its text encoders "
+            "and VAE is not installed. Install the matching model from Models > Download, then choose the file again."
+        )
+    plan = _plan_folder(ModelRef(ref.id, Path(base), ModelFormat.DIFFUSERS, ref.family), dtype, skip=("transformer",))
+    if plan.spec.transformer_class is None:
+        raise ModelError(f"{ref.path.name}: transformer files run only in a Flux.1 or SD 3 model.")
+    return dataclasses.replace(plan, need_bytes=plan.need_bytes + ref.path.stat().st_size)
 
 
 def _plan_single_file(ref: ModelRef, dtype: torch.dtype) -> ModelPlan:
@@ -86,6 +98,10 @@ def _plan_single_file(ref: ModelRef, dtype: torch.dtype) -> ModelPlan:
         raise ModelError(f"{path.name} is not a model file Desktop SD can load: use a .safetensors checkpoint.")
     check_fits_memory(path)
     table = read_tensor_table(path)
+    spec = spec_for_family(ref.family) or spec_for_family(Family.SD1)
+    assert spec is not None
+    if spec.flow_matching:  # the transformer from the file, the rest from an installed model
+        return _plan_transformer_file(ref, dtype)
     if ref.config_dir is None or not (Path(ref.config_dir) / "model_index.json").is_file():
         family = ref.family if ref.family is not Family.UNKNOWN else "this kind of"
         raise ModelError(
@@ -94,9 +110,7 @@ def _plan_single_file(ref: ModelRef, dtype: torch.dtype) -> ModelPlan:
         )
     _, conv_in = table.get("model.diffusion_model.input_blocks.0.0.weight", ("", ()))
     inpainting = ref.inpainting or (len(conv_in) > 1 and conv_in[1] == 9)
-    return ModelPlan(ref.family is Family.SDXL, inpainting, None, _table_bytes(table, dtype))
-
-
+    return ModelPlan(spec, inpainting, None, _table_bytes(table, dtype))
 
 
 def _read_json(path: Path, what: str) -> dict[str, Any]:
@@ -111,7 +125,7 @@ def _read_json(path: Path, what: str) -> dict[str, Any]:
     return data
 
 
-def _plan_folder(ref: ModelRef, dtype: torch.dtype) -> ModelPlan:
+def _plan_folder(ref: ModelRef, dtype: torch.dtype, skip: tuple[str, ...] = ()) -> ModelPlan:
     folder = ref.path
     index = _read_json(folder / "model_index.json", "model index")
     class_name = index.get("_class_name")
@@ -128,25 +142,18 @@ def _plan_folder(ref: ModelRef, dtype: torch.dtype) -> ModelPlan:
                 f"{folder.name} asks to run code shipped with the model ({name}: {value[0]}.{value[1]}). "
                 "Desktop SD never runs code from model files; use a standard Stable Diffusion model."
             )
-    if class_name in SDXL_CLASSES:
-        xl = True
-        if index.get("text_encoder", [None])[0] is None:
-            raise ModelError(
-                f"{folder.name} is an SDXL refiner, which cannot generate on its own. Use an SDXL base model."
-            )
-    elif class_name in SD_CLASSES:
-        xl = False
-    else:
+    spec = spec_for_class_name(class_name)
+    if spec is None:
         raise ModelError(
-            f"{folder.name} is a {class_name} model, which Desktop SD cannot run. "
-            "It runs Stable Diffusion 1.x, 2.x and SDXL models."
+            f"{folder.name} is a {class_name} model, which Desktop SD cannot run. It runs {FAMILY_NAMES} models."
         )
-    unet_config = _read_json(folder / "unet" / "config.json", "UNet config")
-    inpainting = unet_config.get("in_channels") == 9
+    spec.check_folder(folder, index)
+    inpainting = spec.folder_inpainting(folder, _read_json)
+    without = tuple(name for name in spec.optional_components if not (folder / name).is_dir())
     need = 0
     variant: str | None = None
-    for component in WEIGHT_COMPONENTS:
-        if index.get(component, [None])[0] is None:
+    for component in spec.weight_components:
+        if index.get(component, [None])[0] is None or component in without or component in skip:
             continue
         files, component_variant = _weight_files(folder / component)
         variant = variant or component_variant
@@ -155,7 +162,7 @@ def _plan_folder(ref: ModelRef, dtype: torch.dtype) -> ModelPlan:
                 need += _table_bytes(read_tensor_table(file), dtype)
             else:
                 need += file.stat().st_size
-    return ModelPlan(xl, inpainting, variant, need)
+    return ModelPlan(spec, inpainting, variant, need, without)
 
 
 def _weight_files(component: Path) -> tuple[list[Path], str | None]:
@@ -227,24 +234,25 @@ def check_ram(ref: ModelRef, plan: ModelPlan) -> None:
 
 
 def load_pipeline(
-    ref: ModelRef, plan: ModelPlan, dtype: torch.dtype, cancelled: threading.Event | None = None
+    ref: ModelRef,
+    plan: ModelPlan,
+    dtype: torch.dtype,
+    cancelled: threading.Event | None = None,
+    vae_dtype: torch.dtype | None = None,
 ) -> DiffusionPipeline:
     """Load the model's base pipeline on the CPU (placement on the device comes later).
 
-    A set ``cancelled`` stops the load before the next component (``Cancelled``)."""
-    if plan.xl:
-        cls: type[DiffusionPipeline] = (
-            StableDiffusionXLInpaintPipeline if plan.inpainting else StableDiffusionXLPipeline
-        )
-        extra: dict[str, Any] = {"add_watermarker": False}
-    else:
-        cls = StableDiffusionInpaintPipeline if plan.inpainting else StableDiffusionPipeline
-        extra = {"safety_checker": None, "feature_extractor": None, "requires_safety_checker": False}
+    A set ``cancelled`` stops the load before the next component (``Cancelled``). A ``vae_dtype`` other
+    than ``dtype`` loads the VAE in it straight from the file (not rounded through ``dtype`` first)."""
+    cls = plan.spec.load_class(plan.inpainting)
+    extra: dict[str, Any] = {**plan.spec.load_options, **dict.fromkeys(plan.without)}
     try:
         with warnings.catch_warnings():
             # Later diffusers rename torch_dtype to dtype; torch_dtype works in every version we support.
             warnings.simplefilter("ignore", FutureWarning)
             with between_components(lambda k, n, name: _component(k, n, name, cancelled)):
+                if vae_dtype is not None and vae_dtype != dtype:
+                    extra = {**extra, "vae": _vae_from_files(ref, plan, vae_dtype)}
                 pipe = _from_files(cls, ref, plan, dtype, extra)
     except (ModelError, Cancelled):
         raise
@@ -267,6 +275,8 @@ def _component(index: int, count: int, name: str, cancelled: threading.Event | N
 def _from_files(
     cls: type[DiffusionPipeline], ref: ModelRef, plan: ModelPlan, dtype: torch.dtype, extra: dict[str, Any]
 ) -> DiffusionPipeline:
+    if ref.format is ModelFormat.GGUF or (ref.format is ModelFormat.SINGLE_FILE and plan.spec.flow_matching):
+        return _from_transformer_file(cls, ref, plan, dtype, extra)
     if ref.format is ModelFormat.SINGLE_FILE:
         return cls.from_single_file(
             str(ref.path), config=str(ref.config_dir), local_files_only=True, torch_dtype=dtype, **extra
@@ -274,6 +284,39 @@ def _from_files(
     if plan.variant:
         extra = {**extra, "variant": plan.variant}
     return cls.from_pretrained(str(ref.path), local_files_only=True, torch_dtype=dtype, **extra)
+
+
+def _from_transformer_file(
+    cls: type[DiffusionPipeline], ref: ModelRef, plan: ModelPlan, dtype: torch.dtype, extra: dict[str, Any]
+) -> DiffusionPipeline:
+    """The transformer from its file (a GGUF one kept quantized, computed at ``dtype``), the rest from the
+    installed model in ``ref.config_dir`` (the base folder's variant applies to that rest only)."""
+    assert plan.spec.transformer_class is not None and ref.config_dir is not None
+    base = str(ref.config_dir)
+    quantized = (
+        {"quantization_config": GGUFQuantizationConfig(compute_dtype=dtype)} if ref.format is ModelFormat.GGUF else {}
+    )
+    transformer = plan.spec.transformer_class.from_single_file(
+        str(ref.path), config=base, subfolder="transformer", torch_dtype=dtype, local_files_only=True, **quantized
+    )
+    if plan.variant:
+        extra = {**extra, "variant": plan.variant}
+    return cls.from_pretrained(base, transformer=transformer, local_files_only=True, torch_dtype=dtype, **extra)
+
+
+def _vae_from_files(ref: ModelRef, plan: ModelPlan, dtype: torch.dtype) -> AutoencoderKL:
+    if ref.format is ModelFormat.GGUF or (ref.format is ModelFormat.SINGLE_FILE and plan.spec.flow_matching):
+        assert ref.config_dir is not None  # the installed model the rest of an SD 3 / Flux file comes from
+        base = str(ref.config_dir)
+        return AutoencoderKL.from_pretrained(base, subfolder="vae", local_files_only=True, torch_dtype=dtype)
+    if ref.format is ModelFormat.SINGLE_FILE:
+        return AutoencoderKL.from_single_file(
+            str(ref.path), config=str(ref.config_dir), subfolder="vae", local_files_only=True, torch_dtype=dtype
+        )
+    variant = {"variant": plan.variant} if plan.variant else {}
+    return AutoencoderKL.from_pretrained(
+        str(ref.path), subfolder="vae", local_files_only=True, torch_dtype=dtype, **variant
+    )
 
 
 def _load_failure(ref: ModelRef, exc: Exception) -> str:
@@ -287,4 +330,4 @@ def _load_failure(ref: ModelRef, exc: Exception) -> str:
             f"{ref.path.name} is a corrupt or incomplete model file ({text}). "
             "Download or copy it again; if it came from a download, remove it and retry."
         )
-    return f"{ref.path.name} could not be loaded ({text}). Check that it is a Stable Diffusion 1.x, 2.x or SDXL model."
+    return f"{ref.path.name} could not be loaded ({text}). Check that it is a {FAMILY_NAMES} model."

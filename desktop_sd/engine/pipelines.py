@@ -2,36 +2,22 @@
 
 from __future__ import annotations
 
-from diffusers import (
-    AutoencoderTiny,
-    DiffusionPipeline,
-    StableDiffusionImg2ImgPipeline,
-    StableDiffusionInpaintPipeline,
-    StableDiffusionPipeline,
-    StableDiffusionXLImg2ImgPipeline,
-    StableDiffusionXLInpaintPipeline,
-    StableDiffusionXLPipeline,
-)
+from diffusers import AutoencoderTiny, DiffusionPipeline
 
 from desktop_sd.core.inputs import PipelineKind
 from desktop_sd.core.request import MemoryTier
-from desktop_sd.engine import placement
+from desktop_sd.engine import placement, speed
 from desktop_sd.engine.addons import ModelAddons
 from desktop_sd.engine.device import Device
+from desktop_sd.engine.families import FamilySpec, sd, sdxl
 from desktop_sd.engine.schedulers import SchedulerSet
 from desktop_sd.engine.tiers import SETUPS
 
+# SD and SDXL pipelines per mode keyed by "is SDXL", as before families had specs (``LoadedModel.spec.pipelines``
+# covers every family).
 PIPELINE_CLASSES: dict[bool, dict[PipelineKind, type[DiffusionPipeline]]] = {
-    False: {
-        PipelineKind.TXT2IMG: StableDiffusionPipeline,
-        PipelineKind.IMG2IMG: StableDiffusionImg2ImgPipeline,
-        PipelineKind.INPAINT: StableDiffusionInpaintPipeline,
-    },
-    True: {
-        PipelineKind.TXT2IMG: StableDiffusionXLPipeline,
-        PipelineKind.IMG2IMG: StableDiffusionXLImg2ImgPipeline,
-        PipelineKind.INPAINT: StableDiffusionXLInpaintPipeline,
-    },
+    False: dict(sd.SPEC.pipelines),
+    True: dict(sdxl.SPEC.pipelines),
 }
 
 
@@ -46,14 +32,14 @@ class LoadedModel:
     """One model in memory. Mode switches use ``from_pipe`` (no reload); the memory tier
     is applied to whichever pipeline runs, and re-applied when that changes."""
 
-    def __init__(self, name: str, model_id: str, base: DiffusionPipeline, device: Device, xl: bool) -> None:
+    def __init__(self, name: str, model_id: str, base: DiffusionPipeline, device: Device, spec: FamilySpec) -> None:
         self.name = name  # what the request named it
         self.model_id = model_id
         self.model_hash = ""  # A1111's "Model hash" of a single-file checkpoint
         self.device = device
-        self.xl = xl
-        self.inpainting = base.unet.config.in_channels == 9
-        self.schedulers = SchedulerSet(base.scheduler)
+        self.spec = spec  # the model's family: how it is called, decoded and previewed
+        self.inpainting = spec.is_inpainting(base)  # a dedicated inpainting model (9-channel UNet, Flux Fill)
+        self.schedulers = SchedulerSet(base.scheduler, spec.flow_matching, spec.label)
         self._pipes: dict[PipelineKind, DiffusionPipeline] = {self._kind_of(base): base}
         self._placed: tuple[int, MemoryTier, bool] | None = None  # (pipeline id, tier, vae tiling)
         self._active: DiffusionPipeline | None = None
@@ -62,15 +48,32 @@ class LoadedModel:
         self.taesd: AutoencoderTiny | None = None
         self.taesd_checked = False
         self.addons = ModelAddons(self.pipelines, device.dtype, self.detach)  # LoRAs and VAE of the current job
-        sizes = [_component_bytes(c) for c in base.components.values()]
-        self.model_bytes = sum(sizes)
-        self.largest_bytes = max(sizes, default=0)
+        self.speed_notices: list[str] = []  # said once, with the first image (a compile that takes minutes)
+        sizes = {name: _component_bytes(c) for name, c in base.components.items()}
+        self.model_bytes = sum(sizes.values())
+        # What must fit on the device at once under model offload: the components kept on the CPU do not count.
+        on_device = [size for name, size in sizes.items() if name not in spec.cpu_components]
+        self.largest_bytes = max(on_device, default=0)
+
+    def take_speed_notices(self) -> list[str]:
+        notices, self.speed_notices = self.speed_notices, []
+        return notices
 
     def _kind_of(self, pipe: DiffusionPipeline) -> PipelineKind:
-        for kind, cls in PIPELINE_CLASSES[self.xl].items():
+        for kind, cls in self.spec.pipelines.items():
             if type(pipe) is cls:
                 return kind
         return PipelineKind.INPAINT if self.inpainting else PipelineKind.TXT2IMG
+
+    @property
+    def xl(self) -> bool:
+        """An SDXL model (``spec`` tells every family apart)."""
+        return self.spec is sdxl.SPEC
+
+    @property
+    def base(self) -> DiffusionPipeline:
+        """The pipeline the model was loaded as."""
+        return next(iter(self._pipes.values()))
 
     @property
     def tokenizer(self) -> object:
@@ -85,13 +88,20 @@ class LoadedModel:
         if kind not in self._pipes:
             self.detach()  # from_pipe must not copy a pipeline that carries offload hooks
             source = next(iter(self._pipes.values()))
-            pipe = PIPELINE_CLASSES[self.xl][kind].from_pipe(source)
+            pipe = speed.from_pipe(self.spec.pipelines[kind], source, self.device)
             pipe.set_progress_bar_config(disable=True)
             self._pipes[kind] = pipe
         return self._pipes[kind]
 
     def place(self, pipe: DiffusionPipeline, tier: MemoryTier) -> None:
         """Put ``pipe`` on the device at ``tier`` unless it is already placed that way."""
+        self._place(pipe, tier)
+        if tier is MemoryTier.MODEL_OFFLOAD and self.device.kind != "cpu":
+            # Every pipeline call ends by setting model offload up afresh (``maybe_free_model_hooks``),
+            # T5 included: keep it on the CPU again before each run.
+            placement.keep_on_cpu(pipe, self.spec.cpu_components)
+
+    def _place(self, pipe: DiffusionPipeline, tier: MemoryTier) -> None:
         wanted = (id(pipe), tier, self.vae_tiling)
         if self._placed == wanted:
             return

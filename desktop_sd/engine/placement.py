@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import torch
+from accelerate.hooks import AlignDevicesHook, add_hook_to_module, remove_hook_from_module  # type: ignore[import-untyped]
 from diffusers import DiffusionPipeline
 
 from desktop_sd.core.request import MemoryTier
@@ -42,3 +46,34 @@ def set_vae_tiling(pipe: DiffusionPipeline, enabled: bool) -> None:
 def detach(pipe: DiffusionPipeline) -> None:
     """Remove offload hooks (weights go back to the CPU copy they came from)."""
     pipe.remove_all_hooks()
+
+
+class _OnCpu(AlignDevicesHook):  # type: ignore[misc]  # accelerate is untyped
+    """Runs a module on the CPU (inputs in, outputs back to where they came from) and, like the offload
+    hook it replaces, first sends the previous component of the offload chain back to the CPU."""
+
+    def __init__(self, previous: Any) -> None:
+        super().__init__(execution_device=torch.device("cpu"), io_same_device=True)
+        self.previous = previous
+
+    def pre_forward(self, module: torch.nn.Module, *args: Any, **kwargs: Any) -> Any:
+        if self.previous is not None:
+            self.previous.offload()
+        return super().pre_forward(module, *args, **kwargs)
+
+
+def keep_on_cpu(pipe: DiffusionPipeline, names: tuple[str, ...]) -> None:
+    """Run the components ``names`` on the CPU under model offload: their inputs move to the CPU and
+    their outputs back to the device, so the rest of the pipeline does not notice.
+
+    For T5-XXL this saves about 9.5 GB of GPU memory at the cost of encoding the prompt on the CPU
+    (seconds, once per prompt). Their offload hook is replaced; ``detach`` removes the new one too.
+    """
+    for name in names:
+        module = getattr(pipe, name, None)
+        if not isinstance(module, torch.nn.Module):
+            continue
+        previous = getattr(getattr(module, "_hf_hook", None), "prev_module_hook", None)
+        remove_hook_from_module(module, recurse=True)
+        module.to("cpu")
+        add_hook_to_module(module, _OnCpu(previous))

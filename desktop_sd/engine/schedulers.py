@@ -16,6 +16,7 @@ from diffusers import (
     DPMSolverSDEScheduler,
     EulerAncestralDiscreteScheduler,
     EulerDiscreteScheduler,
+    FlowMatchEulerDiscreteScheduler,
     HeunDiscreteScheduler,
     KDPM2AncestralDiscreteScheduler,
     KDPM2DiscreteScheduler,
@@ -27,7 +28,7 @@ from diffusers import (
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
 from desktop_sd.core.errors import InputError
-from desktop_sd.core.schedulers import SCHEDULER_IDS
+from desktop_sd.core.schedulers import FLOW_MATCHING_IDS, SCHEDULER_IDS, scheduler_info
 
 _NO_KARRAS = {"use_karras_sigmas": False}
 _KARRAS = {"use_karras_sigmas": True}
@@ -54,13 +55,23 @@ SCHEDULER_CLASSES: dict[str, tuple[type[SchedulerMixin], dict[str, Any]]] = {
     "unipc": (UniPCMultistepScheduler, _NO_KARRAS),
     "lcm": (LCMScheduler, {}),
 }
+# The same for flow-matching models (SD 3, Flux): the model's own shift (or dynamic shifting) is kept.
+_PLAIN_FLOW = {
+    "use_karras_sigmas": False,
+    "use_exponential_sigmas": False,
+    "use_beta_sigmas": False,
+    "stochastic_sampling": False,
+}
+FLOW_SCHEDULER_CLASSES: dict[str, tuple[type[SchedulerMixin], dict[str, Any]]] = {
+    "euler": (FlowMatchEulerDiscreteScheduler, _PLAIN_FLOW),
+}
 
 
 def scheduler_id_of(scheduler: SchedulerMixin) -> str:
     """The id that builds exactly ``scheduler`` (same class, every override already in its config);
     "default" when none does. Records which scheduler "Model default" really ran."""
     config: Mapping[str, Any] = scheduler.config
-    for scheduler_id, (cls, overrides) in SCHEDULER_CLASSES.items():
+    for scheduler_id, (cls, overrides) in (*SCHEDULER_CLASSES.items(), *FLOW_SCHEDULER_CLASSES.items()):
         if type(scheduler) is cls and all(config.get(key) == value for key, value in overrides.items()):
             return scheduler_id
     return "default"
@@ -77,7 +88,10 @@ def seed_noise(scheduler: SchedulerMixin, seeds: tuple[int, ...]) -> None:
 class SchedulerSet:
     """One scheduler per id for a loaded model, made on first use from the model's own config."""
 
-    def __init__(self, default: SchedulerMixin) -> None:
+    def __init__(self, default: SchedulerMixin, flow_matching: bool = False, family: str = "") -> None:
+        """``flow_matching``: the model (``family``, named in messages) takes flow-matching schedulers only."""
+        self._flow = flow_matching
+        self._family = family
         self._config = dict(default.config)
         self._made: dict[str, SchedulerMixin] = {"default": default}
         self._made.setdefault(scheduler_id_of(default), default)  # the same scheduler under its own id
@@ -85,7 +99,13 @@ class SchedulerSet:
     def get(self, scheduler_id: str) -> SchedulerMixin:
         if scheduler_id not in SCHEDULER_IDS:
             raise InputError(f"Unknown scheduler {scheduler_id!r}; choose one of: {', '.join(SCHEDULER_IDS)}.")
+        if self._flow and scheduler_id not in FLOW_MATCHING_IDS:
+            names = " or ".join(scheduler_info(i).label for i in FLOW_MATCHING_IDS)
+            raise InputError(
+                f"The {scheduler_info(scheduler_id).label} sampler does not work with {self._family} models, "
+                f"which are sampled by flow matching. Choose {names}."
+            )
         if scheduler_id not in self._made:
-            cls, overrides = SCHEDULER_CLASSES[scheduler_id]
+            cls, overrides = (FLOW_SCHEDULER_CLASSES if self._flow else SCHEDULER_CLASSES)[scheduler_id]
             self._made[scheduler_id] = cls.from_config({**self._config, **overrides})
         return self._made[scheduler_id]

@@ -133,6 +133,8 @@ def a1111_parameters(
     pairs += lora_hashes_pair(lora_hashes)
     if server:
         pairs.append(("Server", server))
+    if request.fast_decode:
+        pairs.append(("Decoder", "TAESD"))  # the tiny autoencoder made the pixels, not the model's VAE
     if version:
         pairs.append(("Version", f"desktop-sd {version}"))
     negative = f"\nNegative prompt: {request.negative_prompt}" if request.negative_prompt else ""

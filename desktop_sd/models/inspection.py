@@ -21,6 +21,16 @@ from desktop_sd.core.request import Family
 
 MAX_HEADER_BYTES = 100 * 1024 * 1024
 _CROSS_ATTENTION_FAMILY = {768: Family.SD1, 1024: Family.SD2, 2048: Family.SDXL}
+# model_index.json class names of the flow-matching families (SD 1.x/2.x and SDXL are told from the UNet).
+_FOLDER_CLASS_FAMILY = {
+    "StableDiffusion3Pipeline": Family.SD3,
+    "StableDiffusion3Img2ImgPipeline": Family.SD3,
+    "StableDiffusion3InpaintPipeline": Family.SD3,
+    "FluxPipeline": Family.FLUX,
+    "FluxImg2ImgPipeline": Family.FLUX,
+    "FluxInpaintPipeline": Family.FLUX,
+    "FluxFillPipeline": Family.FLUX,
+}
 
 _DTYPE_SIZES = {
     "F64": 8,
@@ -105,8 +115,6 @@ def read_header(path: Path) -> dict[str, Any]:
     return header
 
 
-
-
 def detect(path: Path) -> CheckpointInfo:
     """Tell the model family from the tensor names and shapes (never from the file name)."""
     header = read_header(path)
@@ -114,9 +122,46 @@ def detect(path: Path) -> CheckpointInfo:
     return detect_from_shapes({k: tuple(v["shape"]) for k, v in keys.items()})
 
 
+@dataclass(frozen=True)
+class FlowTransformer:
+    """What a file holding an SD 3 or Flux transformer is."""
+
+    family: Family
+    inpainting: bool  # Flux Fill: its input layer reads six times a regular Flux one's channels (384, not 64)
+    guidance: bool  # Flux dev's distilled guidance (schnell has none)
+
+
+def flow_transformer(shapes: dict[str, tuple[int, ...]]) -> FlowTransformer | None:
+    """SD 3 (MMDiT ``joint_blocks``) or Flux (``double_blocks``) in the original layout, with or without the
+    ``model.diffusion_model.`` prefix, or either in diffusers' layout; else None."""
+    names = [k.removeprefix("model.diffusion_model.") for k in shapes]
+    short = {k.removeprefix("model.diffusion_model."): v for k, v in shapes.items()}
+    if any(n.startswith("joint_blocks.") for n in names) or "pos_embed.proj.weight" in short:
+        return FlowTransformer(Family.SD3, False, False)
+    if any(n.startswith(("double_blocks.", "single_transformer_blocks.")) for n in names):
+        embed = short.get("img_in.weight") or short.get("x_embedder.weight") or ()
+        guidance = any(n.startswith(("guidance_in.", "time_text_embed.guidance_embedder.")) for n in names)
+        return FlowTransformer(Family.FLUX, 384 in embed, guidance)
+    return None
+
+
+def _flow_family(shapes: dict[str, tuple[int, ...]]) -> CheckpointInfo | None:
+    flow = flow_transformer(shapes)
+    return None if flow is None else CheckpointInfo(flow.family, flow.inpainting, "checkpoint", len(shapes))
+
+
+def detect_flow(path: Path) -> FlowTransformer | None:
+    """``flow_transformer`` of a ``.safetensors`` file (its header only)."""
+    header = read_header(path)
+    return flow_transformer({k: tuple(v["shape"]) for k, v in header.items() if k != "__metadata__"})
+
+
 def detect_from_shapes(shapes: dict[str, tuple[int, ...]]) -> CheckpointInfo:
     prefix = "model.diffusion_model."
     tensors = len(shapes)
+    flow = _flow_family(shapes)
+    if flow is not None:
+        return flow
     conv_in = shapes.get(prefix + "input_blocks.0.0.weight")
     if conv_in is not None:
         inpainting = len(conv_in) > 1 and conv_in[1] == 9
@@ -149,7 +194,10 @@ def detect_from_shapes(shapes: dict[str, tuple[int, ...]]) -> CheckpointInfo:
 
 
 def describe_folder(folder: Path) -> tuple[Family, bool]:
-    """Family and inpainting flag of a diffusers folder, from its UNet config."""
+    """Family and inpainting flag of a diffusers folder, from its pipeline class (SD 3, Flux) or UNet config."""
+    flow = _describe_flow_folder(folder)
+    if flow is not None:
+        return flow
     try:
         config = json.loads((folder / "unet" / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -161,6 +209,26 @@ def describe_folder(folder: Path) -> tuple[Family, bool]:
     if config.get("addition_embed_type") == "text_time":
         family = Family.SDXL
     return family, config.get("in_channels") == 9
+
+
+def _describe_flow_folder(folder: Path) -> tuple[Family, bool] | None:
+    try:
+        index = json.loads((folder / "model_index.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    class_name = index.get("_class_name") if isinstance(index, dict) else None
+    family = _FOLDER_CLASS_FAMILY.get(class_name) if isinstance(class_name, str) else None
+    if family is None:
+        return None
+    if family is Family.SD3:
+        return family, False
+    try:
+        config = json.loads((folder / "transformer" / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return family, class_name == "FluxFillPipeline"
+    in_channels = config.get("in_channels")
+    out_channels = config.get("out_channels") or in_channels
+    return family, bool(isinstance(in_channels, int) and in_channels == 6 * out_channels)
 
 
 def config_dir_for(family: Family, inpainting: bool) -> Path | None:

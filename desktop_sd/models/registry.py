@@ -395,8 +395,9 @@ class Registry:
             return [Path(f) for f in self._read().folders]
 
     def taesd_path(self, family: Family) -> Path | None:
-        """The tiny preview autoencoder for a family, if installed (TAESD for SD 1.x/2.x, TAESDXL for SDXL)."""
-        want = Family.SDXL if family is Family.SDXL else Family.SD1
+        """The tiny preview autoencoder for a family, if installed (TAESD for SD 1.x/2.x, TAESDXL for SDXL,
+        TAESD3 for SD 3, TAEF1 for Flux)."""
+        want = family if family in (Family.SDXL, Family.SD3, Family.FLUX) else Family.SD1
         for model in self.installed():
             if model.kind == "taesd" and model.family is want and model.available:
                 return model.path

@@ -11,10 +11,12 @@ from pathlib import Path
 
 from desktop_sd.core.errors import ModelError
 from desktop_sd.core.model_files import PICKLE_SUFFIXES
-from desktop_sd.core.request import ModelFormat, ModelRef
-from desktop_sd.models import hfcache, inspection
+from desktop_sd.core.request import Family, ModelFormat, ModelRef
+from desktop_sd.models import hfcache, inspection, transformer_files
 from desktop_sd.models.catalog import find_entry
 from desktop_sd.models.registry import Registry
+
+FLOW_FAMILIES = (Family.SD3, Family.FLUX)
 
 
 def ref_for_path(path: Path, model_id: str | None = None) -> ModelRef:
@@ -28,6 +30,8 @@ def ref_for_path(path: Path, model_id: str | None = None) -> ModelRef:
         family, inpainting = inspection.describe_folder(path)
         return ModelRef(model_id, path, ModelFormat.DIFFUSERS, family, inpainting)
     suffix = path.suffix.lower()
+    if suffix == ".gguf":
+        return transformer_files.ref_for_file(path, model_id, Registry().installed())
     if suffix in PICKLE_SUFFIXES:
         raise ModelError(
             f"{path.name} is a pickle checkpoint, which can hide code. Import it first with "
@@ -38,6 +42,8 @@ def ref_for_path(path: Path, model_id: str | None = None) -> ModelRef:
     info = inspection.detect(path)
     if info.kind != "checkpoint":
         raise ModelError(f"{path.name} is a {info.kind} file, not a whole Stable Diffusion checkpoint.")
+    if info.family in FLOW_FAMILIES:  # the transformer; the rest comes from an installed model
+        return transformer_files.ref_for_file(path, model_id, Registry().installed())
     config = inspection.config_dir_for(info.family, info.inpainting)
     return ModelRef(model_id, path, ModelFormat.SINGLE_FILE, info.family, info.inpainting, config)
 
@@ -47,7 +53,7 @@ def _looks_like_path(text: str) -> bool:
         Path(text).is_absolute()
         or text.startswith((".", "~"))
         or "\\" in text
-        or text.lower().endswith((".safetensors", *PICKLE_SUFFIXES))
+        or text.lower().endswith((".safetensors", ".gguf", *PICKLE_SUFFIXES))
     )
 
 
@@ -80,7 +86,10 @@ def resolve_model(model: str) -> ModelRef:
         return ref_for_path(path.resolve(), text)
     installed = Registry().get(text)
     if installed is not None:
-        return installed.ref()
+        own = installed.ref()
+        if own.format is ModelFormat.SINGLE_FILE and own.family in FLOW_FAMILIES:
+            return ref_for_path(own.path, text)  # with the installed model that supplies its text encoders
+        return own
     if path.exists():
         return ref_for_path(path.resolve(), text)
     ref = _from_hub_cache(text)

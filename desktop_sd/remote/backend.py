@@ -79,6 +79,7 @@ class ComfyBackend:
             request = request.replace(hires_scale=1.0)
         seed = request.seed if request.seed is not None else draw_seed()
         request = request.replace(seed=seed)
+        request = request.replace(fast_decode=False)  # the server decodes with the model's VAE: metadata says so
         call = prepare_call(request)  # bad images and masks fail here, before anything is sent
         notices += call.notices
         _raise_if_cancelled(cancelled)

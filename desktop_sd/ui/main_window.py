@@ -35,6 +35,7 @@ from desktop_sd.ui.canvas_area import CanvasArea
 from desktop_sd.ui.prompt_panel import PromptPanel
 from desktop_sd.ui.prompt_weights import bind_prompt_weights
 from desktop_sd.ui.queue_panel import QueuePanel
+from desktop_sd.ui.speed_menu import SpeedMenu
 from desktop_sd.ui.status_bar import StatusBar
 from desktop_sd.ui.theme import bind_theme_choice, set_action_icons
 from desktop_sd.ui.window_files import WindowFiles
@@ -114,6 +115,7 @@ class MainWindow(QMainWindow):
         panels: list[QDockWidget | QToolBar] = [self.prompt_dock, self.history_dock, self.queue_dock, self.tools.bar]
         self.menus = build_menus(self, a, self.canvas.undo_stack, panels)
         self.history.view_menu = self.menus.view
+        self.speed_menu = SpeedMenu(self.menus.generate, self.settings) if self.menus.generate else None
         self._fit_screen()
         self.resizeDocks([self.prompt_dock, self.history_dock], [300, 300], Qt.Orientation.Horizontal)
         self.resizeDocks([self.history_dock, self.queue_dock], [560, 140], Qt.Orientation.Vertical)
@@ -154,6 +156,8 @@ class MainWindow(QMainWindow):
         ):  # fmt: skip
             action.triggered.connect(lambda _checked=False, slot=slot: slot())
         self.area.bind_tools(a, self.tools)
+        g.estimate_changed.connect(self.prompt_panel.estimate_label.setText)
+        self.prompt_panel.estimate_label.setText(g.estimate_text())
         a.reset_layout.triggered.connect(lambda: self.restoreState(self._default_state, LAYOUT_VERSION))
         bind_theme_choice(a.themes, self.settings, a)
         bind_prompt_weights(a.prompt_weights, self.settings, self.prompt, self.services.tokens)

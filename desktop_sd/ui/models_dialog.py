@@ -55,6 +55,8 @@ def progress_text(progress: Progress) -> tuple[str, str]:
         parts.append(eta)
     return amount, " · ".join(parts) or "waiting for data…"
 
+GATED_TIP = "\nGated: accept the licence on this page while signed in, then save a Hugging Face token."
+
 
 class DownloadCell(QWidget):
     """A Download button, or a progress bar with Cancel while downloading, or 'Installed'."""
@@ -226,7 +228,8 @@ class ModelsDialog(QDialog):
         self.recommended_label.setWordWrap(True)
         if recommended is not None:
             self.recommended_label.setText(
-                f"Recommended for this computer: <b>{recommended.name}</b>. {recommended.purpose}"
+                f"Recommended for this computer: <b>{recommended.name}</b>. {recommended.purpose} "
+                f"{self.manager.recommendation_reason(recommended)}"
             )
         self.catalog_table = QTableWidget(len(entries), 5)
         self.catalog_table.setHorizontalHeaderLabels(["Model", "Size", "Licence", "Good for", ""])
@@ -242,8 +245,8 @@ class ModelsDialog(QDialog):
                     if entry.kind == "taesd"
                     else f"  ({KIND_NAMES.get(entry.kind, entry.kind)})"
                 )
-            licence = QTableWidgetItem(entry.licence)
-            licence.setToolTip(entry.licence_url)
+            licence = QTableWidgetItem(entry.licence + ("  (gated)" if entry.gated else ""))
+            licence.setToolTip(entry.licence_url + (GATED_TIP if entry.gated else ""))
             purpose = QTableWidgetItem(entry.purpose)
             purpose.setToolTip(entry.purpose)
             for column, item in enumerate(

@@ -43,6 +43,7 @@ from desktop_sd.core.params import (
 from desktop_sd.core.request import Family, Mode
 from desktop_sd.core.schedulers import SCHEDULERS
 from desktop_sd.models.addons import AddonFile
+from desktop_sd.ui.family_controls import fit_to_family
 from desktop_sd.ui.hires_section import HiresSection
 from desktop_sd.ui.lora_picker import LoraPicker
 from desktop_sd.ui.names import mode_name
@@ -132,6 +133,11 @@ class PromptPanel(QWidget):
         self.cfg_spin = float_spin(CFG_SCALE)
         self.seed_spin = SeedBox(SEED)  # exact up to 2**64 - 1, which no Qt spin box holds
         self.random_check = QCheckBox("Random seed")
+        self.fast_decode_check = QCheckBox("Fast decode (drafts)")
+        self.fast_decode_check.setToolTip(
+            "Decode with TAESD, the tiny autoencoder: well under a second instead of many on a CPU, softer detail. "
+            "Needs TAESD installed (Models)."
+        )
         self.last_seed_button = QToolButton()
         self.last_seed_button.setText("Last")
         self.last_seed_button.setToolTip("Use the seed of the last image")
@@ -170,6 +176,8 @@ class PromptPanel(QWidget):
         self.generate_button.setIcon(generate.icon())
         self.generate_button.setToolTip(f"{generate.toolTip()} ({generate.shortcut().toString()})")
         self.generate_button.clicked.connect(generate.trigger)
+        self.estimate_label = QLabel()  # "about 45 s": how long Generate takes here, once a job was measured
+        self.estimate_label.setToolTip("Judged by the step and decode times of earlier jobs on this model and device")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip(f"Stop the running job ({cancel.shortcut().toString()})")
         self.cancel_button.clicked.connect(cancel.trigger)
@@ -196,6 +204,7 @@ class PromptPanel(QWidget):
         form.addRow("Steps", self.steps_spin)
         form.addRow("Seed", _row(self.seed_spin, self.last_seed_button, stretch_first=True))
         form.addRow("", self.random_check)  # its own row keeps the panel narrow
+        form.addRow("", self.fast_decode_check)
         form.addRow("Width", _row(self.width_spin, self.aspect_combo))
         form.addRow("Height", _row(self.height_spin, self.swap_button, stretch_first=True))
         self.strength_label = QLabel("Strength")
@@ -241,6 +250,7 @@ class PromptPanel(QWidget):
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.generate_button, 3)
+        buttons.addWidget(self.estimate_label)
         buttons.addWidget(self.cancel_button, 1)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
@@ -257,6 +267,7 @@ class PromptPanel(QWidget):
         self.cfg_spin.valueChanged.connect(lambda v: m.update(cfg_scale=float(v)))
         self.seed_spin.valueChanged.connect(lambda v: m.update(seed=v, random_seed=False))
         self.random_check.toggled.connect(lambda on: m.update(random_seed=bool(on)))
+        self.fast_decode_check.toggled.connect(lambda on: m.update(fast_decode=bool(on)))
         self.last_seed_button.clicked.connect(m.reuse_last_seed)
         self.width_spin.valueChanged.connect(lambda v: self._on_size_edited(self.width_spin, "width", v))
         self.height_spin.valueChanged.connect(lambda v: self._on_size_edited(self.height_spin, "height", v))
@@ -333,6 +344,7 @@ class PromptPanel(QWidget):
         self.cfg_spin.setValue(values.cfg_scale)
         self.seed_spin.setValue(values.seed)
         self.random_check.setChecked(values.random_seed)
+        self.fast_decode_check.setChecked(values.fast_decode)
         self.width_spin.setValue(values.width)
         self.height_spin.setValue(values.height)
         self.strength_spin.setValue(values.strength)
@@ -344,6 +356,9 @@ class PromptPanel(QWidget):
         self._fill_aspects(values)
         self._counter.use_folder(tokenizer_folder(values.model, self._family(values.model)))
         self._count_tokens()
+        replacement = fit_to_family(self._form, self.scheduler_combo, self.cfg_spin, self._family(values.model))
+        if replacement is not None:  # the sampler chosen cannot run this family's models
+            self.model.update(scheduler=replacement)
 
     def _bound_widgets(self) -> list[QWidget]:
         return [
@@ -355,6 +370,7 @@ class PromptPanel(QWidget):
             self.cfg_spin,
             self.seed_spin,
             self.random_check,
+            self.fast_decode_check,
             self.width_spin,
             self.height_spin,
             self.strength_spin,

@@ -39,6 +39,7 @@ class WindowMenus:
     undo: QAction
     redo: QAction
     view: QMenu
+    generate: QMenu | None = None
 
 
 def build_toolbar(window: QMainWindow, actions: WindowActions, brush_size: int, hardness: float) -> CanvasToolbar:
@@ -121,7 +122,7 @@ def build_menus(
     help_menu.addAction(a.about)
     # Shortcuts of actions only in menus work once the actions belong to the window too.
     window.addActions([*a.all(), undo, redo])
-    return WindowMenus(undo, redo, view)
+    return WindowMenus(undo, redo, view, generate)
 
 
 def show_shortcuts(window: QMainWindow) -> None:

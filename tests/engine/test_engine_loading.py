@@ -207,11 +207,11 @@ def test_model_with_custom_code_is_refused(
 
 
 def test_unsupported_pipeline_is_named(tiny_model_dir: Path, tmp_path: Path, tiny_request: GenerationRequest) -> None:
-    folder = copy_model(tiny_model_dir, tmp_path / "flux")
+    folder = copy_model(tiny_model_dir, tmp_path / "kandinsky")
     index = json.loads((folder / "model_index.json").read_text())
-    index["_class_name"] = "FluxPipeline"
+    index["_class_name"] = "KandinskyV22Pipeline"
     (folder / "model_index.json").write_text(json.dumps(index))
-    with pytest.raises(ModelError, match="FluxPipeline model, which Desktop SD cannot run"):
+    with pytest.raises(ModelError, match="KandinskyV22Pipeline model, which Desktop SD cannot run"):
         run(Engine(resolve=resolve_model, device="cpu"), tiny_request.replace(model=str(folder)))
 
 

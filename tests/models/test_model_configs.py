@@ -8,7 +8,7 @@ import pytest
 
 from desktop_sd.core import paths
 from desktop_sd.core.request import Family
-from desktop_sd.models.catalog import load_catalog, recommended
+from desktop_sd.models.catalog import load_catalog, recommendation_reason, recommended
 from desktop_sd.models.inspection import config_dir_for
 
 # Published parameter counts (millions) of each family's UNet and text encoder(s).
@@ -98,7 +98,8 @@ def test_catalog_offers_the_promised_models_with_what_the_dialog_shows() -> None
     for entry in entries.values():
         assert entry.licence and entry.purpose and entry.size_bytes > 0 and entry.files
         assert not any(str(f).endswith((".ckpt", ".bin")) for f in entry.files)  # never a pickle
-        if entry.kind == "checkpoint":
+        # SD 3 and Flux single files run with an installed diffusers model's configs (models.transformer_files)
+        if entry.kind == "checkpoint" and entry.family not in (Family.SD3, Family.FLUX):
             assert config_dir_for(entry.family, entry.inpainting) is not None
 
 
@@ -106,3 +107,11 @@ def test_catalog_offers_the_promised_models_with_what_the_dialog_shows() -> None
 def test_recommended_first_download_follows_the_gpu(vram_mb: int | None, expected: str) -> None:
     entry = recommended(load_catalog(), vram_mb)
     assert entry is not None and entry.id == expected
+
+
+def test_without_a_gpu_the_recommendation_says_why_a_turbo_model_and_few_steps() -> None:
+    entry = recommended(load_catalog(), None)
+    assert entry is not None
+    reason = recommendation_reason(entry, None)
+    assert "No GPU" in reason and "CPU" in reason and "SD-Turbo" in reason and "1 to 4 steps" in reason
+    assert "GB of video memory" in recommendation_reason(entry, 4096)

@@ -1,0 +1,210 @@
+"""Tiny random-weight SD 3 and Flux.1 pipelines (64 px), built in memory with no download.
+
+The test suite runs the engine's SD 3 and Flux paths on these. The T5 tokenizer
+is a small Unigram vocabulary (letters and the word-start marker) made here; the
+CLIP tokenizers are the byte-level ones of ``random_models``.
+"""
+
+from __future__ import annotations
+
+import string
+import tempfile
+from pathlib import Path
+
+import torch
+from diffusers import (
+    AutoencoderKL,
+    FlowMatchEulerDiscreteScheduler,
+    FluxFillPipeline,
+    FluxPipeline,
+    FluxTransformer2DModel,
+    SD3Transformer2DModel,
+    StableDiffusion3Pipeline,
+)
+from transformers import (
+    CLIPTextConfig,
+    CLIPTextModel,
+    CLIPTextModelWithProjection,
+    T5Config,
+    T5EncoderModel,
+    T5TokenizerFast,
+)
+
+from desktop_sd.engine.random_models import write_byte_tokenizer
+
+LATENT_CHANNELS = 16  # SD 3 and Flux VAEs both have 16 latent channels
+
+
+def write_t5_tokenizer(folder: Path) -> T5TokenizerFast:
+    """Write a T5 (Unigram) tokenizer over single letters: pad, end, unknown, then the pieces."""
+    pieces = ["▁", *string.ascii_lowercase, *(f"▁{c}" for c in string.ascii_lowercase)]
+    vocab = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)] + [(p, -1.0 - i / 100) for i, p in enumerate(pieces)]
+    tokenizer = T5TokenizerFast(vocab=vocab, extra_ids=0, model_max_length=512)
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer.save_pretrained(folder)
+    return tokenizer
+
+
+def _t5(d_model: int, seed: int, d_ff: int = 37) -> T5EncoderModel:
+    torch.manual_seed(seed)
+    config = T5Config(
+        vocab_size=64, d_model=d_model, d_ff=d_ff, d_kv=8, num_layers=2, num_heads=4, relative_attention_num_buckets=8
+    )
+    return T5EncoderModel(config).eval()
+
+
+def _clip_config() -> CLIPTextConfig:
+    return CLIPTextConfig(
+        hidden_size=32,
+        intermediate_size=37,
+        num_attention_heads=4,
+        num_hidden_layers=2,
+        vocab_size=1000,
+        max_position_embeddings=77,
+        hidden_act="gelu",
+        projection_dim=32,
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
+    )
+
+
+def _vae(seed: int, scaling: float, shift: float) -> AutoencoderKL:
+    torch.manual_seed(seed)
+    return AutoencoderKL(
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        block_out_channels=(8, 8, 16, 16),
+        layers_per_block=1,
+        latent_channels=LATENT_CHANNELS,
+        norm_num_groups=8,
+        sample_size=64,
+        scaling_factor=scaling,
+        shift_factor=shift,
+        use_quant_conv=False,
+        use_post_quant_conv=False,
+    )
+
+
+def _tokenizer_dirs(folder: Path | None) -> Path:
+    return folder if folder is not None else Path(tempfile.mkdtemp(prefix="desktop-sd-tokenizers-"))
+
+
+def build_sd3_pipeline(*, seed: int = 0, with_t5: bool = True, folder: Path | None = None) -> StableDiffusion3Pipeline:
+    """A tiny random SD 3 pipeline: MMDiT transformer, CLIP-L, CLIP-G and (optionally) T5, fp32 on CPU."""
+    root = _tokenizer_dirs(folder)
+    torch.manual_seed(seed)
+    transformer = SD3Transformer2DModel(
+        sample_size=8,
+        patch_size=2,
+        in_channels=LATENT_CHANNELS,
+        out_channels=LATENT_CHANNELS,
+        num_layers=2,
+        attention_head_dim=8,
+        num_attention_heads=4,
+        joint_attention_dim=64,  # T5's width; the two CLIP encoders' hidden states (32 + 32) pad up to it
+        caption_projection_dim=32,
+        pooled_projection_dim=64,  # both pooled CLIP outputs side by side
+        pos_embed_max_size=16,
+    )
+    torch.manual_seed(seed + 1)
+    text_encoder = CLIPTextModelWithProjection(_clip_config()).eval()
+    torch.manual_seed(seed + 2)
+    text_encoder_2 = CLIPTextModelWithProjection(_clip_config()).eval()
+    tokenizer = write_byte_tokenizer(root / "tokenizer")
+    tokenizer_2 = write_byte_tokenizer(root / "tokenizer_2")
+    return StableDiffusion3Pipeline(
+        transformer=transformer,
+        scheduler=FlowMatchEulerDiscreteScheduler(shift=3.0),
+        vae=_vae(seed + 3, 1.5305, 0.0609),
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        text_encoder_2=text_encoder_2,
+        tokenizer_2=tokenizer_2,
+        text_encoder_3=_t5(64, seed + 4) if with_t5 else None,
+        tokenizer_3=write_t5_tokenizer(root / "tokenizer_3") if with_t5 else None,
+    )
+
+
+def build_flux_pipeline(
+    *, seed: int = 0, fill: bool = False, guidance: bool = True, folder: Path | None = None, t5_ff: int = 37
+) -> FluxPipeline | FluxFillPipeline:
+    """A tiny random Flux.1 pipeline: dev-like (distilled guidance) or schnell-like (``guidance=False``),
+    or the Fill inpainting model (``fill=True``), fp32 on CPU. A large ``t5_ff`` makes T5 the largest
+    component, as it is in the real model next to a quantized transformer."""
+    root = _tokenizer_dirs(folder)
+    packed = LATENT_CHANNELS * 4  # 2x2 patches of 16-channel latents
+    torch.manual_seed(seed)
+    transformer = FluxTransformer2DModel(
+        patch_size=1,
+        # Fill sees the noisy latents, the masked image's latents and the mask (8x8 pixels per latent, 2x2 packed)
+        in_channels=packed * 2 + 8 * 8 * 4 if fill else packed,
+        out_channels=packed,
+        num_layers=1,
+        num_single_layers=1,
+        attention_head_dim=16,
+        num_attention_heads=2,
+        joint_attention_dim=32,
+        pooled_projection_dim=32,
+        guidance_embeds=guidance,
+        axes_dims_rope=(4, 4, 8),
+    )
+    torch.manual_seed(seed + 1)
+    text_encoder = CLIPTextModel(_clip_config()).eval()
+    scheduler = FlowMatchEulerDiscreteScheduler(
+        shift=3.0,
+        use_dynamic_shifting=True,
+        base_shift=0.5,
+        max_shift=1.15,
+        base_image_seq_len=256,
+        max_image_seq_len=4096,
+    )
+    cls = FluxFillPipeline if fill else FluxPipeline
+    return cls(
+        transformer=transformer,
+        scheduler=scheduler,
+        vae=_vae(seed + 2, 0.3611, 0.1159),
+        text_encoder=text_encoder,
+        tokenizer=write_byte_tokenizer(root / "tokenizer"),
+        text_encoder_2=_t5(32, seed + 3, t5_ff),
+        tokenizer_2=write_t5_tokenizer(root / "tokenizer_2"),
+    )
+
+
+def save_sd3_pipeline(folder: Path, *, seed: int = 0, with_t5: bool = True) -> Path:
+    """Build a tiny random SD 3 pipeline and save it as a diffusers folder (safetensors)."""
+    build_sd3_pipeline(seed=seed, with_t5=with_t5, folder=folder).save_pretrained(folder, safe_serialization=True)
+    return folder
+
+
+def save_flux_pipeline(
+    folder: Path, *, seed: int = 0, fill: bool = False, guidance: bool = True, t5_ff: int = 37
+) -> Path:
+    """Build a tiny random Flux.1 pipeline and save it as a diffusers folder (safetensors)."""
+    pipe = build_flux_pipeline(seed=seed, fill=fill, guidance=guidance, folder=folder, t5_ff=t5_ff)
+    pipe.save_pretrained(folder, safe_serialization=True)
+    return folder
+
+
+def save_gguf_transformer(folder: Path, path: Path) -> Path:
+    """Write the transformer of the diffusers model in ``folder`` as a GGUF file, quantizing to Q8_0 every
+    matrix whose rows split into Q8_0's 32-value blocks (the rest stays float32), as quantized Flux files do."""
+    import gguf
+    from diffusers.models.modeling_utils import load_state_dict
+
+    state = load_state_dict(str(folder / "transformer" / "diffusion_pytorch_model.safetensors"))
+    writer = gguf.GGUFWriter(str(path), arch="flux")
+    for name, tensor in state.items():
+        array = tensor.detach().float().numpy()
+        if array.ndim == 2 and array.shape[-1] % 32 == 0:
+            quantized = gguf.quants.quantize(array, gguf.GGMLQuantizationType.Q8_0)
+            writer.add_tensor(name, quantized, raw_shape=quantized.shape, raw_dtype=gguf.GGMLQuantizationType.Q8_0)
+        else:
+            writer.add_tensor(name, array)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path

@@ -1,0 +1,45 @@
+"""Fitting the sampling controls to the chosen model's family.
+
+Flow-matching families (SD 3, Flux) run only the flow-matching schedulers, so the sampler list
+hides the others for them; Flux dev reads the CFG value as distilled guidance, so it is called
+"Guidance" there.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QStandardItemModel
+from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QListView, QWidget
+
+from desktop_sd.core.params import CFG_SCALE
+from desktop_sd.core.request import Family
+from desktop_sd.core.schedulers import scheduler_ids_for
+
+GUIDANCE_LABELS = {Family.FLUX: "Guidance"}
+GUIDANCE_TIPS = {
+    Family.FLUX: "Flux dev's distilled guidance (about 3.5); one pass a step, no negative prompt. "
+    "Flux schnell has none."
+}
+
+
+def fit_to_family(form: QFormLayout, scheduler_combo: QComboBox, cfg_spin: QWidget, family: Family) -> str | None:
+    """Hide the samplers ``family`` cannot run and name the guidance control as the family uses it.
+
+    Returns "default" when the sampler chosen now is one of the hidden ones (the caller switches to
+    it), else None.
+    """
+    allowed = set(scheduler_ids_for(family))
+    view = scheduler_combo.view()
+    items = scheduler_combo.model()
+    for row in range(scheduler_combo.count()):
+        shown = scheduler_combo.itemData(row) in allowed
+        if isinstance(view, QListView):
+            view.setRowHidden(row, not shown)
+        if isinstance(items, QStandardItemModel):
+            item = items.item(row)
+            if item is not None:
+                item.setEnabled(shown)  # the arrow keys and the wheel skip it too
+    label = form.labelForField(cfg_spin)
+    if isinstance(label, QLabel):
+        label.setText(GUIDANCE_LABELS.get(family, CFG_SCALE.label))
+    cfg_spin.setToolTip(GUIDANCE_TIPS.get(family, CFG_SCALE.tooltip))
+    return "default" if scheduler_combo.currentData() not in allowed else None

@@ -1,0 +1,67 @@
+"""The prompt panel offers only the samplers the chosen model's family runs, and names Flux's guidance."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QLabel, QListView
+from pytestqt.qtbot import QtBot
+
+from desktop_sd.app.model_choices import ModelChoice
+from desktop_sd.app.prompt_model import PromptModel, PromptValues
+from desktop_sd.app.tokens import TokenCounter
+from desktop_sd.core.params import CFG_SCALE
+from desktop_sd.core.request import Family
+from desktop_sd.ui.prompt_panel import PromptPanel
+
+CHOICES = [
+    ModelChoice("xl", "Model XL", Family.SDXL),
+    ModelChoice("sd35", "SD 3.5 Medium", Family.SD3),
+    ModelChoice("flux", "FLUX.1 dev", Family.FLUX),
+]
+
+
+@pytest.fixture
+def panel(qtbot: QtBot, tmp_path: Path) -> Iterator[PromptPanel]:
+    generate, cancel = QAction("Generate"), QAction("Cancel")
+    widget = PromptPanel(PromptModel(PromptValues(model="xl")), TokenCounter(tmp_path / "none"), generate, cancel)
+    widget.set_models(CHOICES)
+    widget.actions_ = (generate, cancel)  # type: ignore[attr-defined]
+    qtbot.addWidget(widget)
+    yield widget
+
+
+def shown_samplers(panel: PromptPanel) -> list[str]:
+    view = panel.scheduler_combo.view()
+    assert isinstance(view, QListView)
+    combo = panel.scheduler_combo
+    return [combo.itemData(row) for row in range(combo.count()) if not view.isRowHidden(row)]
+
+
+def cfg_label(panel: PromptPanel) -> str:
+    label = panel._form.labelForField(panel.cfg_spin)
+    assert isinstance(label, QLabel)
+    return label.text()
+
+
+def test_flow_models_show_only_flow_matching_samplers(panel: PromptPanel) -> None:
+    combo = panel.scheduler_combo
+    combo.setCurrentIndex(combo.findData("dpmpp_2m_karras"))
+    assert panel.model.values.scheduler == "dpmpp_2m_karras" and len(shown_samplers(panel)) == combo.count()
+
+    panel.model.update(model="sd35")
+    assert shown_samplers(panel) == ["default", "euler"]
+    # the sampler chosen for SDXL cannot run SD 3: the panel falls back to the model's own
+    assert panel.model.values.scheduler == "default" and combo.currentData() == "default"
+    assert cfg_label(panel) == "CFG scale"
+
+    panel.model.update(model="flux", scheduler="euler")
+    assert shown_samplers(panel) == ["default", "euler"] and panel.model.values.scheduler == "euler"
+    assert cfg_label(panel) == "Guidance"
+
+    panel.model.update(model="xl")
+    assert len(shown_samplers(panel)) == combo.count() and cfg_label(panel) == "CFG scale"
+    assert panel.cfg_spin.toolTip() == CFG_SCALE.tooltip
