@@ -204,7 +204,6 @@ class PromptPanel(QWidget):
         form.addRow("Steps", self.steps_spin)
         form.addRow("Seed", _row(self.seed_spin, self.last_seed_button, stretch_first=True))
         form.addRow("", self.random_check)  # its own row keeps the panel narrow
-        form.addRow("", self.fast_decode_check)
         form.addRow("Width", _row(self.width_spin, self.aspect_combo))
         form.addRow("Height", _row(self.height_spin, self.swap_button, stretch_first=True))
         self.strength_label = QLabel("Strength")
@@ -215,7 +214,7 @@ class PromptPanel(QWidget):
         # Folded away by default, so the common controls fit a small screen without scrolling.
         self._advanced_rows = (
             self.scheduler_combo, self.cfg_spin, self.batch_spin, self.overlap_spin, self.vae_combo,
-            self.clip_skip_spin,
+            self.clip_skip_spin, self.fast_decode_check,
         )  # fmt: skip
         form.addRow("Sampler", self.scheduler_combo)
         form.addRow("CFG scale", self.cfg_spin)
@@ -223,15 +222,16 @@ class PromptPanel(QWidget):
         form.addRow("Outpaint overlap", self.overlap_spin)
         form.addRow("VAE", self.vae_combo)
         form.addRow("Clip skip", self.clip_skip_spin)
+        form.addRow("", self.fast_decode_check)
         self._form = form
         self.advanced_button.toggled.connect(self.show_advanced)
         self.show_advanced(False)
 
         inner = QWidget()
         column = QVBoxLayout(inner)
+        column.setSpacing(4)  # tight enough that the common controls fit a 1024x700 window without scrolling
         column.addWidget(self.mode_label)
         column.addWidget(self.mode_hint)
-        column.addSpacing(4)
         column.addLayout(_labelled("Prompt", self.prompt_tokens))
         column.addWidget(self.prompt_edit, 2)
         column.addLayout(_labelled("Negative prompt", self.negative_tokens))
@@ -313,9 +313,11 @@ class PromptPanel(QWidget):
         self.hires_section.set_mode(mode)
 
     def show_advanced(self, shown: bool) -> None:
-        """Show or fold away the less used settings (sampler, CFG scale, batch)."""
+        """Show or fold away the less used settings (sampler, CFG scale, batch, ... and the hires fix,
+        which stays in sight while it is on)."""
         for widget in self._advanced_rows:
             self._form.setRowVisible(widget, shown)
+        self.hires_section.setVisible(shown or self.model.values.hires)
         self.advanced_button.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
         if self.advanced_button.isChecked() != shown:
             self.advanced_button.setChecked(shown)
@@ -331,6 +333,8 @@ class PromptPanel(QWidget):
 
     # ---- model -> widgets ----------------------------------------------------------------------------
     def _sync(self, values: PromptValues) -> None:
+        if values.hires and not self.hires_section.isVisibleTo(self):
+            self.hires_section.setVisible(True)  # reused parameters with the hires fix on: show it
         blockers = [QSignalBlocker(w) for w in self._bound_widgets()]
         if self.prompt_edit.toPlainText() != values.prompt:
             self.prompt_edit.setPlainText(values.prompt)

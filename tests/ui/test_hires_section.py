@@ -27,12 +27,23 @@ def panel(qtbot: QtBot, tmp_path: Path) -> Iterator[PromptPanel]:
 
 def test_the_section_is_folded_and_off_by_default(panel: PromptPanel) -> None:
     section = panel.hires_section
+    assert not section.isVisible()  # with the other less used settings, under "More settings"
+    panel.advanced_button.click()
     assert section.fold_button.isVisible() and not section.enable_check.isVisible()
     assert panel.model.values.to_request().hires_scale == 1.0  # no hires pass unless switched on
 
 
+def test_a_hires_fix_that_is_on_stays_in_sight_with_more_settings_folded(panel: PromptPanel) -> None:
+    panel.advanced_button.click()
+    panel.hires_section.fold_button.click()
+    panel.hires_section.enable_check.setChecked(True)
+    panel.advanced_button.click()  # fold the less used settings again
+    assert panel.hires_section.isVisible()
+
+
 def test_editing_the_section_updates_the_request(panel: PromptPanel) -> None:
     section = panel.hires_section
+    panel.advanced_button.click()
     section.fold_button.click()
     assert section.enable_check.isVisible()
     section.enable_check.setChecked(True)
