@@ -52,6 +52,6 @@ def test_reusing_an_image_restores_clip_skip_and_names_missing_embeddings(make_w
             "ti_hashes": "ghostneg: 01",
         }
     )
-    window.generation.reuse_parameters(used)
+    window.reuse(used)  # as "Reuse parameters" in the history does
     assert window.prompt.values.clip_skip == 2 and window.prompt_panel.clip_skip_spin.value() == 2
     assert any("not installed: ghostneg" in m.text for m in window.messages.messages())
