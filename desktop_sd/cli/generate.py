@@ -278,21 +278,9 @@ def _backend(args: argparse.Namespace) -> Backend:
     """The local engine, or with ``--server`` the ComfyUI server (after the offline and http checks)."""
     if args.server is None:
         quiet_libraries()
-        from desktop_sd.engine import Engine
-        from desktop_sd.models import upscalers
-        from desktop_sd.models.addons import addon_path
-        from desktop_sd.models.embeddings import find_embedding
-        from desktop_sd.models.registry import Registry
-        from desktop_sd.models.resolve import resolve_model
+        from desktop_sd.cli.local_engine import local_engine
 
-        return Engine(
-            resolve=resolve_model,
-            device=args.device,
-            find_addon=addon_path,
-            find_embedding=find_embedding,
-            find_upscaler=upscalers.finder(Registry().folders),
-            speed_options=speed_options(args),
-        )
+        return local_engine(args.device, speed_options(args))
     from desktop_sd.cli.servers import connect
     from desktop_sd.core.settings import Settings
     from desktop_sd.models.network import is_offline

@@ -49,21 +49,9 @@ log = logging.getLogger(__name__)
 def engine_factory(settings: Settings | None = None) -> Backend:
     """Runs on the worker thread at the first job: this is where torch gets imported. The speed settings
     are read from the settings file then (a change in the Speed menu applies from the next start)."""
-    from desktop_sd.engine import Engine
-    from desktop_sd.models import upscalers
-    from desktop_sd.models.addons import addon_path
-    from desktop_sd.models.embeddings import find_embedding
-    from desktop_sd.models.resolve import resolve_model
+    from desktop_sd.cli.local_engine import local_engine
 
-    registry = Registry()
-    return Engine(
-        resolve=resolve_model,
-        find_taesd=registry.taesd_path,
-        find_addon=addon_path,
-        find_embedding=find_embedding,
-        find_upscaler=upscalers.finder(registry.folders),
-        speed_options=speed_options_from(settings if settings is not None else Settings.load()),
-    )
+    return local_engine(speed=speed_options_from(settings if settings is not None else Settings.load()))
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -111,12 +111,9 @@ def _upscale(args: argparse.Namespace) -> int:
     for notice in notices:
         print(f"note: {notice}", file=sys.stderr)
     quiet_libraries()
-    from desktop_sd.engine import Engine
-    from desktop_sd.models import upscalers
-    from desktop_sd.models.registry import Registry
-    from desktop_sd.models.resolve import resolve_model
+    from desktop_sd.cli.local_engine import local_engine
 
-    engine = Engine(resolve=resolve_model, device=args.device, find_upscaler=upscalers.finder(Registry().folders))
+    engine = local_engine(args.device)
     started = time.perf_counter()
 
     def on_step(step: int, total: int, preview: object) -> None:
