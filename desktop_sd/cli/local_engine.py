@@ -19,7 +19,7 @@ def local_engine(device: str = "auto", speed: SpeedOptions | None = None) -> Eng
     from desktop_sd.engine import Engine
     from desktop_sd.models import upscalers
     from desktop_sd.models.addons import addon_path
-    from desktop_sd.models.embeddings import find_embedding
+    from desktop_sd.models.embeddings import embedding_files
     from desktop_sd.models.registry import Registry
     from desktop_sd.models.resolve import resolve_model
 
@@ -29,7 +29,7 @@ def local_engine(device: str = "auto", speed: SpeedOptions | None = None) -> Eng
         device=device,
         find_taesd=registry.taesd_path,
         find_addon=addon_path,
-        find_embedding=find_embedding,
+        list_embeddings=embedding_files,
         find_upscaler=upscalers.finder(registry.folders),
         speed_options=speed,
     )

@@ -19,7 +19,7 @@ from __future__ import annotations
 import pickle
 import re
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from desktop_sd.core.prompt_syntax import embedding_names, parse, plain_text, st
 from desktop_sd.core.request import GenerationRequest
 from desktop_sd.engine.pipelines import LoadedModel
 
-EmbeddingFinder = Callable[[str], Path | None]
+EmbeddingLister = Callable[[], Mapping[str, Path]]  # every installed embedding by its name in lower case
 
 _WORD = re.compile(r"[^\s,()\[\]:<>|{}]+")
 _WIDTHS = {768: "SD 1.x", 1024: "SD 2.x"}
@@ -101,8 +101,8 @@ def named_words(request: GenerationRequest) -> list[str]:
 class Embeddings:
     """The embeddings loaded into one model, kept in step with the prompts of each job."""
 
-    def __init__(self, find: EmbeddingFinder | None) -> None:
-        self._find = find
+    def __init__(self, installed: EmbeddingLister | None) -> None:
+        self._installed = installed
         self._model: LoadedModel | None = None
         self._loaded: dict[str, list[tuple[Any, Any, list[str]]]] = {}  # name -> (tokenizer, encoder, tokens)
         self._paths: dict[str, Path] = {}
@@ -117,12 +117,9 @@ class Embeddings:
         if model is not self._model:  # a new model starts with its own vocabulary
             self._model, self._loaded, self._paths = model, {}, {}
         notices: list[str] = []
-        wanted: dict[str, Path] = {}
-        if self._find is not None:
-            for word in named_words(request):
-                path = self._find(word)
-                if path is not None:
-                    wanted[word.lower()] = path
+        named = [w.lower() for w in named_words(request)]  # in prompt order: the order of "TI hashes"
+        installed = self._installed() if self._installed is not None else {}  # one look at the folders a job
+        wanted = {name: installed[name] for name in named if name in installed}
         for name in [n for n in self._loaded if wanted.get(n) != self._paths.get(n)]:
             self._unload(model, pipe, name)
         for name, path in wanted.items():
@@ -131,7 +128,6 @@ class Embeddings:
                 if problem:
                     notices.append(problem)
         used = [name for name in wanted if name in self._loaded]
-        named = {w.lower() for w in named_words(request)}
         missing = [n for n in embedding_names(request.ti_hashes) if n.lower() in named and n.lower() not in wanted]
         if missing:
             where = paths.models_dir() / "embeddings"

@@ -30,7 +30,7 @@ from desktop_sd.core.validation import check_request
 from desktop_sd.engine import device as devices
 from desktop_sd.engine import hires_pass, loading, run, speed, upscale_job
 from desktop_sd.engine.addons import AddonFinder, find_by_path, refuse_extras
-from desktop_sd.engine.embeddings import EmbeddingFinder, Embeddings
+from desktop_sd.engine.embeddings import EmbeddingLister, Embeddings
 from desktop_sd.engine.families import FamilySpec, spec_for_pipeline
 from desktop_sd.engine.interrupt import interruptible
 from desktop_sd.engine.pipelines import LoadedModel
@@ -76,15 +76,15 @@ class Engine:
         tier_memory: TierMemory | None = None,
         find_taesd: TaesdFinder | None = None,
         find_addon: AddonFinder | None = None,
-        find_embedding: EmbeddingFinder | None = None,
+        list_embeddings: EmbeddingLister | None = None,
         find_upscaler: UpscalerFinder | None = None,
         speed_options: speed.SpeedOptions | None = None,
     ) -> None:
         """``find_taesd(family)`` names the installed TAESD folder for previews (the model
         registry knows); without it, ``models/taesd`` and ``models/taesdxl`` are looked in.
         ``find_addon(kind, name)`` finds an installed LoRA or VAE; without it, names must be paths.
-        ``find_embedding(name)`` gives the textual-inversion file a prompt word names, or None;
-        without it, no embeddings are used."""
+        ``list_embeddings()`` gives the installed textual-inversion files by name in lower case (read once
+        a job); without it, no embeddings are used."""
         self._find_addon = find_addon or find_by_path
         self._resolve = resolve
         self._find_taesd = find_taesd
@@ -92,7 +92,7 @@ class Engine:
         self._preview_interval = preview_interval_s
         self._tiers = tier_memory or TierMemory()
         self._model: LoadedModel | None = None
-        self._embeddings = Embeddings(find_embedding)
+        self._embeddings = Embeddings(list_embeddings)
         self._lock = threading.RLock()
         self._speed = speed_options or speed.SpeedOptions()  # the default changes nothing: float32 on the CPU
         self.loads = 0  # how many times a model was read from disk (a reload shows up here)

@@ -21,23 +21,26 @@ def embeddings_dir() -> Path:
     return paths.models_dir() / "embeddings"
 
 
-def find_embedding(name: str, folder: Path | None = None) -> Path | None:
-    """The embedding file named ``name`` in ``folder``, or None. Without a folder: Desktop SD's own
-    ``<models>/embeddings`` first, then the linked apps' embedding folders (as the model manager lists them).
-
-    A ``.safetensors`` file wins over a pickle of the same name in the same folder.
-    """
-    wanted = name.strip().lower()
-    if not wanted:
-        return None
+def embedding_files(folder: Path | None = None) -> dict[str, Path]:
+    """Every embedding file by its name in lower case, from one look at the folders: ``folder`` alone, or
+    Desktop SD's own ``<models>/embeddings`` first, then the linked apps' embedding folders (as the model
+    manager lists them). The first folder holding a name wins; within a folder a ``.safetensors`` file wins
+    over a pickle of the same name."""
+    found: dict[str, Path] = {}
     for place in [folder] if folder is not None else _folders():
-        found: dict[str, Path] = {}
-        for path in _files(place):
-            if path.stem.lower() == wanted and path.suffix.lower() in EMBEDDING_SUFFIXES:
-                found.setdefault(path.suffix.lower(), path)
-        if found:
-            return next(found[s] for s in EMBEDDING_SUFFIXES if s in found)
-    return None
+        here: dict[str, Path] = {}
+        files = [p for p in _files(place) if p.suffix.lower() in EMBEDDING_SUFFIXES]
+        for path in sorted(files, key=lambda p: EMBEDDING_SUFFIXES.index(p.suffix.lower())):
+            here.setdefault(path.stem.lower(), path)
+        for name, path in here.items():
+            found.setdefault(name, path)
+    return found
+
+
+def find_embedding(name: str, folder: Path | None = None) -> Path | None:
+    """The embedding file named ``name`` (case does not matter), or None; see ``embedding_files``."""
+    wanted = name.strip().lower()
+    return embedding_files(folder).get(wanted) if wanted else None
 
 
 def _folders() -> list[Path]:

@@ -12,7 +12,7 @@ from desktop_sd.core.file_hash import sha256_file
 from desktop_sd.core.request import GenerationRequest
 from desktop_sd.engine import Engine
 from desktop_sd.engine.embeddings import read_embedding
-from desktop_sd.models.embeddings import find_embedding
+from desktop_sd.models.embeddings import embedding_files, find_embedding
 from desktop_sd.models.resolve import resolve_model
 from tests.engine.helpers import max_diff, run
 
@@ -58,7 +58,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def ti_engine(folder: Path) -> Engine:
-    return Engine(resolve=resolve_model, device="cpu", find_embedding=lambda name: find_embedding(name, folder))
+    return Engine(resolve=resolve_model, device="cpu", list_embeddings=lambda: embedding_files(folder))
 
 
 def test_the_file_forms_are_read(folder: Path) -> None:
@@ -93,7 +93,7 @@ def test_sd1_embeddings_are_used_by_name_and_removed_after(
 def test_sdxl_embedding_goes_into_both_encoders(
     folder: Path, tiny_request: GenerationRequest, tiny_sdxl_dir: Path
 ) -> None:
-    engine = Engine(resolve=resolve_model, device="cpu", find_embedding=lambda name: find_embedding(name, folder))
+    engine = Engine(resolve=resolve_model, device="cpu", list_embeddings=lambda: embedding_files(folder))
     plain_engine = Engine(resolve=resolve_model, device="cpu")
     request = tiny_request.replace(model=str(tiny_sdxl_dir), negative_prompt="xlneg")
     result = run(engine, request)
