@@ -26,7 +26,7 @@ from desktop_sd.core.errors import Cancelled, ModelError, OutOfMemoryError
 from desktop_sd.core.model_files import PICKLE_SUFFIXES, check_fits_memory
 from desktop_sd.core.request import Family, ModelFormat, ModelRef
 from desktop_sd.engine.device import is_out_of_memory
-from desktop_sd.engine.families import FamilySpec, sdxl, spec_for_class_name, spec_for_family
+from desktop_sd.engine.families import FamilySpec, spec_for_class_name, spec_for_family
 from desktop_sd.engine.interrupt import between_components
 
 TRUSTED_LIBRARIES = ("diffusers", "transformers")
@@ -46,10 +46,6 @@ class ModelPlan:
     variant: str | None  # "fp16" when a diffusers folder holds only fp16 weight files
     need_bytes: int  # memory the weights take once loaded at the target dtype
     without: tuple[str, ...] = ()  # optional components the folder lacks, loaded as None (SD 3 without T5)
-
-    @property
-    def xl(self) -> bool:
-        return self.spec is sdxl.SPEC
 
 
 def _size(n: int) -> str:

@@ -9,16 +9,9 @@ from desktop_sd.core.request import MemoryTier
 from desktop_sd.engine import placement, speed
 from desktop_sd.engine.addons import ModelAddons
 from desktop_sd.engine.device import Device
-from desktop_sd.engine.families import FamilySpec, sd, sdxl
+from desktop_sd.engine.families import FamilySpec, sdxl
 from desktop_sd.engine.schedulers import SchedulerSet
 from desktop_sd.engine.tiers import SETUPS
-
-# SD and SDXL pipelines per mode keyed by "is SDXL", as before families had specs (``LoadedModel.spec.pipelines``
-# covers every family).
-PIPELINE_CLASSES: dict[bool, dict[PipelineKind, type[DiffusionPipeline]]] = {
-    False: dict(sd.SPEC.pipelines),
-    True: dict(sdxl.SPEC.pipelines),
-}
 
 
 def _component_bytes(module: object) -> int:

@@ -15,7 +15,7 @@ from diffusers import AutoencoderTiny, DiffusionPipeline
 from PIL import Image
 
 from desktop_sd.core.errors import ModelError
-from desktop_sd.engine.families import FamilySpec, sd, sdxl
+from desktop_sd.engine.families import FamilySpec
 
 NO_IMAGE = (
     "The model produced no image (NaN). The model file may be damaged: download or copy it again. If it works "
@@ -32,11 +32,8 @@ def denoise(pipe: DiffusionPipeline, arguments: dict[str, Any], on_step_end: Ste
     return latents
 
 
-def decode(pipe: DiffusionPipeline, latents: torch.Tensor, spec: FamilySpec | bool) -> list[Image.Image]:
-    """Latents (image-shaped: ``FamilySpec.unpack``) to PIL images, as the family's pipelines do it.
-    ``spec`` may still be the old "is SDXL" flag."""
-    if isinstance(spec, bool):
-        spec = sdxl.SPEC if spec else sd.SPEC
+def decode(pipe: DiffusionPipeline, latents: torch.Tensor, spec: FamilySpec) -> list[Image.Image]:
+    """Latents (image-shaped: ``FamilySpec.unpack``) to PIL images, as the family's pipelines do it."""
     with torch.no_grad():
         # The VAE may run in a higher precision than the denoiser (float32 beside bfloat16 on the CPU).
         images = spec.decode(pipe, latents.to(pipe.vae.dtype))

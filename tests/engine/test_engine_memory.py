@@ -56,12 +56,12 @@ def gpu(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGpu]:
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
         return real_denoise(*args, **kwargs)
 
-    def decode(pipe, latents, xl):
+    def decode(pipe, latents, spec):
         if state.decode_failures:
             state.decode_failures -= 1
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 1.00 GiB")
         state.tiled_decodes += bool(pipe.vae.use_tiling)
-        return real_decode(pipe, latents, xl)
+        return real_decode(pipe, latents, spec)
 
     def free_caches(device):
         state.freed += 1
