@@ -59,3 +59,45 @@ def test_every_scheduler_reads_back_as_itself(info: object) -> None:
     (sampler,) = _read(make_request(scheduler=scheduler_id)).samplers  # type: ignore[attr-defined]
     assert sampler.name == info.a1111_sampler  # type: ignore[attr-defined]
     assert from_a1111(sampler.name, sampler.parameters["scheduler"]) == scheduler_id
+
+
+def test_sd_parsers_reads_this_rounds_keys_and_still_every_base_field() -> None:
+    """Clip skip, TI and LoRA hashes (quoted lists with commas and colons), a VAE and the hires fix, as A1111
+    writes them: an outside reader still finds the prompt, the parameters and every plain key whole, before and
+    after the quoted lists. (sd-parsers 0.x does not read a quoted value holding ": " — A1111's own images
+    give it the same trouble — so the hash lists themselves are checked with A1111's reader in
+    ``test_metadata_addons.py`` / ``test_prompt_metadata.py``.)"""
+    request = make_request(
+        prompt="a fox <lora:paper_cut:0.5>, (autumn:1.2) BREAK snow",
+        clip_skip=2,
+        ti_hashes="easynegative: c74b4e810b",
+        hires_scale=2.0,
+        hires_steps=10,
+        hires_strength=0.45,
+        hires_upscaler="Latent",
+        fast_decode=True,
+        vae="vae-ft-mse-840000-ema-pruned",
+    )
+    image = Image.new("RGB", (request.width, request.height), "teal")
+    data = encode_png(
+        image,
+        request,
+        "tiny-sd",
+        None,
+        model_hash="0123456789",
+        lora_hashes=(("paper_cut", "a1b2c3d4e5f6"), ("detail", "0f0e0d0c0b0a")),
+        vae_hash="735e4c3a44",
+    )
+    with Image.open(io.BytesIO(data)) as opened:
+        info = ParserManager().parse(opened)
+    assert info is not None
+    (sampler,) = info.samplers
+    assert [p.value for p in sampler.prompts] == [request.prompt]
+    assert int(sampler.parameters["seed"]) == request.seed and int(sampler.parameters["steps"]) == request.steps
+    metadata = info.metadata
+    assert metadata["Clip skip"] == "2"
+    assert metadata["VAE hash"] == "735e4c3a44"
+    assert (metadata["Hires upscale"], metadata["Hires steps"], metadata["Hires upscaler"]) == ("2", "10", "Latent")
+    assert float(metadata["Denoising strength"]) == 0.45
+    assert metadata["Decoder"] == "TAESD"  # after the quoted lists
+    assert metadata["Version"].startswith("desktop-sd ")
