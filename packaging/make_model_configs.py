@@ -8,13 +8,21 @@ Shipping them makes single-file loading work with no network.
 The configs are those of the public reference models of each family:
 ``sd1`` = SD 1.5, ``sd1-inpainting`` = SD 1.5 inpainting, ``sd2`` = SD 2.1 (768 px,
 v-prediction, what diffusers assumes for an SD 2.x single file), ``sd2-inpainting``
-= SD 2 inpainting, ``sdxl`` = SDXL base 1.0, ``sdxl-inpainting`` = SDXL inpainting 0.1.
+= SD 2 inpainting, ``sdxl`` = SDXL base 1.0, ``sdxl-inpainting`` = SDXL inpainting 0.1, ``sd3`` = SD 3.5 Large
+(the transformer's size is read from each file: SD 3 Medium, 3.5 Medium and Large load
+with it), ``flux`` = FLUX.1 [dev] (schnell's scheduler and Fill's pipeline are chosen
+in code from the transformer).
 
 The tokenizer is derived from the CLIP BPE file that the ``open_clip_torch`` wheel
 ships (``open_clip/bpe_simple_vocab_16e6.txt.gz``): pass it with ``--bpe`` (the
 ``.txt.gz`` or the wheel), or let the script fetch the wheel with ``pip download``.
 
-Run: ``python packaging/make_model_configs.py [--bpe PATH] [--out resources/model-configs]``.
+The T5 tokenizer (SD 3's third and Flux's second; Unigram, 32,100 pieces, Apache-2.0)
+is the ``tokenizer.json`` that stable-diffusion.cpp (MIT) embeds as a byte array in
+``src/tokenizers/vocab/clip_t5.hpp``; its Python package's source distribution on PyPI
+carries that file: pass it with ``--sdcpp`` or let the script fetch it with ``pip download``.
+
+Run: ``python packaging/make_model_configs.py [--bpe PATH] [--sdcpp PATH] [--out resources/model-configs]``.
 Needs transformers (to save the tokenizer) and diffusers (to check the configs parse).
 """
 
@@ -24,9 +32,11 @@ import argparse
 import gzip
 import io
 import json
+import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
 from pathlib import Path
@@ -39,6 +49,11 @@ ROOT = Path(__file__).resolve().parents[1]
 BPE_MEMBER = "open_clip/bpe_simple_vocab_16e6.txt.gz"
 MERGES = 49152 - 256 - 2  # lines of the BPE file that CLIP uses as merges
 DIFFUSERS_VERSION = "0.27.0"
+FLOW_DIFFUSERS_VERSION = "0.31.0"
+SDCPP = "stable-diffusion-cpp-python==0.4.7"
+T5_MEMBER = "src/tokenizers/vocab/clip_t5.hpp"
+T5_ARRAY = "t5_tokenizer_json_str"
+T5_CAT_IDS = [3, 9, 1202, 13, 3, 9, 1712, 1]  # "a photo of a cat" (T5 splits "a" into "▁" + "a")
 
 # ---- component configs -----------------------------------------------------------------
 
@@ -147,6 +162,113 @@ CLIP_L = _clip_text(768, 12, 12, 3072, "quick_gelu", 768, "CLIPTextModel")
 # SD 2 keeps 23 of OpenCLIP ViT-H's 24 layers (it conditions on the penultimate one).
 OPENCLIP_H = _clip_text(1024, 23, 16, 4096, "gelu", 512, "CLIPTextModel")
 OPENCLIP_BIGG = _clip_text(1280, 32, 20, 5120, "gelu", 1280, "CLIPTextModelWithProjection")
+
+CLIP_L_PROJ = _clip_text(768, 12, 12, 3072, "quick_gelu", 768, "CLIPTextModelWithProjection")
+# google/t5-v1_1-xxl's encoder, as SD 3 and Flux.1 use it
+T5_XXL: dict[str, Any] = {
+    "architectures": ["T5EncoderModel"],
+    "classifier_dropout": 0.0,
+    "d_ff": 10240,
+    "d_kv": 64,
+    "d_model": 4096,
+    "decoder_start_token_id": 0,
+    "dense_act_fn": "gelu_new",
+    "dropout_rate": 0.1,
+    "eos_token_id": 1,
+    "feed_forward_proj": "gated-gelu",
+    "initializer_factor": 1.0,
+    "is_encoder_decoder": True,
+    "is_gated_act": True,
+    "layer_norm_epsilon": 1e-06,
+    "model_type": "t5",
+    "num_decoder_layers": 24,
+    "num_heads": 64,
+    "num_layers": 24,
+    "pad_token_id": 0,
+    "relative_attention_max_distance": 128,
+    "relative_attention_num_buckets": 32,
+    "tie_word_embeddings": False,
+    "torch_dtype": "float16",
+    "use_cache": True,
+    "vocab_size": 32128,
+}
+
+
+def _vae_16(scaling: float, shift: float) -> dict[str, Any]:
+    """SD 3's and Flux's VAE: 16 latent channels, no quant convs, a shift as well as a scale."""
+    return {
+        **_vae(1024, scaling=scaling),
+        "latent_channels": 16,
+        "latents_mean": None,
+        "latents_std": None,
+        "mid_block_add_attention": True,
+        "shift_factor": shift,
+        "use_post_quant_conv": False,
+        "use_quant_conv": False,
+    }
+
+
+SD35_LARGE_TRANSFORMER = {
+    "_class_name": "SD3Transformer2DModel",
+    "attention_head_dim": 64,
+    "caption_projection_dim": 2432,
+    "in_channels": 16,
+    "joint_attention_dim": 4096,
+    "num_attention_heads": 38,
+    "num_layers": 38,
+    "out_channels": 16,
+    "patch_size": 2,
+    "pooled_projection_dim": 2048,
+    "pos_embed_max_size": 192,
+    "qk_norm": "rms_norm",
+    "sample_size": 128,
+}
+FLUX_DEV_TRANSFORMER = {
+    "_class_name": "FluxTransformer2DModel",
+    "attention_head_dim": 128,
+    "axes_dims_rope": [16, 56, 56],
+    "guidance_embeds": True,
+    "in_channels": 64,
+    "joint_attention_dim": 4096,
+    "num_attention_heads": 24,
+    "num_layers": 19,
+    "num_single_layers": 38,
+    "patch_size": 1,
+    "pooled_projection_dim": 768,
+}
+
+
+def _index_sd3() -> dict[str, Any]:
+    return {
+        "_class_name": "StableDiffusion3Pipeline",
+        "_diffusers_version": FLOW_DIFFUSERS_VERSION,
+        "feature_extractor": [None, None],
+        "image_encoder": [None, None],
+        "scheduler": ["diffusers", "FlowMatchEulerDiscreteScheduler"],
+        "text_encoder": ["transformers", "CLIPTextModelWithProjection"],
+        "text_encoder_2": ["transformers", "CLIPTextModelWithProjection"],
+        "text_encoder_3": ["transformers", "T5EncoderModel"],
+        "tokenizer": ["transformers", "CLIPTokenizer"],
+        "tokenizer_2": ["transformers", "CLIPTokenizer"],
+        "tokenizer_3": ["transformers", "T5TokenizerFast"],
+        "transformer": ["diffusers", "SD3Transformer2DModel"],
+        "vae": ["diffusers", "AutoencoderKL"],
+    }
+
+
+def _index_flux() -> dict[str, Any]:
+    return {
+        "_class_name": "FluxPipeline",
+        "_diffusers_version": FLOW_DIFFUSERS_VERSION,
+        "scheduler": ["diffusers", "FlowMatchEulerDiscreteScheduler"],
+        "text_encoder": ["transformers", "CLIPTextModel"],
+        "text_encoder_2": ["transformers", "T5EncoderModel"],
+        "tokenizer": ["transformers", "CLIPTokenizer"],
+        "tokenizer_2": ["transformers", "T5TokenizerFast"],
+        "transformer": ["diffusers", "FluxTransformer2DModel"],
+        "vae": ["diffusers", "AutoencoderKL"],
+    }
+
 
 _BETAS = {"beta_end": 0.012, "beta_schedule": "scaled_linear", "beta_start": 0.00085, "num_train_timesteps": 1000}
 
@@ -282,6 +404,41 @@ def families() -> dict[str, dict[str, Any]]:
             "tokenizer": ("tokenizer", "<|endoftext|>"),
             "tokenizer_2": ("tokenizer", "!"),
         },
+        "sd3": {
+            "model_index.json": _index_sd3(),
+            "scheduler/scheduler_config.json": {
+                "_class_name": "FlowMatchEulerDiscreteScheduler",
+                "num_train_timesteps": 1000,
+                "shift": 3.0,
+            },
+            "transformer/config.json": SD35_LARGE_TRANSFORMER,
+            "vae/config.json": _vae_16(1.5305, 0.0609),
+            "text_encoder/config.json": CLIP_L_PROJ,
+            "text_encoder_2/config.json": OPENCLIP_BIGG,
+            "text_encoder_3/config.json": T5_XXL,
+            "tokenizer": ("tokenizer", "<|endoftext|>"),
+            "tokenizer_2": ("tokenizer", "!"),
+            "tokenizer_3": ("t5",),
+        },
+        "flux": {
+            "model_index.json": _index_flux(),
+            "scheduler/scheduler_config.json": {
+                "_class_name": "FlowMatchEulerDiscreteScheduler",
+                "base_image_seq_len": 256,
+                "base_shift": 0.5,
+                "max_image_seq_len": 4096,
+                "max_shift": 1.15,
+                "num_train_timesteps": 1000,
+                "shift": 3.0,
+                "use_dynamic_shifting": True,
+            },
+            "transformer/config.json": FLUX_DEV_TRANSFORMER,
+            "vae/config.json": _vae_16(0.3611, 0.1159),
+            "text_encoder/config.json": CLIP_L,
+            "text_encoder_2/config.json": T5_XXL,
+            "tokenizer": ("tokenizer", "<|endoftext|>"),
+            "tokenizer_2": ("t5",),
+        },
     }
 
 
@@ -326,6 +483,40 @@ def write_tokenizer(folder: Path, merges: list[str], pad_token: str, work: Path)
     (folder / "tokenizer.json").write_text(compact, encoding="utf-8")
 
 
+def read_t5_tokenizer(sdist: Path) -> str:
+    """The T5 ``tokenizer.json`` that stable-diffusion.cpp embeds as a C byte array (from its Python sdist)."""
+    with tarfile.open(sdist) as archive:
+        member = next(m for m in archive.getmembers() if m.name.endswith(T5_MEMBER))
+        source = archive.extractfile(member)
+        assert source is not None
+        text = source.read().decode("ascii")
+    start = text.index(T5_ARRAY)
+    body = text[text.index("{", start) : text.index("};", start)]
+    return bytes(int(h, 16) for h in re.findall(r"0x([0-9a-fA-F]{2})", body)).decode("utf-8")
+
+
+def write_t5_tokenizer(folder: Path, tokenizer_json: str, work: Path) -> None:
+    from transformers import T5TokenizerFast
+
+    source = work / "t5-tokenizer.json"
+    source.write_text(tokenizer_json, encoding="utf-8")
+    tokenizer = T5TokenizerFast(tokenizer_file=str(source), model_max_length=512, extra_ids=0)
+    assert len(tokenizer) == 32100, len(tokenizer)
+    assert tokenizer("a photo of a cat").input_ids == T5_CAT_IDS
+    tokenizer.save_pretrained(folder)
+    data = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
+    compact = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    (folder / "tokenizer.json").write_text(compact, encoding="utf-8")
+
+
+def fetch_sdcpp(work: Path) -> Path:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", SDCPP, "-d", str(work)],
+        check=True,
+    )
+    return next(work.glob("stable_diffusion_cpp_python-*.tar.gz"))
+
+
 def fetch_bpe(work: Path) -> Path:
     subprocess.run(
         [sys.executable, "-m", "pip", "download", "--no-deps", "open_clip_torch", "-d", str(work)],
@@ -337,13 +528,16 @@ def fetch_bpe(work: Path) -> Path:
 # ---- output and checks -----------------------------------------------------------------
 
 
-def write_folder(folder: Path, files: dict[str, Any], merges: list[str], work: Path) -> None:
+def write_folder(folder: Path, files: dict[str, Any], merges: list[str], t5: str, work: Path) -> None:
     if folder.exists():
         shutil.rmtree(folder)
     for rel, data in files.items():
         target = folder / rel
         if isinstance(data, tuple):
-            write_tokenizer(target, merges, data[1], work)
+            if data[0] == "t5":
+                write_t5_tokenizer(target, t5, work)
+            else:
+                write_tokenizer(target, merges, data[1], work)
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -363,6 +557,12 @@ def check_folder(folder: Path) -> None:
         if cls_name == "CLIPTokenizer":
             tokenizer = transformers.CLIPTokenizer.from_pretrained(folder / name)
             assert tokenizer("a photo of a cat").input_ids == [49406, 320, 1125, 539, 320, 2368, 49407]
+        elif cls_name == "T5TokenizerFast":
+            t5 = transformers.T5TokenizerFast.from_pretrained(folder / name)
+            assert t5("a photo of a cat").input_ids == T5_CAT_IDS
+        elif cls_name == "T5EncoderModel":
+            with init_empty_weights():
+                transformers.T5EncoderModel(transformers.T5Config.from_pretrained(folder / name))
         elif library == "diffusers" and name == "scheduler":
             cls = getattr(diffusers, cls_name)
             cls.from_config(cls.load_config(folder / name))
@@ -379,14 +579,16 @@ def check_folder(folder: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bpe", type=Path, help="bpe_simple_vocab_16e6.txt.gz or an open_clip_torch wheel")
+    parser.add_argument("--sdcpp", type=Path, help="the stable-diffusion-cpp-python source distribution (.tar.gz)")
     parser.add_argument("--out", type=Path, default=ROOT / "resources" / "model-configs")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         merges = read_merges(args.bpe or fetch_bpe(work))
+        t5 = read_t5_tokenizer(args.sdcpp or fetch_sdcpp(work))
         for name, files in families().items():
             folder = args.out / name
-            write_folder(folder, files, merges, work)
+            write_folder(folder, files, merges, t5, work)
             check_folder(folder)
             print(f"wrote {folder}")
     return 0

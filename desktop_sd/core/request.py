@@ -71,7 +71,10 @@ class ModelRef:
 
     ``config_dir`` is a diffusers-layout folder of configs and tokenizer files
     (shipped in ``resources/model-configs``) that single-file checkpoints need
-    to load with no network.
+    to load with no network; for an SD 3 / Flux transformer file it may instead be
+    an installed diffusers model that supplies the text encoders and VAE. ``parts``:
+    files holding the parts such a transformer file lacks (ComfyUI's split text
+    encoders and VAE), loaded with the shipped configs.
     """
 
     id: str
@@ -80,6 +83,7 @@ class ModelRef:
     family: Family = Family.UNKNOWN
     inpainting: bool = False
     config_dir: Path | None = None
+    parts: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,12 @@ import torch
 from diffusers import AutoencoderKL, DiffusionPipeline, GGUFQuantizationConfig
 from safetensors import SafetensorError, safe_open
 
+from desktop_sd.core import flow_parts
 from desktop_sd.core.backend import report_phase
 from desktop_sd.core.errors import Cancelled, ModelError, OutOfMemoryError
 from desktop_sd.core.model_files import PICKLE_SUFFIXES, check_fits_memory
 from desktop_sd.core.request import Family, ModelFormat, ModelRef
+from desktop_sd.engine import assembled
 from desktop_sd.engine.device import is_out_of_memory
 from desktop_sd.engine.families import FamilySpec, spec_for_class_name, spec_for_family
 from desktop_sd.engine.interrupt import between_components
@@ -72,6 +74,8 @@ def _plan_transformer_file(ref: ModelRef, dtype: torch.dtype) -> ModelPlan:
     model in ``ref.config_dir``."""
     check_fits_memory(ref.path)
     base = ref.config_dir
+    if assembled.is_config_only(base):
+        return _plan_assembled(ref, dtype)
     if base is None or not (Path(base) / "model_index.json").is_file():
         raise ModelError(
             f"{ref.path.name} holds only a transformer, and the model that supplies its text encoders "
@@ -81,6 +85,37 @@ def _plan_transformer_file(ref: ModelRef, dtype: torch.dtype) -> ModelPlan:
     if plan.spec.transformer_class is None:
         raise ModelError(f"{ref.path.name}: transformer files run only in a Flux.1 or SD 3 model.")
     return dataclasses.replace(plan, need_bytes=plan.need_bytes + ref.path.stat().st_size)
+
+
+def _plan_assembled(ref: ModelRef, dtype: torch.dtype) -> ModelPlan:
+    """A transformer file whose other parts come from itself and split files, with the shipped configs."""
+    spec = spec_for_family(ref.family)
+    if spec is None or spec.transformer_class is None:
+        raise ModelError(f"{ref.path.name}: transformer files run only as Flux.1 or SD 3 models.")
+    try:
+        found = assembled.locate_parts(ref)
+    except SafetensorError as exc:
+        raise ModelError(
+            f"A file holding part of {ref.path.name} is corrupt or incomplete ({exc}). Copy it again."
+        ) from None
+    missing = assembled.missing_parts(ref.family, found)
+    if missing:
+        raise ModelError(
+            f"{ref.path.name} cannot run: the {'; '.join(flow_parts.PART_NAMES.get(p, p) for p in missing)} "
+            "was not found. Put the file next to the model, or in a linked ComfyUI or Forge folder."
+        )
+    prefixes: dict[Path, list[str]] = {}
+    for path, prefix in found.values():
+        prefixes.setdefault(path, []).append(prefix)
+    need = 0
+    for path, starts in prefixes.items():
+        if path.suffix.lower() == ".gguf":
+            need += path.stat().st_size
+            continue
+        table = read_tensor_table(path)  # each tensor counted once, whichever parts share the file
+        need += _table_bytes({k: v for k, v in table.items() if k.startswith(tuple(starts))}, dtype)
+    without = () if flow_parts.T5 in found or ref.family is not Family.SD3 else spec.optional_components
+    return ModelPlan(spec, ref.inpainting, None, need, without)
 
 
 def _plan_single_file(ref: ModelRef, dtype: torch.dtype) -> ModelPlan:
@@ -249,7 +284,7 @@ def load_pipeline(
             with between_components(lambda k, n, name: _component(k, n, name, cancelled)):
                 if vae_dtype is not None and vae_dtype != dtype:
                     extra = {**extra, "vae": _vae_from_files(ref, plan, vae_dtype)}
-                pipe = _from_files(cls, ref, plan, dtype, extra)
+                pipe = _from_files(cls, ref, plan, dtype, extra, lambda k, n, name: _component(k, n, name, cancelled))
     except (ModelError, Cancelled):
         raise
     except Exception as exc:
@@ -269,9 +304,16 @@ def _component(index: int, count: int, name: str, cancelled: threading.Event | N
 
 
 def _from_files(
-    cls: type[DiffusionPipeline], ref: ModelRef, plan: ModelPlan, dtype: torch.dtype, extra: dict[str, Any]
+    cls: type[DiffusionPipeline],
+    ref: ModelRef,
+    plan: ModelPlan,
+    dtype: torch.dtype,
+    extra: dict[str, Any],
+    progress: assembled.Progress,
 ) -> DiffusionPipeline:
-    if ref.format is ModelFormat.GGUF or (ref.format is ModelFormat.SINGLE_FILE and plan.spec.flow_matching):
+    if _transformer_file(ref, plan) and assembled.is_config_only(ref.config_dir):
+        return assembled.load_assembled(cls, ref, plan.spec.transformer_class, dtype, extra, progress)
+    if _transformer_file(ref, plan):
         return _from_transformer_file(cls, ref, plan, dtype, extra)
     if ref.format is ModelFormat.SINGLE_FILE:
         return cls.from_single_file(
@@ -300,8 +342,15 @@ def _from_transformer_file(
     return cls.from_pretrained(base, transformer=transformer, local_files_only=True, torch_dtype=dtype, **extra)
 
 
+def _transformer_file(ref: ModelRef, plan: ModelPlan) -> bool:
+    """An SD 3 / Flux transformer in a file of its own (GGUF or ``.safetensors``), not a diffusers folder."""
+    return ref.format is ModelFormat.GGUF or (ref.format is ModelFormat.SINGLE_FILE and plan.spec.flow_matching)
+
+
 def _vae_from_files(ref: ModelRef, plan: ModelPlan, dtype: torch.dtype) -> AutoencoderKL:
-    if ref.format is ModelFormat.GGUF or (ref.format is ModelFormat.SINGLE_FILE and plan.spec.flow_matching):
+    if _transformer_file(ref, plan) and assembled.is_config_only(ref.config_dir):
+        return assembled.load_vae_part(ref, assembled.locate_parts(ref), dtype)
+    if _transformer_file(ref, plan):
         assert ref.config_dir is not None  # the installed model the rest of an SD 3 / Flux file comes from
         base = str(ref.config_dir)
         return AutoencoderKL.from_pretrained(base, subfolder="vae", local_files_only=True, torch_dtype=dtype)

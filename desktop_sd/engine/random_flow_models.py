@@ -208,3 +208,183 @@ def save_gguf_transformer(folder: Path, path: Path) -> Path:
     writer.write_tensors_to_file()
     writer.close()
     return path
+
+
+# ---- tiny models shaped like the real files (single-file and split-file loading) --------------------------
+#
+# The single-file path builds each part from the shipped SD 3.5 / FLUX.1 configs, with only the sizes its
+# shapes show (``engine.flow_configs``): so these tiny models keep what shapes cannot show as the real ones
+# have it (CLIP's 64-wide heads and activations, T5's gated GELU, the VAE's 32 groups, Flux's 128-wide heads
+# and rotary axes) and use the shipped tokenizers, whose vocabularies their embeddings match.
+
+CLIP_VOCAB = 49408
+T5_VOCAB = 32128
+
+
+def shipped_configs(family: str) -> Path:
+    """The shipped config folder (``sd3`` or ``flux``) whose tokenizers these models use."""
+    from desktop_sd.core import paths
+
+    return paths.resources_dir() / "model-configs" / family
+
+
+def _clip_shaped(seed: int, act: str, projection: bool) -> CLIPTextModel | CLIPTextModelWithProjection:
+    torch.manual_seed(seed)
+    config = CLIPTextConfig(
+        hidden_size=64,
+        intermediate_size=37,
+        num_attention_heads=1,
+        num_hidden_layers=2,
+        vocab_size=CLIP_VOCAB,
+        max_position_embeddings=77,
+        hidden_act=act,
+        projection_dim=64,
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
+    )
+    return (CLIPTextModelWithProjection(config) if projection else CLIPTextModel(config)).eval()
+
+
+def _t5_shaped(seed: int) -> T5EncoderModel:
+    torch.manual_seed(seed)
+    config = T5Config(
+        vocab_size=T5_VOCAB,
+        d_model=128,
+        d_ff=37,
+        d_kv=8,
+        num_layers=2,
+        num_heads=2,
+        feed_forward_proj="gated-gelu",
+    )
+    return T5EncoderModel(config).eval()
+
+
+def _vae_shaped(seed: int, scaling: float, shift: float) -> AutoencoderKL:
+    torch.manual_seed(seed)
+    return AutoencoderKL(
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        block_out_channels=(32, 32, 64, 64),
+        layers_per_block=1,
+        latent_channels=LATENT_CHANNELS,
+        sample_size=64,
+        scaling_factor=scaling,
+        shift_factor=shift,
+        use_quant_conv=False,
+        use_post_quant_conv=False,
+    )
+
+
+def build_sd3_shaped(*, seed: int = 0, with_t5: bool = True) -> StableDiffusion3Pipeline:
+    """A tiny SD 3.5-Medium-like pipeline (qk norm, a dual-attention layer) with the shipped tokenizers."""
+    configs = shipped_configs("sd3")
+    torch.manual_seed(seed)
+    transformer = SD3Transformer2DModel(
+        sample_size=8,
+        patch_size=2,
+        in_channels=LATENT_CHANNELS,
+        out_channels=LATENT_CHANNELS,
+        num_layers=2,
+        attention_head_dim=64,
+        num_attention_heads=1,
+        joint_attention_dim=128,
+        caption_projection_dim=64,
+        pooled_projection_dim=128,
+        pos_embed_max_size=16,
+        qk_norm="rms_norm",
+        dual_attention_layers=(0,),
+    )
+    from transformers import CLIPTokenizer
+
+    return StableDiffusion3Pipeline(
+        transformer=transformer,
+        scheduler=FlowMatchEulerDiscreteScheduler.from_pretrained(configs, subfolder="scheduler"),
+        vae=_vae_shaped(seed + 3, 1.5305, 0.0609),
+        text_encoder=_clip_shaped(seed + 1, "quick_gelu", True),
+        tokenizer=CLIPTokenizer.from_pretrained(configs / "tokenizer"),
+        text_encoder_2=_clip_shaped(seed + 2, "gelu", True),
+        tokenizer_2=CLIPTokenizer.from_pretrained(configs / "tokenizer_2"),
+        text_encoder_3=_t5_shaped(seed + 4) if with_t5 else None,
+        tokenizer_3=T5TokenizerFast.from_pretrained(configs / "tokenizer_3") if with_t5 else None,
+    )
+
+
+def build_flux_shaped(*, seed: int = 0, guidance: bool = True) -> FluxPipeline:
+    """A tiny FLUX.1-like pipeline (dev with ``guidance``, else schnell) with the shipped tokenizers."""
+    configs = shipped_configs("flux")
+    torch.manual_seed(seed)
+    transformer = FluxTransformer2DModel(
+        patch_size=1,
+        in_channels=LATENT_CHANNELS * 4,
+        out_channels=LATENT_CHANNELS * 4,
+        num_layers=1,
+        num_single_layers=1,
+        attention_head_dim=128,
+        num_attention_heads=1,
+        joint_attention_dim=128,
+        pooled_projection_dim=64,
+        guidance_embeds=guidance,
+    )
+    schnell = {} if guidance else {"shift": 1.0, "use_dynamic_shifting": False}
+    from transformers import CLIPTokenizer
+
+    return FluxPipeline(
+        transformer=transformer,
+        scheduler=FlowMatchEulerDiscreteScheduler.from_pretrained(configs, subfolder="scheduler", **schnell),
+        vae=_vae_shaped(seed + 2, 0.3611, 0.1159),
+        text_encoder=_clip_shaped(seed + 1, "quick_gelu", False),
+        tokenizer=CLIPTokenizer.from_pretrained(configs / "tokenizer"),
+        text_encoder_2=_t5_shaped(seed + 3),
+        tokenizer_2=T5TokenizerFast.from_pretrained(configs / "tokenizer_2"),
+    )
+
+
+def _hf_clip(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A CLIP text encoder's weights as ComfyUI's and Hugging Face's files name them (``text_model.…``)."""
+    out = {}
+    for key, value in model.state_dict().items():
+        out[key if key.startswith(("text_model.", "text_projection.")) else "text_model." + key] = value
+    return out
+
+
+def write_sd3_all_in_one(pipe: StableDiffusion3Pipeline, path: Path) -> Path:
+    """One ``.safetensors`` in the layout of SD 3 Medium's "incl_clips_t5xxl" files: the MMDiT under
+    ``model.diffusion_model.``, the VAE under ``first_stage_model.``, the encoders under ``text_encoders.``."""
+    from safetensors.torch import save_file
+
+    from desktop_sd.engine.flow_layout import sd3_to_original
+    from desktop_sd.engine.ldm_layout import vae_to_ldm
+
+    state = sd3_to_original(pipe.transformer.state_dict())
+    state.update(vae_to_ldm(pipe.vae.state_dict(), pipe.vae.config))
+    for role, encoder in (("clip_l", pipe.text_encoder), ("clip_g", pipe.text_encoder_2)):
+        state.update({f"text_encoders.{role}.transformer.{k}": v for k, v in _hf_clip(encoder).items()})
+    if pipe.text_encoder_3 is not None:
+        t5 = pipe.text_encoder_3.state_dict()
+        state.update({f"text_encoders.t5xxl.transformer.{k}": v for k, v in t5.items() if "embed_tokens" not in k})
+    save_file({k: v.contiguous() for k, v in state.items()}, str(path))
+    return path
+
+
+def write_flux_split(pipe: FluxPipeline, models: Path, t5_dtype: torch.dtype = torch.float32) -> Path:
+    """A ComfyUI ``models`` folder: the transformer in ``diffusion_models/`` (diffusers' names: see
+    ``flow_layout``), ``clip_l`` and ``t5xxl`` in ``text_encoders/``, ``ae`` in ``vae/`` (original names).
+    Returns the transformer file."""
+    from safetensors.torch import save_file
+
+    from desktop_sd.engine.ldm_layout import VAE_PREFIX, vae_to_ldm
+
+    for sub in ("diffusion_models", "text_encoders", "vae"):
+        (models / sub).mkdir(parents=True, exist_ok=True)
+    transformer = models / "diffusion_models" / "flux1-tiny.safetensors"
+    save_file({k: v.contiguous() for k, v in pipe.transformer.state_dict().items()}, str(transformer))
+    save_file(_hf_clip(pipe.text_encoder), str(models / "text_encoders" / "clip_l.safetensors"))
+    t5 = {k: v.to(t5_dtype) for k, v in pipe.text_encoder_2.state_dict().items() if "embed_tokens" not in k}
+    save_file(t5, str(models / "text_encoders" / "t5xxl_fp16.safetensors"))
+    vae = {
+        k.removeprefix(VAE_PREFIX): v.contiguous()
+        for k, v in vae_to_ldm(pipe.vae.state_dict(), pipe.vae.config).items()
+    }
+    save_file(vae, str(models / "vae" / "ae.safetensors"))
+    return transformer

@@ -150,12 +150,6 @@ def _flow_family(shapes: dict[str, tuple[int, ...]]) -> CheckpointInfo | None:
     return None if flow is None else CheckpointInfo(flow.family, flow.inpainting, "checkpoint", len(shapes))
 
 
-def detect_flow(path: Path) -> FlowTransformer | None:
-    """``flow_transformer`` of a ``.safetensors`` file (its header only)."""
-    header = read_header(path)
-    return flow_transformer({k: tuple(v["shape"]) for k, v in header.items() if k != "__metadata__"})
-
-
 def detect_from_shapes(shapes: dict[str, tuple[int, ...]]) -> CheckpointInfo:
     prefix = "model.diffusion_model."
     tensors = len(shapes)

@@ -1,11 +1,12 @@
 """SD 3 and Flux transformers in files of their own: single ``.safetensors`` files, and quantized
 GGUF files (as Flux and SD 3.5 users run them on 8-12 GB GPUs).
 
-Such a file holds the transformer (a ``.safetensors`` one may hold the VAE or CLIP too; they are not
-used). The text encoders, VAE, tokenizers and configs come from an installed diffusers model of
-the same family and kind (Flux dev or schnell: with or without distilled guidance; Fill), which
-becomes the ``ModelRef``'s ``config_dir``: T5-XXL's weights and tokenizer, which such files lack,
-cannot be had offline any other way. Only the file's header is read here, in milliseconds.
+Such a file holds the transformer, and sometimes the VAE and text encoders as well (all-in-one
+checkpoints). What it lacks comes, in this order of preference, from split files found where ComfyUI
+and Forge keep them (``part_files``: ``clip_l``, ``clip_g``, ``t5xxl``, ``ae``), loaded with the
+configs and tokenizers shipped in ``resources/model-configs``; or from an installed diffusers model of
+the same family and kind (Flux dev or schnell: with or without distilled guidance; Fill), which then
+becomes the ``ModelRef``'s ``config_dir``. Only file headers are read here, in milliseconds.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
+from desktop_sd.core import flow_parts
 from desktop_sd.core.errors import ModelError
 from desktop_sd.core.request import Family, ModelFormat, ModelRef
-from desktop_sd.models.inspection import FlowTransformer, detect_flow, flow_transformer
+from desktop_sd.models.inspection import FlowTransformer, config_dir_for, flow_transformer, read_header
+from desktop_sd.models.part_files import find_parts
 
 FAMILY_NAMES = {Family.FLUX: "Flux.1", Family.SD3: "SD 3"}
 
@@ -78,23 +81,40 @@ def find_base(info: FlowTransformer, installed: Iterable[InstalledLike]) -> Path
     return None
 
 
-def ref_for_file(path: Path, model_id: str, installed: Iterable[InstalledLike]) -> ModelRef:
-    """A ``ModelRef`` for a transformer file (``.gguf``, or a ``.safetensors`` SD 3 / Flux file), with the
-    installed model that supplies the rest."""
+def _kind_name(info: FlowTransformer) -> str:
+    if info.family is Family.FLUX:
+        return "FLUX.1 Fill [dev]" if info.inpainting else ("FLUX.1 [dev]" if info.guidance else "FLUX.1 [schnell]")
+    return "SD 3.5"
+
+
+def ref_for_file(
+    path: Path, model_id: str, installed: Iterable[InstalledLike], app_folders: Iterable[Path] | None = None
+) -> ModelRef:
+    """A ``ModelRef`` for a transformer file (``.gguf``, or a ``.safetensors`` SD 3 / Flux file), with
+    where the parts it lacks come from: split files beside it or in a linked app, else an installed model."""
     gguf = path.suffix.lower() == ".gguf"
-    info = read_gguf(path) if gguf else detect_flow(path)
+    info: FlowTransformer | None
+    if gguf:
+        info, own = read_gguf(path), {flow_parts.TRANSFORMER: ""}
+    else:
+        shapes = {k: tuple(v["shape"]) for k, v in read_header(path).items() if k != "__metadata__"}
+        info, own = flow_transformer(shapes), flow_parts.parts_in(shapes)
     if info is None:
         raise ModelError(f"{path.name} is not an SD 3 or Flux.1 model file.")
-    base = find_base(info, installed)
-    if base is None:
-        kind = FAMILY_NAMES[info.family]
-        if info.family is Family.FLUX:
-            kind = "FLUX.1 Fill [dev]" if info.inpainting else ("FLUX.1 [dev]" if info.guidance else "FLUX.1 [schnell]")
-        what = "a quantized" if gguf else "a"
-        raise ModelError(
-            f"{path.name} holds {what} {FAMILY_NAMES[info.family]} transformer without the T5 text encoder and its "
-            f"tokenizer, which cannot be had offline. They come from an installed {kind} model as a diffusers "
-            "folder: install one from Models > Download, then choose this file again."
-        )
     fmt = ModelFormat.GGUF if gguf else ModelFormat.SINGLE_FILE
-    return ModelRef(model_id, path, fmt, info.family, info.inpainting, base)
+    shipped = config_dir_for(info.family, False)
+    search = find_parts(path, info.family, own, app_folders)
+    if shipped is not None and not search.missing:
+        return ModelRef(model_id, path, fmt, info.family, info.inpainting, shipped, search.files)
+    base = find_base(info, installed)
+    if base is not None:
+        return ModelRef(model_id, path, fmt, info.family, info.inpainting, base)
+    lacking = "; ".join(flow_parts.PART_NAMES[p] for p in search.missing)
+    skipped = f" ({'; '.join(search.skipped)})" if search.skipped else ""
+    what = "a quantized" if gguf else "a"
+    raise ModelError(
+        f"{path.name} holds {what} {FAMILY_NAMES[info.family]} transformer; it needs the {lacking}{skipped}, "
+        "found neither in the file nor beside it. Put those files next to it or in a linked ComfyUI or Forge "
+        f"folder (text_encoders, clip, vae), or install {_kind_name(info)} from Models > Download, "
+        "then choose this file again."
+    )

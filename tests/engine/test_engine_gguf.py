@@ -1,5 +1,5 @@
 """SD 3 / Flux transformers in files of their own (quantized GGUF, or .safetensors), run with the rest of
-an installed diffusers model."""
+an installed diffusers model (split parts and shipped configs: test_engine_flow_parts.py)."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def test_a_gguf_transformer_runs_with_the_installed_model(flux_dev: Path, tmp_pa
 def test_a_gguf_transformer_without_its_model_says_what_to_install(flux_dev: Path, tmp_path: Path) -> None:
     gguf_file = save_gguf_transformer(flux_dev, tmp_path / "flux1-dev-Q8_0.gguf")
     with pytest.raises(
-        ModelError, match=r"quantized Flux\.1 transformer without the T5.*installed FLUX\.1 \[dev\] model"
+        ModelError, match=r"quantized Flux\.1 transformer; it needs the CLIP-L.*T5-XXL.*install FLUX\.1 \[dev\] from"
     ):
         resolve_model(str(gguf_file))
     broken = tmp_path / "broken.gguf"
@@ -79,7 +79,7 @@ def test_a_flux_transformer_safetensors_file_runs_with_the_installed_model(flux_
     other = save_flux_pipeline(tmp_path / "fine-tune", seed=11)  # another transformer, as a fine-tune's file
     single = tmp_path / "flux-finetune.safetensors"
     shutil.copyfile(other / "transformer" / "diffusion_pytorch_model.safetensors", single)
-    with pytest.raises(ModelError, match=r"Flux\.1 transformer without the T5.*Models > Download"):
+    with pytest.raises(ModelError, match=r"Flux\.1 transformer; it needs the CLIP-L.*Models > Download"):
         resolve_model(str(single))
     _install(flux_dev, "dev")
     ref = resolve_model(str(single))

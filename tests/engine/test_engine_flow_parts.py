@@ -1,0 +1,105 @@
+"""SD 3.5 and Flux.1 files as people download them, run with no installed diffusers model: all-in-one
+checkpoints, and transformers whose text encoders and VAE are ComfyUI-style split files, each part built
+with the configs and tokenizers shipped in resources/model-configs (sizes read from the files' shapes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from desktop_sd.core.errors import ModelError
+from desktop_sd.core.request import Family, GenerationRequest, Mode, ModelFormat
+from desktop_sd.engine import Engine
+from desktop_sd.engine.random_flow_models import (
+    build_flux_shaped,
+    build_sd3_shaped,
+    shipped_configs,
+    write_flux_split,
+    write_sd3_all_in_one,
+)
+from desktop_sd.models.registry import Registry
+from desktop_sd.models.resolve import resolve_model
+from tests.engine.helpers import max_diff, run
+
+
+def _plain(pipe: object, request: GenerationRequest) -> object:
+    pipe.set_progress_bar_config(disable=True)  # type: ignore[attr-defined]
+    return pipe(  # type: ignore[operator]
+        request.prompt, negative_prompt=request.negative_prompt or None, width=64, height=64,
+        num_inference_steps=request.steps, guidance_scale=request.cfg_scale,
+        generator=torch.Generator("cpu").manual_seed(request.seed),
+    ).images[0]  # fmt: skip
+
+
+def test_an_sd3_all_in_one_checkpoint_runs_with_no_model_installed(tmp_path: Path) -> None:
+    pipe = build_sd3_shaped(seed=1)
+    path = write_sd3_all_in_one(pipe, tmp_path / "sd3_medium_incl_clips_t5xxl.safetensors")
+    ref = resolve_model(str(path))
+    assert (ref.format, ref.family, ref.config_dir, ref.parts) == (
+        ModelFormat.SINGLE_FILE, Family.SD3, shipped_configs("sd3"), ()
+    )  # fmt: skip
+    request = GenerationRequest(
+        Mode.TXT2IMG, "a lighthouse at dusk", negative_prompt="blurry", model=str(path),
+        width=64, height=64, steps=2, seed=5, cfg_scale=4.0,
+    )  # fmt: skip
+    result = run(Engine(resolve=resolve_model, device="cpu"), request)
+    assert max_diff(result.images[0], _plain(pipe, request)) <= 1
+
+
+def test_a_flux_transformer_runs_with_comfyui_split_files(tmp_path: Path) -> None:
+    pipe = build_flux_shaped(seed=2, guidance=False)  # schnell: its own scheduler shift
+    transformer = write_flux_split(pipe, tmp_path / "ComfyUI" / "models")
+    ref = resolve_model(str(transformer))
+    assert ref.config_dir == shipped_configs("flux")
+    assert sorted(p.name for p in ref.parts) == ["ae.safetensors", "clip_l.safetensors", "t5xxl_fp16.safetensors"]
+    request = GenerationRequest(
+        Mode.TXT2IMG, "a red fox", model=str(transformer), width=64, height=64, steps=2, seed=3, cfg_scale=0.0
+    )
+    engine = Engine(resolve=resolve_model, device="cpu")
+    result = run(engine, request)
+    assert max_diff(result.images[0], _plain(pipe, request)) <= 1
+    assert engine._model is not None
+    assert engine._model.base.scheduler.config.shift == 1.0  # schnell's, not dev's dynamic shifting
+
+
+def test_split_files_are_found_in_a_linked_comfyui_folder_and_fp16_wins_over_fp8(tmp_path: Path) -> None:
+    pipe = build_flux_shaped(seed=4)
+    comfy = tmp_path / "ComfyUI"
+    transformer = write_flux_split(pipe, comfy / "models")
+    elsewhere = tmp_path / "Downloads" / "flux1-dev-finetune.safetensors"
+    elsewhere.parent.mkdir()
+    elsewhere.write_bytes(transformer.read_bytes())  # a second Flux file, downloaded outside ComfyUI
+    encoders = comfy / "models" / "text_encoders"
+    t5 = load_file(str(encoders / "t5xxl_fp16.safetensors"))
+    save_file({k: v.to(torch.float8_e4m3fn) for k, v in t5.items()}, str(encoders / "t5xxl_fp8_e4m3fn.safetensors"))
+    scaled = {**{k: v.to(torch.float8_e4m3fn) for k, v in t5.items()}, "scaled_fp8": torch.zeros(1)}
+    save_file(scaled, str(encoders / "t5xxl_fp8_e4m3fn_scaled.safetensors"))
+
+    with pytest.raises(ModelError, match=r"CLIP-L text encoder.*T5-XXL.*VAE.*linked ComfyUI"):
+        resolve_model(str(elsewhere))  # not linked yet: nothing beside the file
+    Registry().add_folder(comfy)
+    ref = resolve_model(str(elsewhere))
+    assert sorted(p.name for p in ref.parts) == ["ae.safetensors", "clip_l.safetensors", "t5xxl_fp16.safetensors"]
+
+    (encoders / "t5xxl_fp16.safetensors").unlink()  # only fp8 left: it loads, cast up to the run's precision
+    ref = resolve_model(str(elsewhere))
+    assert "t5xxl_fp8_e4m3fn.safetensors" in [p.name for p in ref.parts]
+    request = GenerationRequest(Mode.TXT2IMG, "a red fox", model=str(elsewhere), width=64, height=64, steps=2, seed=3)
+    result = run(Engine(resolve=resolve_model, device="cpu"), request)
+    assert result.images[0].size == (64, 64)
+
+    (encoders / "t5xxl_fp8_e4m3fn.safetensors").unlink()  # only ComfyUI's scaled fp8: refused by name
+    with pytest.raises(ModelError, match=r"T5-XXL.*t5xxl_fp8_e4m3fn_scaled\.safetensors is a ComfyUI \"scaled fp8\""):
+        resolve_model(str(elsewhere))
+
+
+def test_a_damaged_part_is_named_before_any_weight_loads(tmp_path: Path) -> None:
+    pipe = build_flux_shaped(seed=6)
+    transformer = write_flux_split(pipe, tmp_path / "models")
+    ae = tmp_path / "models" / "vae" / "ae.safetensors"
+    ae.write_bytes(ae.read_bytes()[: ae.stat().st_size // 2])  # a download cut short
+    with pytest.raises(ModelError, match=r"needs the VAE"):
+        resolve_model(str(transformer))
