@@ -310,13 +310,14 @@ def build_sd3_shaped(*, seed: int = 0, with_t5: bool = True) -> StableDiffusion3
     )
 
 
-def build_flux_shaped(*, seed: int = 0, guidance: bool = True) -> FluxPipeline:
-    """A tiny FLUX.1-like pipeline (dev with ``guidance``, else schnell) with the shipped tokenizers."""
+def build_flux_shaped(*, seed: int = 0, guidance: bool = True, fill: bool = False) -> FluxPipeline | FluxFillPipeline:
+    """A tiny FLUX.1-like pipeline (dev with ``guidance``, else schnell; Fill with ``fill``) with the shipped
+    tokenizers."""
     configs = shipped_configs("flux")
     torch.manual_seed(seed)
     transformer = FluxTransformer2DModel(
         patch_size=1,
-        in_channels=LATENT_CHANNELS * 4,
+        in_channels=LATENT_CHANNELS * 4 * 2 + 8 * 8 * 4 if fill else LATENT_CHANNELS * 4,
         out_channels=LATENT_CHANNELS * 4,
         num_layers=1,
         num_single_layers=1,
@@ -329,7 +330,8 @@ def build_flux_shaped(*, seed: int = 0, guidance: bool = True) -> FluxPipeline:
     schnell = {} if guidance else {"shift": 1.0, "use_dynamic_shifting": False}
     from transformers import CLIPTokenizer
 
-    return FluxPipeline(
+    cls = FluxFillPipeline if fill else FluxPipeline
+    return cls(
         transformer=transformer,
         scheduler=FlowMatchEulerDiscreteScheduler.from_pretrained(configs, subfolder="scheduler", **schnell),
         vae=_vae_shaped(seed + 2, 0.3611, 0.1159),
@@ -367,7 +369,7 @@ def write_sd3_all_in_one(pipe: StableDiffusion3Pipeline, path: Path) -> Path:
     return path
 
 
-def write_flux_split(pipe: FluxPipeline, models: Path, t5_dtype: torch.dtype = torch.float32) -> Path:
+def write_flux_split(pipe: FluxPipeline | FluxFillPipeline, models: Path) -> Path:
     """A ComfyUI ``models`` folder: the transformer in ``diffusion_models/`` (diffusers' names: see
     ``flow_layout``), ``clip_l`` and ``t5xxl`` in ``text_encoders/``, ``ae`` in ``vae/`` (original names).
     Returns the transformer file."""
@@ -380,7 +382,7 @@ def write_flux_split(pipe: FluxPipeline, models: Path, t5_dtype: torch.dtype = t
     transformer = models / "diffusion_models" / "flux1-tiny.safetensors"
     save_file({k: v.contiguous() for k, v in pipe.transformer.state_dict().items()}, str(transformer))
     save_file(_hf_clip(pipe.text_encoder), str(models / "text_encoders" / "clip_l.safetensors"))
-    t5 = {k: v.to(t5_dtype) for k, v in pipe.text_encoder_2.state_dict().items() if "embed_tokens" not in k}
+    t5 = {k: v for k, v in pipe.text_encoder_2.state_dict().items() if "embed_tokens" not in k}
     save_file(t5, str(models / "text_encoders" / "t5xxl_fp16.safetensors"))
     vae = {
         k.removeprefix(VAE_PREFIX): v.contiguous()
