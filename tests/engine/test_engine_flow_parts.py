@@ -14,6 +14,7 @@ from safetensors.torch import load_file, save_file
 from desktop_sd.core.errors import ModelError
 from desktop_sd.core.request import Family, GenerationRequest, Mode, ModelFormat
 from desktop_sd.engine import Engine
+from desktop_sd.engine.families import sd3
 from desktop_sd.engine.random_flow_models import (
     build_flux_shaped,
     build_sd3_shaped,
@@ -147,3 +148,12 @@ def test_a_gguf_transformer_runs_with_split_files_and_stays_quantized(tmp_path: 
     assert transformer.config.guidance_embeds and transformer.config.num_attention_heads == 1  # sizes from the file
     # Q8_0 rounds the weights a little (1 here); a transformer built with wrong sizes would not load at all
     assert max_diff(result.images[0], _plain(pipe, request)) <= 4
+
+
+def test_an_sd3_file_without_t5_runs_on_clip_alone_and_says_so(tmp_path: Path) -> None:
+    pipe = build_sd3_shaped(seed=10, with_t5=False)
+    path = write_sd3_all_in_one(pipe, tmp_path / "sd3_medium_incl_clips.safetensors")
+    request = GenerationRequest(Mode.TXT2IMG, "a lighthouse", model=str(path), width=64, height=64, steps=2, seed=5)
+    result = run(Engine(resolve=resolve_model, device="cpu"), request)
+    assert sd3.NO_T5 in result.notices
+    assert max_diff(result.images[0], _plain(pipe, request)) <= 1
