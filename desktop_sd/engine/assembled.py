@@ -63,8 +63,14 @@ def locate_parts(ref: ModelRef) -> dict[str, tuple[Path, str]]:
     return found
 
 
-def missing_parts(family: Family, found: dict[str, tuple[Path, str]]) -> list[str]:
-    return [p for p in (flow_parts.TRANSFORMER, *flow_parts.REQUIRED[family]) if p not in found]
+def check_parts(ref: ModelRef, found: dict[str, tuple[Path, str]]) -> None:
+    """Raise ``ModelError`` naming each part the family needs that no file holds."""
+    missing = [p for p in (flow_parts.TRANSFORMER, *flow_parts.REQUIRED[ref.family]) if p not in found]
+    if missing:
+        raise ModelError(
+            f"{ref.path.name} cannot run: the {'; '.join(flow_parts.PART_NAMES.get(p, p) for p in missing)} "
+            "was not found. Put the file next to the model, or in a linked ComfyUI or Forge folder."
+        )
 
 
 def _tensors(path: Path, prefix: str) -> dict[str, torch.Tensor]:
@@ -176,12 +182,7 @@ def load_assembled(
     assert ref.config_dir is not None
     family, config_dir = ref.family, Path(ref.config_dir)
     found = locate_parts(ref)
-    missing = missing_parts(family, found)
-    if missing:
-        raise ModelError(
-            f"{ref.path.name} cannot run: the {'; '.join(flow_parts.PART_NAMES.get(p, p) for p in missing)} "
-            "was not found. Put the file next to the model, or in a linked ComfyUI or Forge folder."
-        )
+    check_parts(ref, found)
     sd3 = family is Family.SD3
     names = ["transformer", "vae", "text_encoder", "text_encoder_2"]
     if sd3 and flow_parts.T5 in found and "text_encoder_3" not in extra:

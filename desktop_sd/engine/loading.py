@@ -98,12 +98,7 @@ def _plan_assembled(ref: ModelRef, dtype: torch.dtype) -> ModelPlan:
         raise ModelError(
             f"A file holding part of {ref.path.name} is corrupt or incomplete ({exc}). Copy it again."
         ) from None
-    missing = assembled.missing_parts(ref.family, found)
-    if missing:
-        raise ModelError(
-            f"{ref.path.name} cannot run: the {'; '.join(flow_parts.PART_NAMES.get(p, p) for p in missing)} "
-            "was not found. Put the file next to the model, or in a linked ComfyUI or Forge folder."
-        )
+    assembled.check_parts(ref, found)
     prefixes: dict[Path, list[str]] = {}
     for path, prefix in found.values():
         prefixes.setdefault(path, []).append(prefix)

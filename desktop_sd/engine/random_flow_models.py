@@ -53,33 +53,35 @@ def _t5(d_model: int, seed: int, d_ff: int = 37) -> T5EncoderModel:
     return T5EncoderModel(config).eval()
 
 
-def _clip_config() -> CLIPTextConfig:
+def _clip_config(width: int = 32, heads: int = 4, vocab: int = 1000, act: str = "gelu") -> CLIPTextConfig:
     return CLIPTextConfig(
-        hidden_size=32,
+        hidden_size=width,
         intermediate_size=37,
-        num_attention_heads=4,
+        num_attention_heads=heads,
         num_hidden_layers=2,
-        vocab_size=1000,
+        vocab_size=vocab,
         max_position_embeddings=77,
-        hidden_act="gelu",
-        projection_dim=32,
+        hidden_act=act,
+        projection_dim=width,
         pad_token_id=1,
         bos_token_id=0,
         eos_token_id=2,
     )
 
 
-def _vae(seed: int, scaling: float, shift: float) -> AutoencoderKL:
+def _vae(
+    seed: int, scaling: float, shift: float, widths: tuple[int, ...] = (8, 8, 16, 16), groups: int = 8
+) -> AutoencoderKL:
     torch.manual_seed(seed)
     return AutoencoderKL(
         in_channels=3,
         out_channels=3,
         down_block_types=("DownEncoderBlock2D",) * 4,
         up_block_types=("UpDecoderBlock2D",) * 4,
-        block_out_channels=(8, 8, 16, 16),
+        block_out_channels=widths,
         layers_per_block=1,
         latent_channels=LATENT_CHANNELS,
-        norm_num_groups=8,
+        norm_num_groups=groups,
         sample_size=64,
         scaling_factor=scaling,
         shift_factor=shift,
@@ -230,19 +232,7 @@ def shipped_configs(family: str) -> Path:
 
 def _clip_shaped(seed: int, act: str, projection: bool) -> CLIPTextModel | CLIPTextModelWithProjection:
     torch.manual_seed(seed)
-    config = CLIPTextConfig(
-        hidden_size=64,
-        intermediate_size=37,
-        num_attention_heads=1,
-        num_hidden_layers=2,
-        vocab_size=CLIP_VOCAB,
-        max_position_embeddings=77,
-        hidden_act=act,
-        projection_dim=64,
-        pad_token_id=1,
-        bos_token_id=0,
-        eos_token_id=2,
-    )
+    config = _clip_config(width=64, heads=1, vocab=CLIP_VOCAB, act=act)
     return (CLIPTextModelWithProjection(config) if projection else CLIPTextModel(config)).eval()
 
 
@@ -261,19 +251,7 @@ def _t5_shaped(seed: int) -> T5EncoderModel:
 
 
 def _vae_shaped(seed: int, scaling: float, shift: float) -> AutoencoderKL:
-    torch.manual_seed(seed)
-    return AutoencoderKL(
-        down_block_types=("DownEncoderBlock2D",) * 4,
-        up_block_types=("UpDecoderBlock2D",) * 4,
-        block_out_channels=(32, 32, 64, 64),
-        layers_per_block=1,
-        latent_channels=LATENT_CHANNELS,
-        sample_size=64,
-        scaling_factor=scaling,
-        shift_factor=shift,
-        use_quant_conv=False,
-        use_post_quant_conv=False,
-    )
+    return _vae(seed, scaling, shift, widths=(32, 32, 64, 64), groups=32)
 
 
 def build_sd3_shaped(*, seed: int = 0, with_t5: bool = True) -> StableDiffusion3Pipeline:
