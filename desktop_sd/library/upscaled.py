@@ -16,9 +16,10 @@ POSTPROCESSING_CHUNK = "postprocessing"
 
 
 def upscaled_request(result: UpscaleResult, source: GenerationRequest | None) -> GenerationRequest:
-    """The request recorded with the upscaled image."""
+    """The request recorded with the upscaled image. A refine ran at the tile size, but the recorded
+    ``Size`` names the image it made, so the parameters (and a reuse of them) give its real size."""
     if result.refine is not None:
-        return result.refine
+        return result.refine.replace(width=result.image.width, height=result.image.height)
     if source is not None:
         return source
     return GenerationRequest(Mode.IMG2IMG, "", width=result.image.width, height=result.image.height)
