@@ -117,6 +117,9 @@ class UpscaleResult:
     elapsed_s: float = 0.0
     refine: GenerationRequest | None = None
     tiles: int = 0
+    model_hash: str = ""  # the refine's checkpoint, LoRAs and VAE, for the metadata (as a generation's)
+    lora_hashes: tuple[tuple[str, str], ...] = ()
+    vae_hash: str = ""
 
     def postprocess_pairs(self) -> list[tuple[str, str]]:
         """A1111's extras keys for what was done: ``Postprocess upscale by``, ``Postprocess upscaler``."""

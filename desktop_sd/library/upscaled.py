@@ -37,5 +37,12 @@ def encode_upscaled(result: UpscaleResult, source: GenerationRequest | None, mod
     request = upscaled_request(result, source)
     text = postprocessing_text(result)
     return encode_png(
-        result.image, request, model_name or request.model, {POSTPROCESSING_CHUNK: text}, {POSTPROCESSING_CHUNK: text}
+        result.image,
+        request,
+        model_name or request.model,
+        {POSTPROCESSING_CHUNK: text},
+        {POSTPROCESSING_CHUNK: text},
+        model_hash=result.model_hash,
+        lora_hashes=result.lora_hashes,
+        vae_hash=result.vae_hash,
     )
