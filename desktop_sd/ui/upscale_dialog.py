@@ -77,6 +77,7 @@ class UpscaleDialog(QDialog):
         form.addRow(buttons)
         self._limit_overlap(self.tile_spin.value())
         self._show_refine(self.refine_check.isChecked())
+        self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 56)  # the hints wrap in two lines, not five
 
     def _start_from(self, last: UpscaleChoice) -> None:
         if self.upscaler_combo.findText(last.upscaler) >= 0:
