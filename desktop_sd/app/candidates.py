@@ -22,6 +22,7 @@ class Candidate:
     frame: QRect
     request: GenerationRequest | None  # with this image's own seed; None for an image of unknown origin
     model_id: str
+    takes_frame: bool = False  # applying it makes the canvas frame its frame (a hires fix result)
 
 
 class Candidates(QObject):
@@ -42,15 +43,18 @@ class Candidates(QObject):
     def current(self) -> Candidate | None:
         return self._items[self._index] if 0 <= self._index < len(self._items) else None
 
-    def add_result(self, result: GenerationResult, frame: QRect) -> None:
-        """Append every image of ``result``; the first of them becomes current."""
+    def add_result(self, result: GenerationResult, frame: QRect, takes_frame: bool = False) -> None:
+        """Append every image of ``result``; the first of them becomes current. ``takes_frame``: applying
+        one also moves the canvas frame onto it (a hires fix result, larger than the frame it was made in)."""
         if not result.images:
             return
         first = len(self._items)
         for i, image in enumerate(result.images):
             seed = result.seeds[i] if i < len(result.seeds) else result.request.seed
             self._items.append(
-                Candidate(pil_to_qimage(image), QRect(frame), result.request.replace(seed=seed), result.model_id)
+                Candidate(
+                    pil_to_qimage(image), QRect(frame), result.request.replace(seed=seed), result.model_id, takes_frame
+                )
             )
         self._index = first
         self.changed.emit()
@@ -71,7 +75,7 @@ class Candidates(QObject):
         candidate = self.current()
         if candidate is None:
             return False
-        document.apply_result(candidate.image, candidate.frame, candidate.request)
+        document.apply_result(candidate.image, candidate.frame, candidate.request, candidate.takes_frame)
         self.clear()
         return True
 

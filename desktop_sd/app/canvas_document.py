@@ -128,10 +128,14 @@ class CanvasDocument(QObject):
             self._title = title
             self.title_changed.emit(title)
 
-    def apply_result(self, result: QImage, frame: QRect, source: GenerationRequest | None = None) -> None:
+    def apply_result(
+        self, result: QImage, frame: QRect, source: GenerationRequest | None = None, take_frame: bool = False
+    ) -> None:
         """Put a generated image at ``frame``, growing the canvas when the frame reaches past it.
 
-        On a blank canvas the result becomes the image, exactly the frame's size.
+        On a blank canvas the result becomes the image, exactly the frame's size. ``take_frame`` makes
+        ``frame`` the canvas frame too, in the same undo step (a hires fix result: the frame then holds
+        the image that was made, not the quarter of it the base size covers).
         """
         state = self._state
         rect = state.rect.united(frame) if state.image is not None else QRect(frame)
@@ -148,7 +152,10 @@ class CanvasDocument(QObject):
             mask = mask_ops.new_mask(rect.width(), rect.height())
             if state.image is not None:
                 paste(mask, state.rect.topLeft() - rect.topLeft(), state.mask)
-        self._push("Apply result", dataclasses.replace(state, rect=rect, image=image, mask=mask, source=source))
+        after = dataclasses.replace(state, rect=rect, image=image, mask=mask, source=source)
+        if take_frame:
+            after = dataclasses.replace(after, frame=snap_frame(frame, rect))
+        self._push("Apply result", after)
 
     # ---- frame ----------------------------------------------------------------------------------------
     def set_frame(self, frame: QRect, merge_key: str | None = None) -> None:

@@ -29,7 +29,7 @@ from desktop_sd.app.prompt_model import PromptModel, PromptValues
 from desktop_sd.app.result_saver import ResultSaver
 from desktop_sd.app.reuse_notices import reuse_notices
 from desktop_sd.app.upscale_run import sized_frame
-from desktop_sd.core import paths
+from desktop_sd.core import hires, paths
 from desktop_sd.core.document import Document
 from desktop_sd.core.errors import InputError
 from desktop_sd.core.request import GenerationRequest, GenerationResult, Mode
@@ -187,6 +187,8 @@ class GenerationController(QObject):
             status = self.queue.last_status
             device = status.device if status else "cpu"
             decode = self.pace.decode_s(job.request.model, device, job.request) if job is not None else 0.0
+            if job is not None and job.upscale is not None:
+                decode = 0.0  # an upscale job counts tiles: nothing is decoded after the last
             self.job_eta.emit(step, total, (now - since) / (step - first) * (total - step) + decode)
         if step == total:
             self._last_step = (step, now)
@@ -206,7 +208,7 @@ class GenerationController(QObject):
         for notice in result.notices:
             self.message.emit(notice, Level.INFO)
         if not upscale or (job is not None and job.frame is not None):  # a history image's upscale: history only
-            self.candidates.add_result(result, frame)
+            self.candidates.add_result(result, frame, takes_frame=hires.wanted(result.request) and not upscale)
         self.job_done.emit(result.elapsed_s)
         self._ended()
 

@@ -39,6 +39,9 @@ def run_upscale(
         notices=result.notices,
         elapsed_s=result.elapsed_s,
         postprocessing=postprocessing_text(result),
+        model_hash=result.model_hash,
+        lora_hashes=result.lora_hashes,
+        vae_hash=result.vae_hash,
     )
 
 

@@ -16,11 +16,10 @@ from pathlib import Path
 
 from desktop_sd.core.errors import DesktopSDError, InputError
 from desktop_sd.core.params import CFG_SCALE, NEGATIVE_PROMPT, PROMPT, SCHEDULER, SEED, STEPS, Kind, NumberParam
-from desktop_sd.core.upscaling import REFINE_OVERLAP, REFINE_TILE, UPSCALE_SCALE
+from desktop_sd.core.upscaling import REFINE_OVERLAP, REFINE_STRENGTH, REFINE_TILE, UPSCALE_SCALE
 
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
-REFINE_STRENGTH = 0.35  # Ultimate SD Upscale's usual: adds detail, keeps the picture
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -43,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     refine.add_argument(PROMPT.flag, default="", help=PROMPT.help + " (for --refine)")
     refine.add_argument(NEGATIVE_PROMPT.flag, default=NEGATIVE_PROMPT.default, help=NEGATIVE_PROMPT.help)
-    refine.add_argument("--strength", type=float, default=REFINE_STRENGTH, help="how much each tile changes")
+    _number(refine, REFINE_STRENGTH, REFINE_STRENGTH.default)
     _number(refine, STEPS, STEPS.default)
     _number(refine, CFG_SCALE, CFG_SCALE.default)
     _number(refine, SEED, None)

@@ -75,6 +75,18 @@ REFINE_OVERLAP = NumberParam(
     suffix=" px",
 )
 
+REFINE_STRENGTH = NumberParam(
+    name="strength",
+    label="Refine strength",
+    default=0.35,  # Ultimate SD Upscale's usual: adds detail, keeps the picture
+    minimum=0.01,
+    maximum=1.0,
+    step=0.05,
+    decimals=2,
+    flag="--strength",
+    help="tiled refine: how much each tile changes",
+)
+
 
 @dataclass(frozen=True, eq=False)
 class UpscaleRequest:
@@ -105,6 +117,9 @@ class UpscaleResult:
     elapsed_s: float = 0.0
     refine: GenerationRequest | None = None
     tiles: int = 0
+    model_hash: str = ""  # the refine's checkpoint, LoRAs and VAE, for the metadata (as a generation's)
+    lora_hashes: tuple[tuple[str, str], ...] = ()
+    vae_hash: str = ""
 
     def postprocess_pairs(self) -> list[tuple[str, str]]:
         """A1111's extras keys for what was done: ``Postprocess upscale by``, ``Postprocess upscaler``."""
@@ -138,6 +153,11 @@ def check_upscale(request: UpscaleRequest) -> None:
             raise InputError(f"{spec.label} must be between {spec.minimum} and {spec.maximum} pixels, got {value}.")
     if request.tile_overlap * 2 >= request.tile_size:
         raise InputError("The refine tile overlap must be less than half the tile size.")
+    if request.refine is not None and not REFINE_STRENGTH.accepts(request.refine.strength):
+        raise InputError(
+            f"{REFINE_STRENGTH.label} must be between {number_text(REFINE_STRENGTH.minimum)} and "
+            f"{number_text(REFINE_STRENGTH.maximum)}, got {request.refine.strength}."
+        )
 
 
 class UpscaleBackend(Protocol):

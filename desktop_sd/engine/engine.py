@@ -22,14 +22,14 @@ from desktop_sd.core import hires, paths
 from desktop_sd.core.backend import BackendStatus, StepCallback, report_phase
 from desktop_sd.core.errors import Cancelled, InputError, OutOfMemoryError
 from desktop_sd.core.file_hash import model_hash
-from desktop_sd.core.inputs import PipelineCall, prepare_call
+from desktop_sd.core.inputs import PipelineCall, PipelineKind, prepare_call
 from desktop_sd.core.params import batch_seeds, draw_seed
 from desktop_sd.core.request import Family, GenerationRequest, GenerationResult, MemoryTier, ModelFormat, ModelRef
 from desktop_sd.core.upscaling import UpscaleRequest, UpscaleResult
 from desktop_sd.core.validation import check_request
 from desktop_sd.engine import device as devices
 from desktop_sd.engine import hires_pass, loading, run, speed, upscale_job
-from desktop_sd.engine.addons import AddonFinder, find_by_path, refuse_extras
+from desktop_sd.engine.addons import AddonFinder, AppliedAddons, find_by_path, refuse_extras
 from desktop_sd.engine.embeddings import EmbeddingLister, Embeddings
 from desktop_sd.engine.families import FamilySpec, spec_for_pipeline
 from desktop_sd.engine.interrupt import interruptible
@@ -254,6 +254,20 @@ class Engine:
 
     def model_for(self, request: GenerationRequest, cancelled: threading.Event) -> LoadedModel:
         return self._ensure_model(request, cancelled)
+
+    def apply_extras(
+        self, model: LoadedModel, request: GenerationRequest, kind: PipelineKind
+    ) -> tuple[GenerationRequest, AppliedAddons, list[str]]:
+        """Set ``request``'s LoRAs, VAE and embeddings on ``model`` for a pass of its own (the tiled refine),
+        as ``generate`` does: returns the request to run (LoRA tags out, ``ti_hashes`` in), what was
+        applied and notices. Without it a pass would run with whatever the previous job left set."""
+        if not model.spec.a1111_extras:
+            return request, refuse_extras(model.spec.label, request), []
+        pipe = model.pipeline(kind)
+        addons = model.addons.apply(request, self._find_addon, pipe)
+        run_request = request.replace(prompt=addons.prompt, negative_prompt=addons.negative_prompt)
+        run_request, notices = self._embeddings.apply(model, pipe, run_request)
+        return run_request, addons, notices
 
     # ---- Running ---------------------------------------------------------------------------
 

@@ -11,8 +11,9 @@ from typing import Any, Protocol
 from PIL import Image
 
 from desktop_sd.core.backend import StepCallback
-from desktop_sd.core.inputs import PipelineCall
+from desktop_sd.core.inputs import PipelineCall, PipelineKind
 from desktop_sd.core.request import GenerationRequest
+from desktop_sd.engine.addons import AppliedAddons
 from desktop_sd.engine.pipelines import LoadedModel
 
 
@@ -32,6 +33,12 @@ class PassRunner(Protocol):
         notices: list[str],
     ) -> list[Image.Image]:
         """One pipeline run on ``model``, with the engine's memory ladder, previews and cancel checks."""
+        ...
+
+    def apply_extras(
+        self, model: LoadedModel, request: GenerationRequest, kind: PipelineKind
+    ) -> tuple[GenerationRequest, AppliedAddons, list[str]]:
+        """Set ``request``'s LoRAs, VAE and embeddings on ``model``; the request to run, what ran, notices."""
         ...
 
     def upscaler_model(self, name: str) -> Any:

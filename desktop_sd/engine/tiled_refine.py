@@ -8,6 +8,7 @@ ramp across the overlap (``engine.tiling``), so no seam shows. All tiles use the
 from __future__ import annotations
 
 import threading
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -15,7 +16,7 @@ from PIL import Image
 
 from desktop_sd.core.backend import StepCallback, report_phase
 from desktop_sd.core.errors import Cancelled
-from desktop_sd.core.inputs import prepare_call
+from desktop_sd.core.inputs import PipelineKind, prepare_call
 from desktop_sd.core.params import draw_seed
 from desktop_sd.core.request import GenerationRequest, Mode
 from desktop_sd.core.upscaling import UpscaleRequest
@@ -25,6 +26,18 @@ from desktop_sd.engine.passes import PassRunner
 from desktop_sd.engine.schedulers import scheduler_id_of
 
 _STEP = 8  # the models work on multiples of 8 pixels
+
+
+class Refined(NamedTuple):
+    """A refine's image and what ran: the request as run (seed drawn, scheduler named, the size the
+    tiles ran at), the number of tiles, and the checkpoint's, LoRAs' and VAE's hashes for the metadata."""
+
+    image: Image.Image
+    request: GenerationRequest
+    tiles: int
+    model_hash: str
+    lora_hashes: tuple[tuple[str, str], ...]
+    vae_hash: str
 
 
 def _to_tensor(image: Image.Image) -> torch.Tensor:
@@ -54,9 +67,9 @@ def refine(
     on_step: StepCallback,
     cancelled: threading.Event,
     notices: list[str],
-) -> tuple[Image.Image, GenerationRequest, int]:
-    """``image`` refined tile by tile with ``request.refine``; returns the image, the refine request as
-    run (seed drawn, scheduler named) and the number of tiles. ``on_step(k, n, None)`` after tile k."""
+) -> Refined:
+    """``image`` refined tile by tile with ``request.refine`` (its LoRAs, VAE and embeddings set as a
+    generation sets them). ``on_step(k, n, None)`` after tile k."""
     assert request.refine is not None
     tile = min(request.tile_size, max(image.width, image.height))
     base, base_notices = check_request(
@@ -76,6 +89,10 @@ def refine(
     model = engine.model_for(base, cancelled)
     if base.scheduler == "default":
         base = base.replace(scheduler=scheduler_id_of(model.schedulers.get("default")))
+    kind = PipelineKind.INPAINT if model.inpainting else PipelineKind.IMG2IMG
+    run_base, addons, more = engine.apply_extras(model, base, kind)
+    notices += more
+    base = base.replace(ti_hashes=run_base.ti_hashes)  # recorded with its LoRA tags, as a generation is
     parts = tiling.tiles(image.width, image.height, request.tile_size, request.tile_overlap)
     blender = tiling.Blender(3, image.width, image.height, request.tile_overlap)
     source = image.convert("RGB")
@@ -84,7 +101,7 @@ def refine(
             raise Cancelled("Cancelled.")
         crop = source.crop(part.box)
         size = _run_size(part.width, part.height)
-        tile_request = base.replace(init_image=crop, width=size[0], height=size[1])
+        tile_request = run_base.replace(init_image=crop, width=size[0], height=size[1])
         call = prepare_call(tile_request)  # a tile not a multiple of 8 is run scaled to one (and back)
         if model.inpainting:
             call = call.for_inpainting_model()
@@ -95,4 +112,11 @@ def refine(
             out = out.resize(crop.size, Image.Resampling.LANCZOS)
         blender.add(part, _to_tensor(out))
         on_step(index + 1, len(parts), None)
-    return _to_image(blender.result()), base.replace(init_image=None), len(parts)
+    return Refined(
+        _to_image(blender.result()),
+        base.replace(init_image=None),
+        len(parts),
+        model.model_hash,
+        addons.lora_hashes,
+        addons.vae_hash,
+    )

@@ -81,10 +81,10 @@ def run(
         scale = request.scale or float(net.scale)
         report_phase(f"Upscaling with {request.upscaler}…")
         enlarged = upscalers.upscale_with_model(net, image, scale, device, cancelled, on_tile)
-    refine = None
-    tiles = 0
+    refined = None
     if request.refine is not None:
-        enlarged, refine, tiles = tiled_refine.refine(engine, enlarged, request, on_step, cancelled, notices)
+        refined = tiled_refine.refine(engine, enlarged, request, on_step, cancelled, notices)
+        enlarged = refined.image
     return UpscaleResult(
         image=enlarged,
         request=request,
@@ -92,6 +92,9 @@ def run(
         device=device.kind,
         notices=tuple(notices),
         elapsed_s=time.perf_counter() - started,
-        refine=refine,
-        tiles=tiles,
+        refine=refined.request if refined else None,
+        tiles=refined.tiles if refined else 0,
+        model_hash=refined.model_hash if refined else "",
+        lora_hashes=refined.lora_hashes if refined else (),
+        vae_hash=refined.vae_hash if refined else "",
     )

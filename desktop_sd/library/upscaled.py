@@ -16,9 +16,10 @@ POSTPROCESSING_CHUNK = "postprocessing"
 
 
 def upscaled_request(result: UpscaleResult, source: GenerationRequest | None) -> GenerationRequest:
-    """The request recorded with the upscaled image."""
+    """The request recorded with the upscaled image. A refine ran at the tile size, but the recorded
+    ``Size`` names the image it made, so the parameters (and a reuse of them) give its real size."""
     if result.refine is not None:
-        return result.refine
+        return result.refine.replace(width=result.image.width, height=result.image.height)
     if source is not None:
         return source
     return GenerationRequest(Mode.IMG2IMG, "", width=result.image.width, height=result.image.height)
@@ -36,5 +37,12 @@ def encode_upscaled(result: UpscaleResult, source: GenerationRequest | None, mod
     request = upscaled_request(result, source)
     text = postprocessing_text(result)
     return encode_png(
-        result.image, request, model_name or request.model, {POSTPROCESSING_CHUNK: text}, {POSTPROCESSING_CHUNK: text}
+        result.image,
+        request,
+        model_name or request.model,
+        {POSTPROCESSING_CHUNK: text},
+        {POSTPROCESSING_CHUNK: text},
+        model_hash=result.model_hash,
+        lora_hashes=result.lora_hashes,
+        vae_hash=result.vae_hash,
     )

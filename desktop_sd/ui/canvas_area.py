@@ -11,6 +11,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QStackedWidget, QVBoxLayout, QWidget
 
 from desktop_sd.app.generation import GenerationController
+from desktop_sd.app.upscale_jobs import counts_tiles
 from desktop_sd.ui.actions import WindowActions
 from desktop_sd.ui.candidate_bar import CandidateBar
 from desktop_sd.ui.canvas_view import CanvasView, Tool
@@ -74,7 +75,10 @@ class CanvasArea(QWidget):
     def _on_progress(self, frame: QRect, step: int, total: int, preview: QImage, clip: QImage | None) -> None:
         self._progress = (frame, step, total, preview, clip)
         # After the last step the image is decoded, which on the CPU takes a while too.
-        self.view.show_progress(frame, step, total, preview, clip, "Decoding the image…" if step == total else "")
+        label = "Decoding the image…" if step == total else ""
+        if counts_tiles(self._generation.queue):  # an upscale job counts the tiles it has done
+            label = f"Tile {step} of {total}"
+        self.view.show_progress(frame, step, total, preview, clip, label)
 
     def _on_phase(self, frame: QRect, text: str) -> None:
         if self._progress is not None:

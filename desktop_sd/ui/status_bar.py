@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
 from desktop_sd.app.generation import GenerationController
 from desktop_sd.app.model_choices import ModelChoices
 from desktop_sd.app.model_manager import ModelManager
+from desktop_sd.app.upscale_jobs import counts_tiles
 from desktop_sd.core.backend import BackendStatus
 from desktop_sd.core.request import MemoryTier
 from desktop_sd.remote.pool import MemberState, State
@@ -52,6 +53,8 @@ class StatusBar(QStatusBar):
         self.progress.setMaximumWidth(180)
         self.progress.setTextVisible(True)
         self.progress.hide()
+        self._unit = "Step"  # what the bar counts: a generation's steps, an upscale job's tiles
+        self._tiles_under_way = False  # an upscale job is between its first and last tile
         # Left: passing messages. Right: what is always worth a glance.
         for widget in (
             self.download_label,
@@ -71,18 +74,14 @@ class StatusBar(QStatusBar):
         """Show what the generation controller, its job queue and the model manager report."""
         g, queue = generation, generation.queue
         g.job_started.connect(lambda _frame, _total, doing: self.set_busy(doing))
-        g.job_progress.connect(
-            lambda _frame, step, total, *_rest: self.set_progress(step, total)
-            if step < total
-            else self.set_busy("Decoding the image…")
-        )
+        g.job_progress.connect(lambda _frame, step, total, *_rest: self._on_progress(step, total, counts_tiles(queue)))
         g.job_eta.connect(self.set_eta)
         saving = " · saving to the history…" if g.saver is not None else ""
         g.job_done.connect(lambda seconds: self.showMessage(f"Done in {seconds:.1f} s{saving}", 5000))
         if g.saver is not None:
             g.saver.saved.connect(lambda _job_id, records: self.showMessage(f"Saved {len(records)} image(s)", 4000))
         g.job_cancelling.connect(lambda: self.set_busy("Cancelling…"))
-        g.job_phase.connect(lambda _frame, text: self.set_busy(text))
+        g.job_phase.connect(lambda _frame, text: self._on_phase(text))
         g.job_cancelled.connect(lambda: self.showMessage("Cancelled", 3000))
         g.idle.connect(self.clear_progress)
         g.prompt.changed.connect(lambda values: self.set_model(models.name_of(values.model)))
@@ -119,17 +118,34 @@ class StatusBar(QStatusBar):
     def set_model(self, name: str) -> None:
         self.model_label.setText(f"Model: {name}" if name else "No model")
 
-    def set_progress(self, step: int, total: int) -> None:
+    def _on_progress(self, step: int, total: int, tiles: bool) -> None:
+        if tiles:  # an upscale job: tiles done; no decode follows the last
+            self.set_progress(step, total, "Tile")
+            self._tiles_under_way = step < total
+        elif step < total:
+            self.set_progress(step, total)
+        else:
+            self.set_busy("Decoding the image…")
+
+    def _on_phase(self, text: str) -> None:
+        """What the job does between its steps; between a refine's tiles the bar keeps counting tiles
+        (the step within the tile shows over the canvas)."""
+        if not self._tiles_under_way:
+            self.set_busy(text)
+
+    def set_progress(self, step: int, total: int, unit: str = "Step") -> None:
+        self._unit = unit
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(step)
-        self.progress.setFormat(f"Step {step}/{total}")
+        self.progress.setFormat(f"{unit} {step}/{total}")
         self.progress.show()
 
     def set_eta(self, step: int, total: int, seconds_left: float) -> None:
-        self.progress.setFormat(f"Step {step}/{total} · {_duration(seconds_left)} left")
+        self.progress.setFormat(f"{self._unit} {step}/{total} · {_duration(seconds_left)} left")
 
     def set_busy(self, text: str) -> None:
         """Show an indeterminate bar (loading the model, before the first step)."""
+        self._tiles_under_way = False
         self.progress.setRange(0, 0)
         self.progress.setFormat(text)
         self.progress.show()

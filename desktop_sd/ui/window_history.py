@@ -39,7 +39,8 @@ class WindowHistory:
         self._generation = generation
         self._files = files
         self._messages = messages
-        self.upscaling = WindowUpscale(window, generation.queue, messages)  # "Upscale…" on history images
+        # "Upscale…" on history images and the canvas; a refine in tiles uses the prompt panel's settings
+        self.upscaling = WindowUpscale(window, generation.queue, messages, generation.prompt, files.models.name_of)
         self._on_reuse = on_reuse
         self.view_menu: QMenu | None = None  # where the dock's show/hide entry goes when the dock is replaced
         self.dock = self._make_dock()

@@ -1,11 +1,14 @@
-"""The window's "Upscale…" commands: ask which upscaler and factor, then queue the job.
+"""The window's "Upscale…" commands: ask which upscaler and factor (and whether to refine in tiles),
+then queue the job.
 
 The job runs on the worker like a generation (progress per tile, Cancel); its result goes into
-the history, and for the canvas image also appears as a candidate over the canvas.
+the history, and for the canvas image also appears as a candidate over the canvas. A refine takes
+the prompt panel's prompt, model, steps, CFG, sampler and seed, as A1111's and InvokeAI's do.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image
@@ -15,8 +18,10 @@ from PySide6.QtWidgets import QWidget
 from desktop_sd.app.canvas_document import CanvasDocument
 from desktop_sd.app.jobs import JobQueue
 from desktop_sd.app.messages import Level
+from desktop_sd.app.prompt_model import PromptModel
 from desktop_sd.app.qimages import qimage_to_pil
 from desktop_sd.app.upscale_jobs import UpscaleController
+from desktop_sd.app.upscale_refine import UpscaleChoice
 from desktop_sd.core.errors import DesktopSDError
 from desktop_sd.core.request import GenerationRequest
 from desktop_sd.models.registry import Registry
@@ -35,18 +40,36 @@ def installed_upscalers() -> list[str]:
 
 
 class WindowUpscale:
-    def __init__(self, window: QWidget, queue: JobQueue, messages: MessageArea) -> None:
+    def __init__(
+        self,
+        window: QWidget,
+        queue: JobQueue,
+        messages: MessageArea,
+        prompt: PromptModel | None = None,
+        name_of: Callable[[str], str] = str,
+    ) -> None:
+        """``prompt``: the prompt panel's settings a refine uses; ``name_of``: a model id's name to show."""
         self._window = window
-        self.controller = UpscaleController(queue)
+        self.controller = UpscaleController(queue, prompt)
         self._messages = messages
+        self._name_of = name_of
+        self._last: UpscaleChoice | None = None  # the dialog opens with the previous choice
         self.controller.message.connect(messages.show_message)
+
+    def _ask(self) -> UpscaleChoice | None:
+        prompt = self.controller.prompt
+        model = self._name_of(prompt.values.model) if prompt is not None and prompt.values.model else ""
+        choice = upscale_dialog.ask_upscale(self._window, installed_upscalers(), model, self._last)
+        if choice is not None:
+            self._last = choice
+        return choice
 
     def ask_and_upscale_file(self, path: Path) -> int | None:
         """Upscale a history image (the result goes to the history)."""
-        choice = upscale_dialog.ask_upscale(self._window, installed_upscalers())
+        choice = self._ask()
         if choice is None:
             return None
-        return self.controller.upscale_file(path, *choice)
+        return self.controller.upscale_file(path, choice.upscaler, choice.scale, choice.refine)
 
     def ask_and_upscale_canvas(self, canvas: CanvasDocument) -> int | None:
         """Upscale the canvas image; the result is offered over the canvas at its new size."""
@@ -58,7 +81,7 @@ class WindowUpscale:
 
     def ask_and_upscale_image(self, image: Image.Image, source: GenerationRequest | None, frame: QRect) -> int | None:
         """Upscale the canvas image (the result goes to the history and is offered over the canvas)."""
-        choice = upscale_dialog.ask_upscale(self._window, installed_upscalers())
+        choice = self._ask()
         if choice is None:
             return None
-        return self.controller.upscale_image(image, source, choice[0], choice[1], frame)
+        return self.controller.upscale_image(image, source, choice.upscaler, choice.scale, frame, choice.refine)

@@ -64,8 +64,10 @@ def test_upscale_with_a_tiled_refine(tmp_path: Path, tiny_model_dir: Path, capsy
     with Image.open(out) as image:
         assert image.size == (96, 80)
         assert "Tiled refine tiles: 4" in image.info["postprocessing"]
+        assert "Size: 96x80" in image.info[A1111_CHUNK]  # the refined image, not one 64 px tile
     parsed = read_parameters(out)
     assert parsed is not None and parsed.prompt == "a lighthouse, detailed" and parsed.seed == 3
+    assert (parsed.to_request().width, parsed.to_request().height) == (96, 80)
 
 
 def test_generate_with_the_hires_options(

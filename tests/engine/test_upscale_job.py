@@ -82,3 +82,25 @@ def test_tiled_refine_cancels_between_tiles(sd_engine: Engine, tiny_request: Gen
     with pytest.raises(Cancelled):
         sd_engine.upscale(request, on_step, cancelled)
     assert done == [1, 2]
+
+
+def test_tiled_refine_runs_with_the_requests_lora_and_not_the_last_jobs(
+    sd_engine: Engine, tiny_request: GenerationRequest, tmp_path: Path
+) -> None:
+    from diffusers import StableDiffusionPipeline
+
+    from desktop_sd.engine.random_loras import save_kohya_lora
+
+    pipe = StableDiffusionPipeline.from_pretrained(tiny_request.model, local_files_only=True)
+    lora = save_kohya_lora(pipe, tmp_path / "fox style.safetensors", conv=True, tags={"red fox": 3})
+    refine = tiny_request.replace(strength=0.6, seed=5)
+    request = UpscaleRequest(gradient((48, 40)), "Lanczos", 2.0, refine=refine, tile_size=64, tile_overlap=16)
+    with_lora = UpscaleRequest(
+        request.image, "Lanczos", 2.0, refine=refine.replace(loras=((str(lora), 0.8),)), tile_size=64, tile_overlap=16
+    )
+    plain = sd_engine.upscale(request, lambda *a: None, threading.Event())
+    styled = sd_engine.upscale(with_lora, lambda *a: None, threading.Event())
+    after = sd_engine.upscale(request, lambda *a: None, threading.Event())
+    assert max_diff(plain.image, styled.image) > 10  # the LoRA took part in every tile
+    assert max_diff(plain.image, after.image) == 0  # and left with its job
+    assert [name for name, _ in styled.lora_hashes] == [str(lora)] and plain.lora_hashes == ()  # for the metadata

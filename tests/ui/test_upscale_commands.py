@@ -9,6 +9,7 @@ from PIL import Image
 from pytestqt.qtbot import QtBot
 
 from desktop_sd.app.jobs import JobQueue
+from desktop_sd.app.upscale_refine import UpscaleChoice
 from desktop_sd.core.upscaling import UPSCALE_SCALE
 from desktop_sd.models import upscalers
 from desktop_sd.ui import upscale_dialog
@@ -23,10 +24,10 @@ def test_the_dialog_offers_installed_models_first_then_the_resamplers(qtbot: QtB
     qtbot.addWidget(dialog)
     items = [dialog.upscaler_combo.itemText(i) for i in range(dialog.upscaler_combo.count())]
     assert items == ["RealESRGAN_x4plus", "Lanczos", "Nearest"]
-    assert dialog.choice() == ("RealESRGAN_x4plus", UPSCALE_SCALE.default)
+    assert dialog.choice() == UpscaleChoice("RealESRGAN_x4plus", UPSCALE_SCALE.default)
     dialog.upscaler_combo.setCurrentText("Lanczos")
     dialog.scale_spin.setValue(1.5)
-    assert dialog.choice() == ("Lanczos", 1.5)
+    assert dialog.choice() == UpscaleChoice("Lanczos", 1.5)
 
 
 def test_installed_upscalers_are_listed_by_name() -> None:
@@ -47,9 +48,9 @@ def test_upscale_of_a_history_image_queues_a_job_with_the_choice(
     qtbot.addWidget(area)
     try:
         window = WindowUpscale(area, queue, area)
-        monkeypatch.setattr(upscale_dialog, "ask_upscale", lambda _parent, _names: None)
+        monkeypatch.setattr(upscale_dialog, "ask_upscale", lambda *_a: None)
         assert window.ask_and_upscale_file(path) is None and queue.jobs() == []
-        monkeypatch.setattr(upscale_dialog, "ask_upscale", lambda _parent, _names: ("Lanczos", 2.0))
+        monkeypatch.setattr(upscale_dialog, "ask_upscale", lambda *_a: UpscaleChoice("Lanczos", 2.0))
         with qtbot.waitSignal(queue.job_failed, timeout=10_000):  # the fake backend cannot upscale
             job_id = window.ask_and_upscale_file(path)
             job = queue.job(job_id or -1)
@@ -74,7 +75,7 @@ def test_upscale_of_the_canvas_image_keeps_its_place_and_source(qtbot: QtBot, mo
     monkeypatch.setattr(area, "show_message", lambda text, *_a, **_k: shown.append(text))
     try:
         window = WindowUpscale(area, queue, area)
-        monkeypatch.setattr(upscale_dialog, "ask_upscale", lambda _parent, _names: ("Lanczos", 2.0))
+        monkeypatch.setattr(upscale_dialog, "ask_upscale", lambda *_a: UpscaleChoice("Lanczos", 2.0))
         canvas = CanvasDocument(QSize(64, 48))
         assert window.ask_and_upscale_canvas(canvas) is None and "no image to upscale" in shown[0]
         image = QImage(64, 48, QImage.Format.Format_RGB32)
