@@ -120,14 +120,9 @@ class Engine:
                 call = call.for_inpainting_model()
             if request.scheduler == "default":  # record the scheduler that really runs
                 request = request.replace(scheduler=scheduler_id_of(model.schedulers.get("default")))
-            if model.spec.a1111_extras:
-                addons = model.addons.apply(request, self._find_addon, model.pipeline(call.kind))  # LoRAs, VAE
-                run_request = request.replace(prompt=addons.prompt, negative_prompt=addons.negative_prompt)
-                run_request, more = self._embeddings.apply(model, model.pipeline(call.kind), run_request)
-                notices += more
-                request = request.replace(ti_hashes=run_request.ti_hashes)
-            else:
-                addons, run_request = refuse_extras(model.spec.label, request), request
+            run_request, addons, more = self.apply_extras(model, request, call.kind)  # LoRAs, VAE, embeddings
+            notices += more
+            request = request.replace(ti_hashes=run_request.ti_hashes)
             if not (request.prompt_weights and model.spec.a1111_extras):  # A1111's syntax encodes long prompts
                 notices += model.spec.notices(model.base, run_request)  # the prompt as the family reads it
             seeds = batch_seeds(seed, request.batch_size)
