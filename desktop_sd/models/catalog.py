@@ -25,7 +25,7 @@ class CatalogEntry:
     name: str
     family: Family
     inpainting: bool
-    kind: str  # "checkpoint" (a whole model) or "taesd" (a tiny preview autoencoder)
+    kind: str  # "checkpoint" (a whole model), "taesd" (a preview decoder), "vae", "lora", "text_encoders"
     repo_id: str
     revision: str
     files: tuple[FileSpec, ...]

@@ -3,9 +3,10 @@
 Looked for, in this order: next to the file; in the ``text_encoders``, ``clip``, ``text_encoder`` and
 ``vae`` folders beside the file's own folder (ComfyUI's ``models/diffusion_models/x.safetensors`` has
 its encoders in ``models/text_encoders``); in the same folders of each linked app (Models > Add-ons);
-and in Desktop SD's own ``<models>/text_encoders`` and ``<models>/vae``. Each candidate is judged from
-its safetensors header (``core.flow_parts``), never from its name alone, except that a 16-channel VAE
-names its family in the file name when it is not Flux's ``ae.safetensors``.
+in Desktop SD's own ``<models>/text_encoders`` and ``<models>/vae``; and in the text encoders and
+VAEs of the family downloaded from Models > Download (catalog kinds ``text_encoders`` and ``vae``).
+Each candidate is judged from its safetensors header (``core.flow_parts``), never from its name alone,
+except that a 16-channel VAE names its family in the file name when it is not Flux's ``ae.safetensors``.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from desktop_sd.core.errors import ModelError
 from desktop_sd.core.request import Family
 from desktop_sd.models.addons import linked_app_folders
 from desktop_sd.models.inspection import read_header
+from desktop_sd.models.registry import Registry
 
 PART_FOLDERS = ("text_encoders", "clip", "text_encoder", "vae", "VAE")
 OWN_PART_FOLDERS = ("text_encoders", "vae")
+DOWNLOADED_KINDS = ("text_encoders", "vae")
 _HIGH_PRECISION = ("F32", "F16", "BF16")
 
 
@@ -34,7 +37,20 @@ class PartSearch:
     skipped: tuple[str, ...] = ()  # why some candidates were passed over, for the message
 
 
-def search_folders(path: Path, app_folders: Iterable[Path] | None = None) -> list[Path]:
+def _downloaded(family: Family) -> list[Path]:
+    """Folders of the family's text encoders and VAEs downloaded from the catalog (a file's own folder)."""
+    try:
+        installed = Registry().installed()
+    except ModelError:
+        return []
+    return [
+        m.path if m.path.is_dir() else m.path.parent
+        for m in installed
+        if m.kind in DOWNLOADED_KINDS and m.family is family and m.available
+    ]
+
+
+def search_folders(path: Path, family: Family, app_folders: Iterable[Path] | None = None) -> list[Path]:
     """The folders looked in for the parts of the transformer file ``path``, nearest first."""
     apps = linked_app_folders() if app_folders is None else list(app_folders)
     folders = [path.parent]
@@ -42,6 +58,7 @@ def search_folders(path: Path, app_folders: Iterable[Path] | None = None) -> lis
         folders.extend(root / name for name in PART_FOLDERS)
     own = paths.models_dir()
     folders.extend(own / name for name in OWN_PART_FOLDERS)
+    folders.extend(_downloaded(family))
     seen: set[Path] = set()
     unique: list[Path] = []
     for folder in folders:
@@ -78,7 +95,7 @@ def find_parts(path: Path, family: Family, own: Iterable[str], app_folders: Iter
     wanted = [p for p in (*flow_parts.REQUIRED[family], *flow_parts.OPTIONAL[family]) if p not in own]
     chosen: dict[str, tuple[int, int, Path]] = {}
     skipped: list[str] = []
-    for rank, folder in enumerate(search_folders(path, app_folders)):
+    for rank, folder in enumerate(search_folders(path, family, app_folders)):
         for candidate in _candidates(folder):
             if candidate.resolve() == path.resolve():
                 continue

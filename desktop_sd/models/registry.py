@@ -80,9 +80,9 @@ class InstalledModel:
                 f"The files of model {self.id!r} are missing ({self.path}). Remove it in Models and install it again."
             )
         if self.kind != "checkpoint":
-            what = {"vae": "a VAE", "lora": "a LoRA", "embedding": "an embedding"}.get(
-                self.kind, "a preview autoencoder"
-            )
+            kinds = {"vae": "a VAE", "lora": "a LoRA", "embedding": "an embedding"}
+            kinds["text_encoders"] = "a set of text encoders"
+            what = kinds.get(self.kind, "a preview autoencoder")
             raise ModelError(f"{self.name} is {what}, not a model that makes images.")
         config = config_dir_for(self.family, self.inpainting) if self.format is ModelFormat.SINGLE_FILE else None
         return ModelRef(self.id, self.path, self.format, self.family, self.inpainting, config)

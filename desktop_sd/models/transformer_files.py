@@ -115,6 +115,6 @@ def ref_for_file(
     raise ModelError(
         f"{path.name} holds {what} {FAMILY_NAMES[info.family]} transformer; it needs the {lacking}{skipped}, "
         "found neither in the file nor beside it. Put those files next to it or in a linked ComfyUI or Forge "
-        f"folder (text_encoders, clip, vae), or install {_kind_name(info)} from Models > Download, "
-        "then choose this file again."
+        f"folder (text_encoders, clip, vae), or download the {FAMILY_NAMES[info.family]} text encoders and VAE "
+        f"(or the whole {_kind_name(info)}) from Models > Download, then choose this file again."
     )

@@ -110,7 +110,13 @@ class DownloadCell(QWidget):
         self.stack.setCurrentIndex(2)
 
 
-KIND_NAMES = {"taesd": "preview decoder", "vae": "VAE", "lora": "LoRA", "embedding": "embedding"}
+KIND_NAMES = {
+    "taesd": "preview decoder",
+    "vae": "VAE",
+    "lora": "LoRA",
+    "embedding": "embedding",
+    "text_encoders": "text encoders",
+}
 
 
 class ModelsDialog(QDialog):

@@ -66,7 +66,7 @@ def test_a_gguf_transformer_runs_with_the_installed_model(flux_dev: Path, tmp_pa
 def test_a_gguf_transformer_without_its_model_says_what_to_install(flux_dev: Path, tmp_path: Path) -> None:
     gguf_file = save_gguf_transformer(flux_dev, tmp_path / "flux1-dev-Q8_0.gguf")
     with pytest.raises(
-        ModelError, match=r"quantized Flux\.1 transformer; it needs the CLIP-L.*T5-XXL.*install FLUX\.1 \[dev\] from"
+        ModelError, match=r"quantized Flux\.1 transformer; it needs the CLIP-L.*T5-XXL.*whole FLUX\.1 \[dev\]\) from"
     ):
         resolve_model(str(gguf_file))
     broken = tmp_path / "broken.gguf"

@@ -73,7 +73,7 @@ def test_single_files_are_told_apart_by_their_keys(
 def test_a_flux_file_needs_a_base_of_its_own_kind(tmp_path: Path) -> None:
     path = _checkpoint(tmp_path / "flux1-dev.safetensors", {**FLUX_KEYS, "guidance_in.in_layer.weight": (4, 2)})
     _install_base(tmp_path / "schnell", Family.FLUX, fill=False, guidance=False)
-    with pytest.raises(ModelError, match=r"install FLUX\.1 \[dev\] from Models > Download"):
+    with pytest.raises(ModelError, match=r"the whole FLUX\.1 \[dev\]\) from Models > Download"):
         resolve_model(str(path))
     dev = _install_base(tmp_path / "dev", Family.FLUX, fill=False, guidance=True)
     assert resolve_model(str(path)).config_dir == dev
