@@ -25,7 +25,6 @@ from desktop_sd.models.registry import Registry
 PART_FOLDERS = ("text_encoders", "clip", "text_encoder", "vae", "VAE")
 OWN_PART_FOLDERS = ("text_encoders", "vae")
 DOWNLOADED_KINDS = ("text_encoders", "vae")
-_HIGH_PRECISION = ("F32", "F16", "BF16")
 
 
 @dataclass(frozen=True)
@@ -86,8 +85,9 @@ def _vae_fits(path: Path, family: Family) -> bool:
 
 
 def _precision(header: dict[str, object]) -> int:
-    dtypes = {e.get("dtype") for name, e in header.items() if name != "__metadata__" and isinstance(e, dict)}
-    return 0 if dtypes & set(_HIGH_PRECISION) else 1  # fp16 / bf16 before fp8 when both are there
+    """1 for an fp8 file (its norms stay fp16 or fp32: any 8-bit weight marks it), else 0: fp16 goes first."""
+    dtypes = {str(e.get("dtype")) for name, e in header.items() if name != "__metadata__" and isinstance(e, dict)}
+    return 1 if any(d.startswith("F8") for d in dtypes) else 0
 
 
 def find_parts(path: Path, family: Family, own: Iterable[str], app_folders: Iterable[Path] | None = None) -> PartSearch:

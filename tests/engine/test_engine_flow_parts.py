@@ -77,7 +77,9 @@ def test_split_files_are_found_in_a_linked_comfyui_folder_and_fp16_wins_over_fp8
     elsewhere.write_bytes(transformer.read_bytes())  # a second Flux file, downloaded outside ComfyUI
     encoders = comfy / "models" / "text_encoders"
     t5 = load_file(str(encoders / "t5xxl_fp16.safetensors"))
-    save_file({k: v.to(torch.float8_e4m3fn) for k, v in t5.items()}, str(encoders / "t5xxl_fp8_e4m3fn.safetensors"))
+    # as the real fp8 files are: 8-bit weights, norms kept wide; named to sort before the fp16 file
+    fp8 = {k: v if "layer_norm" in k else v.to(torch.float8_e4m3fn) for k, v in t5.items()}
+    save_file(fp8, str(encoders / "t5xxl_e4m3fn_fp8.safetensors"))
     scaled = {**{k: v.to(torch.float8_e4m3fn) for k, v in t5.items()}, "scaled_fp8": torch.zeros(1)}
     save_file(scaled, str(encoders / "t5xxl_fp8_e4m3fn_scaled.safetensors"))
 
@@ -89,12 +91,12 @@ def test_split_files_are_found_in_a_linked_comfyui_folder_and_fp16_wins_over_fp8
 
     (encoders / "t5xxl_fp16.safetensors").unlink()  # only fp8 left: it loads, cast up to the run's precision
     ref = resolve_model(str(elsewhere))
-    assert "t5xxl_fp8_e4m3fn.safetensors" in [p.name for p in ref.parts]
+    assert "t5xxl_e4m3fn_fp8.safetensors" in [p.name for p in ref.parts]
     request = GenerationRequest(Mode.TXT2IMG, "a red fox", model=str(elsewhere), width=64, height=64, steps=2, seed=3)
     result = run(Engine(resolve=resolve_model, device="cpu"), request)
     assert result.images[0].size == (64, 64)
 
-    (encoders / "t5xxl_fp8_e4m3fn.safetensors").unlink()  # only ComfyUI's scaled fp8: refused by name
+    (encoders / "t5xxl_e4m3fn_fp8.safetensors").unlink()  # only ComfyUI's scaled fp8: refused by name
     with pytest.raises(ModelError, match=r"T5-XXL.*t5xxl_fp8_e4m3fn_scaled\.safetensors is a ComfyUI \"scaled fp8\""):
         resolve_model(str(elsewhere))
 
