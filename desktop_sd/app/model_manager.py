@@ -18,7 +18,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
 from desktop_sd.app.addon_list import AddonList
-from desktop_sd.core.errors import Cancelled, DesktopSDError
+from desktop_sd.core.errors import Cancelled, DesktopSDError, ModelError
 from desktop_sd.core.request import Family
 from desktop_sd.core.settings import Settings
 from desktop_sd.models import install, network, sysinfo
@@ -26,6 +26,7 @@ from desktop_sd.models.catalog import CatalogEntry, load_catalog, recommendation
 from desktop_sd.models.importer import import_path
 from desktop_sd.models.progress import Meter, Progress
 from desktop_sd.models.registry import InstalledModel, Registry
+from desktop_sd.models.resolve import FLOW_FAMILIES, ref_for_path
 
 log = logging.getLogger(__name__)
 PROGRESS_INTERVAL_MS = 250
@@ -69,6 +70,7 @@ class ModelManager(QObject):
         self._settings = settings
         self._jobs: dict[str, _Job] = {}
         self._installed: list[InstalledModel] | None = None
+        self._missing: dict[str, str] = {}  # model id -> why it cannot run yet ("" when it can)
         self._vram_mb: int | bool | None = False  # False: not asked yet
         self._poll = QTimer(self)
         self._poll.setInterval(PROGRESS_INTERVAL_MS)
@@ -86,9 +88,23 @@ class ModelManager(QObject):
             self._installed = self._registry.installed()
         return [m for m in self._installed if include_previews or m.kind == "checkpoint"]
 
+    def missing_parts(self, model: InstalledModel) -> str:
+        """Why an SD 3 / Flux single file cannot run yet (its text encoders or VAE not found: the message
+        says where to put them or what to download), or "" (headers only, remembered until ``refresh``)."""
+        if model.kind != "checkpoint" or model.family not in FLOW_FAMILIES or not model.path.is_file():
+            return ""
+        if model.id not in self._missing:
+            try:
+                ref_for_path(model.path, model.id)
+                self._missing[model.id] = ""
+            except ModelError as exc:
+                self._missing[model.id] = str(exc)
+        return self._missing[model.id]
+
     def refresh(self) -> None:
         """Look at the disk again (models added or removed behind the app's back)."""
         self._installed = None
+        self._missing.clear()
         self.installed_changed.emit()
         self.addons.refresh()
 
@@ -258,6 +274,7 @@ class ModelManager(QObject):
             job.thread.join(timeout=1)
         if outcome in ("finished", "imported"):
             self._installed = None
+            self._missing.clear()  # a download may have brought a transformer file's text encoders
             self.installed_changed.emit()
         if outcome == "finished":
             self.download_finished.emit(job_id)

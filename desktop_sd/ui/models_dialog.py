@@ -317,6 +317,9 @@ class ModelsDialog(QDialog):
             name = model.name + ("  (default)" if model.id == default and model.available else "")
             if not model.available:
                 name += "  — missing: its files were deleted or moved"
+            lacking = self.manager.missing_parts(model) if model.available else ""
+            if lacking:
+                name += "  — needs its text encoders and VAE"
             items = [
                 QTableWidgetItem(name),
                 QTableWidgetItem(family),
@@ -325,7 +328,7 @@ class ModelsDialog(QDialog):
                 QTableWidgetItem(str(model.path)),
             ]
             items[0].setData(Qt.ItemDataRole.UserRole, model.id)
-            items[0].setToolTip(model.id)
+            items[0].setToolTip(lacking or model.id)
             for column, item in enumerate(items):
                 self.installed_table.setItem(row, column, item)
             if model.id == selected:

@@ -187,3 +187,25 @@ def test_offline_checkbox_follows_and_sets_the_manager(qtbot: QtBot, dialog: Mod
     assert dialog.manager.offline()
     dialog.manager.set_offline(False)
     assert not dialog.offline_box.isChecked()
+
+
+def test_a_flux_file_without_its_text_encoders_says_so(qtbot: QtBot, dialog: ModelsDialog, tmp_path: Path) -> None:
+    from desktop_sd.engine.random_flow_models import build_flux_shaped, write_flux_split
+    from desktop_sd.models.registry import Registry
+
+    transformer = write_flux_split(build_flux_shaped(seed=1), tmp_path / "models")
+    alone = tmp_path / "flux1-dev.safetensors"
+    transformer.rename(alone)
+    Registry().add(
+        id_hint="flux1-dev", name="flux1-dev", path=alone, source="file", family=Family.FLUX, inpainting=False
+    )
+    dialog.manager.refresh()
+    dialog.refresh()
+    row = next(i for i, name in enumerate(installed_names(dialog)) if name.startswith("flux1-dev"))
+    assert installed_names(dialog)[row].endswith("— needs its text encoders and VAE")
+    assert "CLIP-L" in dialog.installed_table.item(row, 0).toolTip()
+    for part in ("text_encoders", "vae"):  # the parts beside the file, as ComfyUI keeps them
+        (tmp_path / "models" / part).rename(tmp_path / part)
+    dialog.manager.refresh()
+    dialog.refresh()
+    assert not installed_names(dialog)[row].endswith("VAE")
