@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop_sd.cli.hires_args import add_hires_arguments, hires_fields
+from desktop_sd.cli.output import print_notes, step_printer, write_png
 from desktop_sd.cli.speed_args import add_speed_arguments, speed_options
 from desktop_sd.core.backend import Backend
 from desktop_sd.core.errors import DesktopSDError, InputError
@@ -154,8 +155,7 @@ def run(args: argparse.Namespace) -> int:
         check_out(args.out)
         request, notices = build_request(args)
         check_request(request)  # bad input fails here, before torch is even imported
-        for notice in notices:
-            print(f"note: {notice}", file=sys.stderr)
+        print_notes(notices)
         return _generate(args, request)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -291,7 +291,6 @@ def _backend(args: argparse.Namespace) -> Backend:
 
 
 def _generate(args: argparse.Namespace, request: GenerationRequest) -> int:
-    from desktop_sd.cli.output import print_notes, step_printer, write_png
     from desktop_sd.core.provenance import Provenance
     from desktop_sd.library.metadata import encode_png
 

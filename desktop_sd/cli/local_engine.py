@@ -37,6 +37,9 @@ ENGINE_MODULES = (
     "desktop_sd.engine",
     "diffusers.guiders",  # imported by a pipeline's first run
     "desktop_sd.models.resolve",
+    "desktop_sd.models.addons",
+    "desktop_sd.models.embeddings",
+    "desktop_sd.models.upscalers",
 )
 
 
