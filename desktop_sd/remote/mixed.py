@@ -55,7 +55,8 @@ class _LazyEngine:
 
     def warm_up(self, stop: threading.Event) -> None:
         """The factory's warm-up (the local engine's imports); the engine itself is still made on its first job."""
-        warm_up(self._factory, stop)
+        if not isinstance(self._factory, type):  # a class as the factory: its warm_up is its instances'
+            warm_up(self._factory, stop)
 
     def generate(
         self, request: GenerationRequest, on_step: StepCallback, cancelled: threading.Event

@@ -104,3 +104,13 @@ def test_warm_up_with_a_factory_that_has_none_does_nothing() -> None:
     backend = MixedBackend(lambda: made.append("engine") or FakeBackend())  # type: ignore[func-returns-value]
     backend.warm_up(threading.Event())
     assert made == []
+
+
+def test_warm_up_with_a_backend_class_as_the_factory_leaves_it_to_the_first_job() -> None:
+    class Warming(FakeBackend):
+        def warm_up(self, stop: threading.Event) -> None:
+            raise AssertionError("called without an instance")
+
+    backend = MixedBackend(Warming)
+    backend.warm_up(threading.Event())  # the class's warm_up needs an engine, which is made on the first job
+    assert backend.generate(request("/models/mine.safetensors"), no_steps, threading.Event()).images
