@@ -28,6 +28,7 @@ from desktop_sd.core.backend import Backend, BackendStatus, StepCallback, phase_
 from desktop_sd.core.errors import Cancelled, DesktopSDError
 from desktop_sd.core.request import GenerationRequest
 from desktop_sd.core.upscaling import UpscaleRequest
+from desktop_sd.core.warm_up import warm_up
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +76,25 @@ class _Worker(QObject):
     cancelled = Signal(int)
     phase = Signal(int, str)  # job id, what it does between steps (loading, encoding the prompt)
     status = Signal(object)  # BackendStatus
+    warmed_up = Signal()
 
     def __init__(self, factory: BackendFactory, preview_interval_s: float) -> None:
         super().__init__()
         self._factory = factory
         self._interval = preview_interval_s
         self._backend: Backend | None = None
+        self.stop_warm_up = threading.Event()  # set by the queue's shutdown (any thread)
+
+    @Slot()
+    def warm_up(self) -> None:
+        """The backend's slow first-time work (``core.warm_up``: imports, no model), before any job."""
+        try:
+            if self._backend is None:
+                self._backend = self._factory()
+            warm_up(self._backend, self.stop_warm_up)
+        except Exception:  # the first job does it again and reports what went wrong
+            log.exception("warming up the backend failed")
+        self.warmed_up.emit()
 
     @Slot(object)
     def run(self, job: Job) -> None:
@@ -147,8 +161,10 @@ class JobQueue(QObject):
     job_phase = Signal(int, str)  # job id, what the running job does between steps
     queue_changed = Signal()
     backend_status = Signal(object)  # BackendStatus
+    warmed_up = Signal()  # the backend's warm-up is over (done, stopped by shutdown, or failed)
 
     _dispatch = Signal(object)  # Job, to the worker
+    _warm = Signal()  # to the worker
 
     def __init__(
         self,
@@ -177,6 +193,9 @@ class JobQueue(QObject):
         self._ending: Job | None = None  # the job whose end signal is being emitted
         self.abandoned = False  # shutdown gave up waiting for the worker thread
         self._closed = False
+        self._warm.connect(self._worker.warm_up)
+        self._worker.warmed_up.connect(self.warmed_up)
+        self._warm_up_asked = False
 
     # ---- queries ---------------------------------------------------------------------------------
     def running(self) -> Job | None:
@@ -237,6 +256,20 @@ class JobQueue(QObject):
 
     remove = cancel
 
+    def warm_up(self) -> None:
+        """Have the worker do the backend's slow first-time work now (once), so the first job does not.
+
+        Call it when the window is shown and idle: the imports hold Python's GIL in bursts, better
+        spent while the user types than during a job. A job submitted meanwhile runs after it;
+        ``shutdown`` stops it between two imports.
+        """
+        if self._closed or self._warm_up_asked:
+            return
+        self._warm_up_asked = True
+        if not self._thread.isRunning():
+            self._thread.start()
+        self._warm.emit()
+
     def cancel_all(self) -> None:
         for job in list(self._pending):
             self.cancel(job.id)
@@ -252,6 +285,7 @@ class JobQueue(QObject):
         """
         if not self._closed:
             self._closed = True
+            self._worker.stop_warm_up.set()
             self.cancel_all()
             if self._thread.isRunning():
                 self._thread.quit()

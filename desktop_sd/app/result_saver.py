@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from PySide6.QtCore import QEventLoop, QObject, QThread, QTimer, Signal, Slot
 
 from desktop_sd.core.errors import DesktopSDError
+from desktop_sd.core.provenance import NO_PROVENANCE, Provenance
 from desktop_sd.core.request import GenerationRequest, GenerationResult
 
 log = logging.getLogger(__name__)
@@ -28,12 +29,7 @@ class ResultStore(Protocol):
         request: GenerationRequest,
         model_id: str,
         parent_id: int | None = None,
-        model_hash: str = "",
-        server: str = "",
-        graph: str = "",
-        lora_hashes: tuple[tuple[str, str], ...] = (),
-        vae_hash: str = "",
-        postprocessing: str = "",
+        provenance: Provenance = NO_PROVENANCE,
     ) -> Any: ...
 
 
@@ -59,18 +55,7 @@ class _SaveWorker(QObject):
             try:
                 request = image_request(result, index)
                 image = result.images[index]
-                graph = result.graphs[index] if index < len(result.graphs) else ""
-                record = store.add(
-                    image,
-                    request,
-                    result.model_id,
-                    model_hash=result.model_hash,
-                    server=result.server,
-                    graph=graph,
-                    lora_hashes=result.lora_hashes,
-                    vae_hash=result.vae_hash,
-                    postprocessing=result.postprocessing,  # an upscale's upscaler and factor
-                )
+                record = store.add(image, request, result.model_id, provenance=Provenance.of(result, index))
                 records.append(record)
             except Exception as exc:  # any failure keeps the image in memory for a retry
                 if not isinstance(exc, DesktopSDError):

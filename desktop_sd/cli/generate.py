@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop_sd.cli.hires_args import add_hires_arguments, hires_fields
+from desktop_sd.cli.output import print_notes, step_printer, write_png
 from desktop_sd.cli.speed_args import add_speed_arguments, speed_options
 from desktop_sd.core.backend import Backend
 from desktop_sd.core.errors import DesktopSDError, InputError
@@ -154,8 +155,7 @@ def run(args: argparse.Namespace) -> int:
         check_out(args.out)
         request, notices = build_request(args)
         check_request(request)  # bad input fails here, before torch is even imported
-        for notice in notices:
-            print(f"note: {notice}", file=sys.stderr)
+        print_notes(notices)
         return _generate(args, request)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -291,19 +291,13 @@ def _backend(args: argparse.Namespace) -> Backend:
 
 
 def _generate(args: argparse.Namespace, request: GenerationRequest) -> int:
-    from desktop_sd.core.atomic import atomic_write_bytes
-    from desktop_sd.core.disk_errors import os_error_reason
+    from desktop_sd.core.provenance import Provenance
     from desktop_sd.library.metadata import encode_png
 
     backend = _backend(args)
     started = time.perf_counter()
-
-    def on_step(step: int, total: int, preview: object) -> None:
-        print(f"step {step}/{total}", file=sys.stderr, flush=True)
-
-    result = backend.generate(request, on_step, threading.Event())
-    for notice in result.notices:
-        print(f"note: {notice}", file=sys.stderr)
+    result = backend.generate(request, step_printer("step"), threading.Event())
+    print_notes(result.notices)
     if result.server:
         model_name = result.model_id
     else:
@@ -311,24 +305,7 @@ def _generate(args: argparse.Namespace, request: GenerationRequest) -> int:
     targets = output_paths(args.out, result.request.seed or 0, len(result.images))
     for i, (image, seed, target) in enumerate(zip(result.images, result.seeds, targets, strict=True)):
         single = result.request.replace(seed=seed, batch_size=1)
-        extra = {"server": result.server} if result.server else None
-        text = {"prompt": result.graphs[i]} if result.graphs else None  # ComfyUI loads the image's graph from it
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            data = encode_png(
-                image,
-                single,
-                model_name,
-                extra,
-                text,
-                model_hash=result.model_hash,
-                lora_hashes=result.lora_hashes,
-                vae_hash=result.vae_hash,
-            )
-            atomic_write_bytes(target, data)
-        except OSError as exc:
-            raise DesktopSDError(f"Could not write {target}: {os_error_reason(exc)}. Choose another --out.") from None
-        print(target)
+        write_png(target, encode_png(image, single, model_name, provenance=Provenance.of(result, i)))
     if not args.no_history:
         _save_in_history(args.library, result)
     if result.server:
@@ -345,22 +322,14 @@ def _generate(args: argparse.Namespace, request: GenerationRequest) -> int:
 
 def _save_in_history(folder: Path | None, result: GenerationResult) -> None:
     """Save the images into the history too, as the window does; a failure is a note (the files are written)."""
+    from desktop_sd.core.provenance import Provenance
     from desktop_sd.library.store import Library
 
     try:
         with Library.open(folder, reconcile=False) as library:
             for i, (image, seed) in enumerate(zip(result.images, result.seeds, strict=True)):
-                graph = result.graphs[i] if i < len(result.graphs) else ""
                 request = result.request.replace(seed=seed, batch_size=1)
-                library.add(
-                    image,
-                    request,
-                    result.model_id,
-                    server=result.server,
-                    graph=graph,
-                    lora_hashes=result.lora_hashes,
-                    vae_hash=result.vae_hash,
-                )
+                library.add(image, request, result.model_id, provenance=Provenance.of(result, i))
     except DesktopSDError as exc:
         print(f"note: The images were not saved in the history: {exc}", file=sys.stderr)
 

@@ -1,7 +1,7 @@
 """Start-up wiring of the GUI: the one place that builds the services and hands the engine to the worker.
 
-Torch is not imported here: the worker thread calls the backend factory on its
-first job, so the window appears first.
+Torch is not imported here: once the window has painted, the worker thread
+imports it (the engine's warm-up), and makes the engine on its first job.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from desktop_sd.app import crash
 from desktop_sd.app.autosave import Autosave, default_folder
 from desktop_sd.app.file_open_events import FileOpenEvents
+from desktop_sd.app.first_paint import after_first_paint
 from desktop_sd.app.history import History
 from desktop_sd.app.jobs import JobQueue
 from desktop_sd.app.messages import Level
@@ -30,6 +31,7 @@ from desktop_sd.app.model_manager import ModelManager
 from desktop_sd.app.servers import ServerMonitor
 from desktop_sd.app.single_instance import SingleInstance
 from desktop_sd.app.tokens import TokenCounter
+from desktop_sd.cli.local_engine import LocalEngineFactory
 from desktop_sd.cli.speed_args import speed_options_from
 from desktop_sd.core import paths
 from desktop_sd.core.backend import Backend
@@ -46,12 +48,9 @@ from desktop_sd.ui.theme import apply_theme
 log = logging.getLogger(__name__)
 
 
-def engine_factory(settings: Settings | None = None) -> Backend:
-    """Runs on the worker thread at the first job: this is where torch gets imported. The speed settings
-    are read from the settings file then (a change in the Speed menu applies from the next start)."""
-    from desktop_sd.cli.local_engine import local_engine
-
-    return local_engine(speed=speed_options_from(settings if settings is not None else Settings.load()))
+# Used on the worker thread: its warm-up imports torch once the window shows; calling it makes the engine, on
+# the first job, with the speed settings read then (a change in the Speed menu applies from the next start).
+engine_factory: Callable[[], Backend] = LocalEngineFactory(speed=lambda: speed_options_from(Settings.load()))
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -166,6 +165,7 @@ def run_gui(argv: list[str], settings: Settings | None = None) -> int:
     reporter.crashed.connect(
         lambda summary, log_file: _on_crash(window, autosave, summary, log_file, reporter.last_details())
     )
+    after_first_paint(window, window.queue.warm_up)  # the engine's imports, while the user types
     window.show()
     if reporter.previous_native_crash is not None:
         window.show_message(

@@ -79,8 +79,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _upscale(args: argparse.Namespace) -> int:
     from desktop_sd.cli.generate import check_out, quiet_libraries
-    from desktop_sd.core.atomic import atomic_write_bytes
-    from desktop_sd.core.disk_errors import os_error_reason
+    from desktop_sd.cli.output import print_notes, step_printer, write_png
     from desktop_sd.core.images import open_image
     from desktop_sd.core.request import GenerationRequest, Mode
     from desktop_sd.core.upscaling import UpscaleRequest, check_upscale
@@ -107,29 +106,18 @@ def _upscale(args: argparse.Namespace) -> int:
         image, args.model, args.scale, args.device, refine, tile_size=args.tile_size, tile_overlap=args.tile_overlap
     )
     check_upscale(request)  # bad input fails before torch is imported
-    for notice in notices:
-        print(f"note: {notice}", file=sys.stderr)
+    print_notes(notices)
     quiet_libraries()
     from desktop_sd.cli.local_engine import local_engine
 
     engine = local_engine(args.device)
     started = time.perf_counter()
-
-    def on_step(step: int, total: int, preview: object) -> None:
-        print(f"tile {step}/{total}", file=sys.stderr, flush=True)
-
-    result = engine.upscale(request, on_step, threading.Event())
-    for notice in result.notices:
-        print(f"note: {notice}", file=sys.stderr)
+    result = engine.upscale(request, step_printer("tile"), threading.Event())
+    print_notes(result.notices)
     parsed = read_parameters(args.image)
     source = parsed.to_request() if parsed is not None else None
     out = args.out if args.out.suffix.lower() == ".png" else args.out.with_name(args.out.name + ".png")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(out, encode_upscaled(result, source))
-    except OSError as exc:
-        raise DesktopSDError(f"Could not write {out}: {os_error_reason(exc)}. Choose another --out.") from None
-    print(out)
+    write_png(out, encode_upscaled(result, source))
     print(
         f"done: {result.image.width}x{result.image.height} ({result.scale:g}x), on {result.device}, "
         f"{time.perf_counter() - started:.1f} s",

@@ -23,12 +23,14 @@ from PIL.PngImagePlugin import PngInfo, iTXt
 import desktop_sd
 from desktop_sd.core import hires
 from desktop_sd.core.model_files import PICKLE_SUFFIXES
+from desktop_sd.core.provenance import NO_PROVENANCE, Provenance
 from desktop_sd.core.request import GenerationRequest, Mode
 from desktop_sd.core.schedulers import SCHEDULER_IDS, scheduler_info
 from desktop_sd.library.addon_text import lora_hashes_pair, prompt_with_tags, vae_pairs
 from desktop_sd.library.parsed import A1111, DESKTOP_SD, FOOOCUS, NOVELAI, ParsedParameters, to_float, to_int
 from desktop_sd.library.pngtext import NotPNG, latin1_text, read_text_chunks
 from desktop_sd.library.prompt_metadata import prompt_pairs
+from desktop_sd.library.provenance_chunks import provenance_chunks, provenance_extra
 from desktop_sd.library.read_a1111 import parse_a1111
 from desktop_sd.library.read_comfy import parse_comfy_prompt, parse_comfy_workflow
 from desktop_sd.library.read_invoke import parse_dream, parse_invoke_metadata, parse_sd_metadata
@@ -156,21 +158,18 @@ def png_info(
     version: str = "",
     extra: dict[str, Any] | None = None,
     text: Mapping[str, str] | None = None,
-    model_hash: str = "",
-    lora_hashes: tuple[tuple[str, str], ...] = (),
-    vae_hash: str = "",
+    provenance: Provenance = NO_PROVENANCE,
 ) -> PngInfo:
-    """A ``PngInfo`` holding both chunks (Unicode prompts survive in either), then ``text`` as given."""
+    """A ``PngInfo`` holding both chunks (Unicode prompts survive in either), then ``provenance``'s
+    own chunks (a server's graph, an upscale's postprocessing text), then ``text`` as given."""
     info = PngInfo()
     # add_text writes tEXt when the text is Latin-1 and iTXt otherwise, as A1111 does.
-    server = str((extra or {}).get("server") or "")  # a ComfyUI server's result names it in both chunks
+    p = provenance
     info.add_text(
-        A1111_CHUNK, a1111_parameters(request, model_name, version, model_hash, lora_hashes, vae_hash, server)
+        A1111_CHUNK, a1111_parameters(request, model_name, version, p.model_hash, p.lora_hashes, p.vae_hash, p.server)
     )
-    if model_hash:
-        extra = {**(extra or {}), "model_hash": model_hash}
-    info.add_itxt(JSON_CHUNK, request_json(request, extra))
-    for key, value in (text or {}).items():
+    info.add_itxt(JSON_CHUNK, request_json(request, provenance_extra(extra, p)))
+    for key, value in {**provenance_chunks(p), **(text or {})}.items():
         info.add_text(key, value)
     return info
 
@@ -181,21 +180,19 @@ def encode_png(
     model_name: str = "",
     extra: dict[str, Any] | None = None,
     text: Mapping[str, str] | None = None,
-    model_hash: str = "",
-    lora_hashes: tuple[tuple[str, str], ...] = (),
-    vae_hash: str = "",
+    provenance: Provenance = NO_PROVENANCE,
 ) -> bytes:
     """``image`` as a PNG file's bytes, with both chunks for ``request`` (none when it is None).
 
     The one encoder for every PNG we write with metadata: the library, the
-    command line and File > Export. ``text`` adds chunks of other tools'
-    formats, written as given: a ComfyUI server's result keeps the submitted
-    graph under ``prompt``, so ComfyUI itself can load the image.
-    ``model_hash`` is A1111's (``core.file_hash``).
+    command line and File > Export. ``provenance``: what made the image beyond
+    its request (``Provenance.of(result, index)``); a ComfyUI server's result
+    keeps the submitted graph under ``prompt``, so ComfyUI itself can load the
+    image. ``text`` adds chunks of other tools' formats, written as given.
     """
     info = None
     if request is not None:
-        info = png_info(request, model_name, desktop_sd.__version__, extra, text, model_hash, lora_hashes, vae_hash)
+        info = png_info(request, model_name, desktop_sd.__version__, extra, text, provenance)
     buffer = io.BytesIO()
     image.save(buffer, "PNG", pnginfo=info, compress_level=PNG_COMPRESS_LEVEL)
     return buffer.getvalue()

@@ -28,6 +28,7 @@ from PIL import Image
 from desktop_sd.core import paths
 from desktop_sd.core.errors import LibraryError
 from desktop_sd.core.file_hash import sha256_file
+from desktop_sd.core.provenance import NO_PROVENANCE, Provenance
 from desktop_sd.core.request import GenerationRequest
 from desktop_sd.library.image_files import (
     IMAGE_SUFFIXES,
@@ -155,18 +156,13 @@ class Library:
         request: GenerationRequest,
         model_id: str,
         parent_id: int | None = None,
-        model_hash: str = "",
-        server: str = "",
-        graph: str = "",
-        lora_hashes: tuple[tuple[str, str], ...] = (),
-        vae_hash: str = "",
-        postprocessing: str = "",
+        provenance: Provenance = NO_PROVENANCE,
     ) -> ImageRecord:
         """Save a finished image with its metadata, then record it; returns the record.
 
-        ``model_hash`` is the checkpoint's A1111 ``Model hash`` (``GenerationResult.model_hash``).
-        ``server`` names the ComfyUI server that made the image (in both chunks), and ``graph``, the
-        API graph submitted for it, goes into a ``prompt`` chunk so ComfyUI itself can load the file.
+        ``provenance`` (``Provenance.of(result, index)``) is written into the file with the request:
+        the checkpoint's A1111 ``Model hash``, the ComfyUI server that made the image and the graph
+        submitted for it (so ComfyUI itself can load the file), LoRA and VAE hashes, an upscale's text.
 
         Raises ``LibraryError`` (full or read-only disk, locked database) with
         nothing half-written and no record without its file; the caller still
@@ -174,20 +170,14 @@ class Library:
         """
         created = time.time()
         extra = {"created": created, "model_id": model_id, "parent_id": parent_id}
-        if server:
-            extra["server"] = server
-        text = {"prompt": graph} if graph else {}
-        if postprocessing:
-            text["postprocessing"] = postprocessing  # as A1111's Extras writes it
-        data = encode_png(
-            image, request, model_id, extra, text, model_hash=model_hash, lora_hashes=lora_hashes, vae_hash=vae_hash
-        )
+        data = encode_png(image, request, model_id, extra, provenance=provenance)
         if self.closed:
             raise LibraryError("The library is closed.")
         seed = request.seed if request.seed is not None else "x"
         file_name = self.files.write_new(data, created, str(seed))
         row = row_for_request(request, file_name, created, model_id, parent_id, image.size)
         row["content_hash"] = hashlib.sha256(data).hexdigest()
+        server = provenance.server
         if server:  # as a rebuild from the file would record it (the chunk's extra keys sit beside the request)
             row["params"] = json.dumps({**json.loads(row["params"]), "server": server}, ensure_ascii=False)
         image_id = self._record(row, on_step=fault_point)

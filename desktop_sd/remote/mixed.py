@@ -3,8 +3,9 @@
 A checkpoint of a server is picked as ``comfyui://SERVER/CHECKPOINT`` (``server_model_id``):
 only servers run it (any server with that checkpoint, the least busy first), never the local
 engine. A local model runs on this computer, or on a server that has a checkpoint of the same
-file name when that server is less busy. The local engine is made on its first job (that is
-where torch is imported), and the servers can be replaced while the window runs.
+file name when that server is less busy. The local engine is made on its first job; torch and the
+rest are imported before that, by ``warm_up`` once the window shows. The servers can be replaced
+while the window runs.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from desktop_sd.core.backend import Backend, BackendStatus, StepCallback
 from desktop_sd.core.errors import ServerError
 from desktop_sd.core.request import GenerationRequest, GenerationResult
 from desktop_sd.core.upscaling import UpscaleBackend, UpscaleRequest, UpscaleResult
+from desktop_sd.core.warm_up import warm_up
 from desktop_sd.remote.backend import ComfyBackend
 from desktop_sd.remote.pool import LocalMember, MemberState, ServerPool
 
@@ -50,6 +52,11 @@ class _LazyEngine:
             if self.engine is None:
                 self.engine = self._factory()
             return self.engine
+
+    def warm_up(self, stop: threading.Event) -> None:
+        """The factory's warm-up (the local engine's imports); the engine itself is still made on its first job."""
+        if not isinstance(self._factory, type):  # a class as the factory: its warm_up is its instances'
+            warm_up(self._factory, stop)
 
     def generate(
         self, request: GenerationRequest, on_step: StepCallback, cancelled: threading.Event
@@ -108,6 +115,10 @@ class MixedBackend:
         result = pool.generate(request, on_step, cancelled)
         self._last_server = result.server
         return result
+
+    def warm_up(self, stop: threading.Event) -> None:
+        """Get the local engine ready for a first job (``core.warm_up``); servers need nothing."""
+        self._local.lazy.warm_up(stop)
 
     def upscale(self, request: UpscaleRequest, on_step: StepCallback, cancelled: threading.Event) -> UpscaleResult:
         """Upscale jobs run on this computer: the servers' graphs have no upscaler models."""

@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from desktop_sd.app.result_saver import ResultSaver
 from desktop_sd.core.errors import LibraryError
+from desktop_sd.core.provenance import NO_PROVENANCE, Provenance
 from desktop_sd.core.request import GenerationRequest, GenerationResult, MemoryTier, Mode
 
 
@@ -36,12 +37,7 @@ class FlakyStore:
         request: GenerationRequest,
         model_id: str,
         parent_id: int | None = None,
-        model_hash: str = "",
-        server: str = "",
-        graph: str = "",
-        lora_hashes: tuple[tuple[str, str], ...] = (),
-        vae_hash: str = "",
-        postprocessing: str = "",
+        provenance: Provenance = NO_PROVENANCE,
     ) -> int:
         self.threads.add(threading.current_thread().name)
         if len(self.saved) >= self.ok:

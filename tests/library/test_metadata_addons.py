@@ -6,6 +6,7 @@ import io
 
 from PIL import Image
 
+from desktop_sd.core.provenance import Provenance
 from desktop_sd.core.request import GenerationRequest, Mode
 from desktop_sd.library.metadata import a1111_parameters, encode_png, read_parameters
 from desktop_sd.library.read_a1111 import parse_a1111
@@ -45,7 +46,8 @@ def test_no_lora_no_vae_writes_neither() -> None:
 
 def test_our_own_png_restores_the_picked_loras_and_vae() -> None:
     original = request(loras=(("style", 0.8),), vae="ft-mse")
-    data = encode_png(Image.new("RGB", (8, 8)), original, "m", lora_hashes=(("style", "ba9876543210"),))
+    provenance = Provenance(lora_hashes=(("style", "ba9876543210"),))
+    data = encode_png(Image.new("RGB", (8, 8)), original, "m", provenance=provenance)
     parsed = read_parameters(Image.open(io.BytesIO(data)))
     assert parsed is not None
     again = parsed.to_request()

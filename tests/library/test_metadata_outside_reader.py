@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 from sd_parsers import ParserManager
 
+from desktop_sd.core.provenance import Provenance
 from desktop_sd.core.request import Borders, GenerationRequest, Mode
 from desktop_sd.core.schedulers import SCHEDULERS, from_a1111
 from desktop_sd.library.metadata import encode_png
@@ -24,7 +25,7 @@ MODES = [
 
 def _read(request: GenerationRequest, model_hash: str = "0123456789") -> object:
     image = Image.new("RGB", (request.width, request.height), "teal")
-    data = encode_png(image, request, "tiny-sd", None, model_hash=model_hash)
+    data = encode_png(image, request, "tiny-sd", None, provenance=Provenance(model_hash=model_hash))
     with Image.open(io.BytesIO(data)) as image:
         info = ParserManager().parse(image)
     assert info is not None, "sd-parsers found no metadata"
@@ -84,9 +85,11 @@ def test_sd_parsers_reads_this_rounds_keys_and_still_every_base_field() -> None:
         request,
         "tiny-sd",
         None,
-        model_hash="0123456789",
-        lora_hashes=(("paper_cut", "a1b2c3d4e5f6"), ("detail", "0f0e0d0c0b0a")),
-        vae_hash="735e4c3a44",
+        provenance=Provenance(
+            model_hash="0123456789",
+            lora_hashes=(("paper_cut", "a1b2c3d4e5f6"), ("detail", "0f0e0d0c0b0a")),
+            vae_hash="735e4c3a44",
+        ),
     )
     with Image.open(io.BytesIO(data)) as opened:
         info = ParserManager().parse(opened)

@@ -69,3 +69,48 @@ def test_servers_swapped_between_jobs(make_standin: object) -> None:
     backend.set_servers([ComfyBackend(ComfyClient("b", second.url, timeout_s=5.0))])
     result = backend.generate(request(server_model_id("a", "sd15.safetensors")), no_steps, threading.Event())
     assert result.server == "b" and first.prompts == {} and len(second.prompts) == 1  # b has the same checkpoint
+
+
+class WarmingFactory:
+    """A local engine factory with a warm-up, as ``cli.local_engine.LocalEngineFactory`` has."""
+
+    def __init__(self) -> None:
+        self.warmed: list[bool] = []  # the stop flag each warm-up saw
+        self.made = 0
+
+    def __call__(self) -> FakeBackend:
+        self.made += 1
+        return FakeBackend()
+
+    def warm_up(self, stop: threading.Event) -> None:
+        self.warmed.append(stop.is_set())
+
+
+def test_warm_up_warms_the_local_engine_without_making_it(standin: ComfyStandIn) -> None:
+    factory = WarmingFactory()
+    backend = MixedBackend(factory, [ComfyBackend(ComfyClient("box", standin.url, timeout_s=5.0))])
+    backend.warm_up(threading.Event())
+    assert factory.warmed == [False] and factory.made == 0  # imports only: the engine is made on its first job
+    stop = threading.Event()
+    stop.set()
+    backend.warm_up(stop)  # quitting already: nothing is started
+    assert factory.warmed == [False]
+    backend.generate(request("/models/mine.safetensors"), no_steps, threading.Event())
+    assert factory.made == 1
+
+
+def test_warm_up_with_a_factory_that_has_none_does_nothing() -> None:
+    made: list[str] = []
+    backend = MixedBackend(lambda: made.append("engine") or FakeBackend())  # type: ignore[func-returns-value]
+    backend.warm_up(threading.Event())
+    assert made == []
+
+
+def test_warm_up_with_a_backend_class_as_the_factory_leaves_it_to_the_first_job() -> None:
+    class Warming(FakeBackend):
+        def warm_up(self, stop: threading.Event) -> None:
+            raise AssertionError("called without an instance")
+
+    backend = MixedBackend(Warming)
+    backend.warm_up(threading.Event())  # the class's warm_up needs an engine, which is made on the first job
+    assert backend.generate(request("/models/mine.safetensors"), no_steps, threading.Event()).images

@@ -59,6 +59,39 @@ def ACTION(window):
 """
 
 
+# The real window with the real engine factory: once it has painted, the worker starts importing torch and
+# the rest (the warm-up); the user quits meanwhile. The line says whether the warm-up ran to its end.
+WARMING = """
+import sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from desktop_sd.cli import gui
+
+app = QApplication([])
+
+def quit_once_warming_up():
+    window = next((w for w in app.topLevelWidgets() if w.objectName() == "main-window"), None)
+    if window is not None and "torch" in sys.modules:  # the worker is importing it
+        window.quit_without_asking()
+    else:
+        QTimer.singleShot(5, quit_once_warming_up)
+
+QTimer.singleShot(0, quit_once_warming_up)
+code = gui.run_gui([])
+print("engine imported" if "desktop_sd.engine" in sys.modules else "warm-up stopped", flush=True)
+sys.exit(code)
+"""
+
+
+def test_quitting_while_the_engine_warms_up_stops_it_between_two_imports(qtbot: QtBot) -> None:
+    proc = child(WARMING)
+    try:
+        # Not abandoned (that ends the process before the line): the worker stopped after the module it was in.
+        assert first_line(proc, qtbot) == "warm-up stopped"
+        assert proc.wait(timeout=20) == 0
+    finally:
+        finish(proc)
+
 
 def test_quitting_while_a_step_cannot_be_interrupted_still_ends_the_process(qtbot: QtBot, fake_model_dir: Path) -> None:
     proc = child(QUIT + GUI, str(fake_model_dir))
