@@ -15,12 +15,15 @@ POSTPROCESSING_CHUNK = "postprocessing"  # as A1111's Extras tab writes it
 
 
 def provenance_extra(extra: dict[str, Any] | None, provenance: Provenance) -> dict[str, Any] | None:
-    """``extra`` (keys of our JSON chunk beside the request) with the provenance's: the server, the model hash."""
+    """``extra`` (keys of our JSON chunk beside the request) with the provenance's: the server, the model
+    hash, an upscale's postprocessing text."""
     added: dict[str, Any] = {}
     if provenance.server:
         added["server"] = provenance.server
     if provenance.model_hash:
         added["model_hash"] = provenance.model_hash
+    if provenance.postprocessing:
+        added[POSTPROCESSING_CHUNK] = provenance.postprocessing
     return {**(extra or {}), **added} if added else extra
 
 

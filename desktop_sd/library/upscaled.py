@@ -2,17 +2,17 @@
 
 A1111's Extras tab keeps the source's ``parameters`` and adds a ``postprocessing`` text chunk
 (``Postprocess upscale by: 4, Postprocess upscaler: R-ESRGAN 4x+``); we write the same, and keep
-the keys in our own JSON too (``postprocessing``). A tiled refine is an img2img pass, so its
+the text in our own JSON too (``postprocessing``), the window and the command line alike
+(``Provenance.postprocessing``, written by ``library.provenance_chunks``). A tiled refine is an img2img pass, so its
 request (model, prompt, strength, seed) is the one recorded.
 """
 
 from __future__ import annotations
 
+from desktop_sd.core.provenance import Provenance
 from desktop_sd.core.request import GenerationRequest, Mode
 from desktop_sd.core.upscaling import UpscaleResult
 from desktop_sd.library.metadata import encode_png
-
-POSTPROCESSING_CHUNK = "postprocessing"
 
 
 def upscaled_request(result: UpscaleResult, source: GenerationRequest | None) -> GenerationRequest:
@@ -35,14 +35,10 @@ def postprocessing_text(result: UpscaleResult) -> str:
 def encode_upscaled(result: UpscaleResult, source: GenerationRequest | None, model_name: str = "") -> bytes:
     """The upscaled image as PNG bytes with its metadata (``metadata.encode_png``, the one PNG writer)."""
     request = upscaled_request(result, source)
-    text = postprocessing_text(result)
-    return encode_png(
-        result.image,
-        request,
-        model_name or request.model,
-        {POSTPROCESSING_CHUNK: text},
-        {POSTPROCESSING_CHUNK: text},
+    provenance = Provenance(
         model_hash=result.model_hash,
         lora_hashes=result.lora_hashes,
         vae_hash=result.vae_hash,
+        postprocessing=postprocessing_text(result),
     )
+    return encode_png(result.image, request, model_name or request.model, provenance=provenance)
