@@ -143,6 +143,8 @@ class ModelsDialog(QDialog):
         self.tabs.addTab(self.addons_tab, "LoRAs, embeddings, VAEs")
         self.upscalers = UpscalersTab(UpscalerManager())  # no parent: a download outlives the dialog
         self.tabs.addTab(self.upscalers, "Upscalers")
+        # rows measured while the Download tab was hidden were measured at the wrong widths
+        self.tabs.currentChanged.connect(lambda _: QTimer.singleShot(0, self.catalog_table.resizeRowsToContents))
 
         self.offline_box = QCheckBox("Work offline (no network at all; installed models keep working)")
         self.offline_box.setChecked(manager.offline())
@@ -243,6 +245,7 @@ class ModelsDialog(QDialog):
         self.catalog_table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.catalog_table.setWordWrap(True)
         self.catalog_table.verticalHeader().hide()
+        self.entries = {entry.id: entry for entry in entries}
         for row, entry in enumerate(entries):
             name = entry.name + ("  ★ recommended" if recommended is not None and entry.id == recommended.id else "")
             if entry.kind != "checkpoint":
@@ -266,9 +269,12 @@ class ModelsDialog(QDialog):
             self.catalog_table.setCellWidget(row, 4, cell)
         header = self.catalog_table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # long names wrap rather than squeeze "Good for" and push the Download buttons out of sight
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(4, QHeaderView.ResizeMode.Fixed)
+        self.catalog_table.setColumnWidth(0, 250)
         self.catalog_table.setColumnWidth(2, 190)
         self.catalog_table.setColumnWidth(4, CELL_WIDTH + 8)
         header.sectionResized.connect(lambda *_: self.catalog_table.resizeRowsToContents())
@@ -337,7 +343,9 @@ class ModelsDialog(QDialog):
         self.disk_label.setText(
             f"{len(models)} model{'s' if len(models) != 1 else ''}; downloaded and copied ones use {human_size(total)}."
         )
-        installed = {m.id for m in models if m.available}
+        # by where it came from: an imported "flux1-dev.safetensors" is not the catalog's FLUX.1 [dev]
+        downloaded = {(m.origin, m.kind) for m in models if m.available and m.source == "catalog"}
+        installed = {i for i, e in self.entries.items() if (e.repo_id, e.kind) in downloaded}
         offline = self.manager.offline()
         for entry_id, cell in self.cells.items():
             progress = self.manager.progress(entry_id)

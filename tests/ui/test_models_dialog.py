@@ -204,6 +204,7 @@ def test_a_flux_file_without_its_text_encoders_says_so(qtbot: QtBot, dialog: Mod
     row = next(i for i, name in enumerate(installed_names(dialog)) if name.startswith("flux1-dev"))
     assert installed_names(dialog)[row].endswith("— needs its text encoders and VAE")
     assert "CLIP-L" in dialog.installed_table.item(row, 0).toolTip()
+    assert dialog.cells["flux1-dev"].stack.currentIndex() != 2  # not the catalog's FLUX.1 [dev], though named so
     for part in ("text_encoders", "vae"):  # the parts beside the file, as ComfyUI keeps them
         (tmp_path / "models" / part).rename(tmp_path / part)
     dialog.manager.refresh()
