@@ -166,6 +166,7 @@ def _resources() -> list[tuple[str, str]]:
     needed = [
         folder / "icons" / "app" / "desktop-sd-256.png",
         folder / "model-configs" / "sd1" / "model_index.json",
+        folder / "model-configs" / "flux" / "tokenizer_2" / "tokenizer.json",  # T5's, for SD 3 / Flux single files
     ]
     missing = [str(p.relative_to(folder)) for p in needed if not p.is_file()]
     if missing:
