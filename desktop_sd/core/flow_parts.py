@@ -34,7 +34,8 @@ PART_NAMES = {
 }
 
 _CLIP_TOKENS = "text_model.embeddings.token_embedding.weight"
-_T5_KEYS = ("shared.weight", "encoder.block.0.layer.0.SelfAttention.q.weight")
+_T5_BLOCK = "encoder.block.0.layer.0.SelfAttention.q.weight"
+_T5_EMBEDDINGS = ("shared.weight", "encoder.embed_tokens.weight")  # files keep one or both
 _VAE_KEY = "decoder.conv_in.weight"
 _TRANSFORMER_STARTS = ("joint_blocks.", "double_blocks.", "transformer_blocks.", "single_transformer_blocks.")
 _CLIP_WIDTHS = {768: CLIP_L, 1280: CLIP_G}
@@ -64,7 +65,7 @@ def parts_in(shapes: Shapes, name: str = "") -> dict[str, str]:
         prefix = f"text_encoders.{role}.transformer."
         if prefix + _CLIP_TOKENS in shapes:
             found[role] = prefix
-    if "text_encoders.t5xxl.transformer.shared.weight" in shapes:
+    if any(k.startswith("text_encoders.t5xxl.transformer.encoder.") for k in shapes):
         found[T5] = "text_encoders.t5xxl.transformer."
     for prefix in ("first_stage_model.", "vae."):
         if prefix + _VAE_KEY in shapes:
@@ -76,7 +77,7 @@ def parts_in(shapes: Shapes, name: str = "") -> dict[str, str]:
     clip = _clip_role(shapes, name)
     if clip is not None:
         return {clip: ""}
-    if all(k in shapes for k in _T5_KEYS):
+    if _T5_BLOCK in shapes and any(k in shapes for k in _T5_EMBEDDINGS):
         return {T5: ""}
     if _VAE_KEY in shapes and any(k.startswith("encoder.") for k in shapes):
         return {VAE: ""}

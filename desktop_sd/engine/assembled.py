@@ -88,7 +88,7 @@ def _load_into(model: torch.nn.Module, tensors: dict[str, torch.Tensor], what: s
     own = model.state_dict()
     state: dict[str, torch.Tensor] = {}
     for key, value in own.items():
-        tensor = tensors.get(key)
+        tensor = tensors.pop(key, None)  # each file tensor let go once cast: T5-XXL is 5-10 GB
         if tensor is None:
             if value.device.type == "meta":
                 raise ModelError(f"The {what} is incomplete: the weight {key} is missing. Copy the file again.")
@@ -127,7 +127,10 @@ def _t5(config_dir: Path, subfolder: str, tensors: dict[str, torch.Tensor], dtyp
     config = T5Config.from_pretrained(config_dir / subfolder, **flow_configs.t5_encoder(_shapes(tensors)))
     with init_empty_weights():
         model = T5EncoderModel(config)
-    tensors.setdefault("encoder.embed_tokens.weight", tensors["shared.weight"])
+    embedding = tensors.get("shared.weight", tensors.get("encoder.embed_tokens.weight"))
+    if embedding is not None:  # files keep one or both of the two names of T5's tied token embedding
+        tensors.setdefault("shared.weight", embedding)
+        tensors.setdefault("encoder.embed_tokens.weight", embedding)
     _load_into(model, tensors, "T5-XXL text encoder", dtype)
     return model
 

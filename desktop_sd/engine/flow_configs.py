@@ -137,7 +137,7 @@ def clip_text(shapes: Shapes) -> dict[str, Any]:
 
 def t5_encoder(shapes: Shapes) -> dict[str, Any]:
     """A T5 encoder's sizes, from transformers' names."""
-    shared = shapes["shared.weight"]
+    shared = shapes.get("shared.weight") or shapes["encoder.embed_tokens.weight"]
     bias = shapes["encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"]
     heads = bias[1]
     gated = "encoder.block.0.layer.1.DenseReluDense.wi_0.weight" in shapes

@@ -79,6 +79,7 @@ def test_split_files_are_found_in_a_linked_comfyui_folder_and_fp16_wins_over_fp8
     t5 = load_file(str(encoders / "t5xxl_fp16.safetensors"))
     # as the real fp8 files are: 8-bit weights, norms kept wide; named to sort before the fp16 file
     fp8 = {k: v if "layer_norm" in k else v.to(torch.float8_e4m3fn) for k, v in t5.items()}
+    fp8["encoder.embed_tokens.weight"] = fp8.pop("shared.weight")  # the other name of T5's token embedding
     save_file(fp8, str(encoders / "t5xxl_e4m3fn_fp8.safetensors"))
     scaled = {**{k: v.to(torch.float8_e4m3fn) for k, v in t5.items()}, "scaled_fp8": torch.zeros(1)}
     save_file(scaled, str(encoders / "t5xxl_fp8_e4m3fn_scaled.safetensors"))
