@@ -134,10 +134,11 @@ class LoraSet:
         adapter = f"lora{self._count}_{re.sub(r'[^A-Za-z0-9_]', '_', lora.path.stem)[:40]}"
         try:
             pipe.load_lora_weights(lora_source(lora.path, family), adapter_name=adapter)
-        except (RuntimeError, ValueError, KeyError) as exc:
+        except (RuntimeError, ValueError, KeyError, AssertionError) as exc:
             self._forget_adapter(pipe, adapter)
             text = str(exc)
-            if "size mismatch" in text:
+            # diffusers' Flux converters assert that a fused layer splits at FLUX.1's sizes
+            if "size mismatch" in text or isinstance(exc, AssertionError):
                 raise InputError(
                     f"LoRA {lora.name!r} does not fit the model in use ({FAMILY_NAMES[family]}): its layer sizes "
                     f"differ, so it was made for another model family. Choose a {FAMILY_NAMES[family]} LoRA."

@@ -10,6 +10,7 @@ import pytest
 import torch
 from diffusers import DiffusionPipeline
 from PIL import Image
+from safetensors.torch import save_file
 
 from desktop_sd.core import paths
 from desktop_sd.core.errors import InputError
@@ -24,9 +25,11 @@ from desktop_sd.engine.random_flow_loras import (
     save_peft_flow_lora,
     save_xlabs_flux_lora,
 )
-from desktop_sd.engine.random_flow_models import save_flux_pipeline, save_sd3_pipeline
+from desktop_sd.engine.random_flow_models import save_flux_pipeline, save_gguf_transformer, save_sd3_pipeline
 from desktop_sd.engine.random_loras import save_kohya_lora
+from desktop_sd.library.metadata import a1111_parameters
 from desktop_sd.models.addons import AddonKind, addon_path, describe
+from desktop_sd.models.registry import Registry
 from desktop_sd.models.resolve import resolve_model
 from tests.engine.helpers import max_diff, run
 from tests.models import addon_files
@@ -121,6 +124,8 @@ def test_flux_lora_matches_diffusers_and_leaves_nothing_for_the_next_job(
     assert tagged.request.prompt.endswith("<lora:flux style:0.8>")  # recorded as typed, as A1111 does
     assert tagged.lora_hashes == (("flux style", lora_hash(lora, paths.cache_dir() / "check.json")),)
     assert re.fullmatch(r"[0-9a-f]{12}", tagged.lora_hashes[0][1]) and base.lora_hashes == ()
+    text = a1111_parameters(tagged.request, "tiny-flux-dev", lora_hashes=tagged.lora_hashes)
+    assert f'Lora hashes: "flux style: {tagged.lora_hashes[0][1]}"' in text
 
 
 def test_flux_lora_namings_load_as_diffusers_converts_them(
@@ -139,6 +144,18 @@ def test_flux_lora_namings_load_as_diffusers_converts_them(
         assert max_diff(image, base) > 1, name
         assert max_diff(image, _plain_with_lora(plain_flux, expected_file, 1.0, request)) <= 1, name
     assert [describe(path).family for path in (kohya, xlabs, bfl)] == [Family.FLUX] * 3  # type: ignore[union-attr]
+    # A fused single-block layer of another width (a Flux-like model's): diffusers cannot split it.
+    width = plain_flux.transformer.transformer_blocks[0].attn.to_q.in_features
+    save_file(
+        {
+            "lora_unet_single_blocks_0_linear1.lora_down.weight": torch.zeros(4, width),
+            "lora_unet_single_blocks_0_linear1.lora_up.weight": torch.zeros(7 * width, 4),
+        },
+        str(_loras() / "other width.safetensors"),
+    )
+    with pytest.raises(InputError, match=re.escape("'other width' does not fit the model in use (Flux.1)")):
+        run(engine, request.replace(loras=(("other width", 1.0),)))
+    assert max_diff(run(engine, request).images[0], base) == 0
 
 
 def test_sd3_lora_matches_diffusers_and_an_sd3_kohya_file_is_refused_by_name(engine: Engine, sd3_dir: Path) -> None:
@@ -204,3 +221,20 @@ def test_flux_takes_loras_but_still_refuses_a_separate_vae_by_name(engine: Engin
     weighted = run(engine, _request(flux_dir, prompt="(a red fox:1.3) in the snow", prompt_weights=True))
     plain = run(engine, _request(flux_dir, prompt="(a red fox:1.3) in the snow", prompt_weights=False))
     assert max_diff(weighted.images[0], plain.images[0]) == 0  # no A1111 weights: the prompt is plain text
+
+
+def test_a_lora_on_a_quantized_gguf_flux_transformer(
+    flux_dir: Path, plain_flux: DiffusionPipeline, tmp_path: Path
+) -> None:
+    """Most Flux users run a GGUF transformer: the LoRA goes onto its quantized layers and comes off again."""
+    Registry().add(id_hint="dev", name="dev", path=flux_dir, source="folder", family=Family.FLUX, inpainting=False)
+    gguf_file = save_gguf_transformer(flux_dir, tmp_path / "flux1-dev-Q8_0.gguf")
+    save_kohya_flux_lora(plain_flux, _loras() / "grain.safetensors")
+    engine = Engine(resolve=resolve_model, device="cpu", find_addon=addon_path)
+    request = _request(gguf_file)
+    base = run(engine, request).images[0]
+    grain = run(engine, request.replace(loras=(("grain", 1.0),))).images[0]
+    assert max_diff(grain, base) > 1
+    assert max_diff(run(engine, request).images[0], base) == 0
+    model = engine._model
+    assert model is not None and type(model.base.transformer.x_embedder.weight).__name__ == "GGUFParameter"
