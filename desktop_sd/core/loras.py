@@ -21,9 +21,22 @@ _TAG = re.compile(r"<(?:lora|lyco):([^:<>]+?)(?::([^:<>]*))?(?::[^<>]*)?>", re.I
 _SPACES = re.compile(r"[ \t]{2,}")
 _LOOSE_COMMAS = re.compile(r"[ \t]*,([ \t]*,)*")
 
-FAMILY_NAMES = {Family.SD1: "SD 1.x", Family.SD2: "SD 2.x", Family.SDXL: "SDXL", Family.UNKNOWN: "an unknown"}
+FAMILY_NAMES = {
+    Family.SD1: "SD 1.x",
+    Family.SD2: "SD 2.x",
+    Family.SDXL: "SDXL",
+    Family.UNKNOWN: "an unknown",
+    Family.SD3: "SD 3",
+    Family.FLUX: "Flux.1",
+}
 _SGM_BLOCKS = ("lora_unet_input_blocks_", "lora_unet_output_blocks_", "lora_unet_middle_block_")  # kohya SDXL
 _CROSS_ATTENTION_FAMILY = {768: Family.SD1, 1024: Family.SD2, 2048: Family.SDXL}
+# Flux.1's own block names: diffusers' ``single_transformer_blocks``; BFL/ComfyUI's, kohya's and XLabs'
+# ``double_blocks`` / ``single_blocks``. SD 3's MMDiT has joint blocks only (``joint_blocks`` in SAI's naming).
+_FLUX_BLOCKS = ("single_transformer_blocks", "double_blocks", "single_blocks")
+_MMDIT_PREFIXES = ("transformer.", "lora_transformer_")  # diffusers/peft, OneTrainer: a transformer, not a UNet
+FLUX_WIDTH = 3072  # FLUX.1's hidden width; SD 3 Medium and 3.5 Medium are 1536 wide, SD 3.5 Large 2432
+_XLABS = re.compile(r"\.(?:qkv|proj)_lora\d\.down\.weight$")  # XLabs' Flux LoRAs: processor.qkv_lora1.down.weight
 
 # Key parts that mark LyCORIS kinds diffusers cannot load, and what users call them.
 LYCORIS_KINDS = (
@@ -107,17 +120,23 @@ def is_lora(keys: Iterable[str]) -> bool:
             return True
         if ".lora_A." in key or ".lora_down." in key or ".lora.down." in key or ".lora_linear_layer." in key:
             return True
+        if _XLABS.search(key):
+            return True
     return False
 
 
 def lora_family(shapes: Mapping[str, tuple[int, ...]]) -> Family:
     """The model family a LoRA was trained for, from its tensor names and shapes.
 
-    A second text encoder (``lora_te2_`` / ``text_encoder_2.``) means SDXL. Otherwise the
-    cross-attention width of ``attn2.to_k`` (768, 1024, 2048) or the text encoder's width
-    (768, 1024) decides; kohya's SDXL block names (``input_blocks``) mean SDXL. A file
-    with one text encoder and no known width is taken as SD 1.x; anything else is unknown.
+    Flux.1 and SD 3 first (``flow_lora_family``). Then a second text encoder (``lora_te2_`` /
+    ``text_encoder_2.``) means SDXL. Otherwise the cross-attention width of ``attn2.to_k``
+    (768, 1024, 2048) or the text encoder's width (768, 1024) decides; kohya's SDXL block names
+    (``input_blocks``) mean SDXL. A file with one text encoder and no known width is taken as SD 1.x;
+    anything else is unknown.
     """
+    flow = flow_lora_family(shapes)
+    if flow is not None:
+        return flow
     keys = list(shapes)
     if any(k.startswith(("lora_te2_", "text_encoder_2.", "te2.")) for k in keys):
         return Family.SDXL
@@ -136,6 +155,27 @@ def lora_family(shapes: Mapping[str, tuple[int, ...]]) -> Family:
     if any(k.startswith(("lora_te_", "text_encoder.", "lora_te1_")) for k in keys):
         return Family.SD1
     return Family.UNKNOWN
+
+
+def flow_lora_family(shapes: Mapping[str, tuple[int, ...]]) -> Family | None:
+    """Flux.1 or SD 3 for a LoRA of an MMDiT transformer; None for anything else.
+
+    Flux's single blocks (in any naming) mean Flux; SAI's ``joint_blocks`` mean SD 3. A diffusers-style
+    file (``transformer.transformer_blocks.…``) of the joint blocks alone is told apart by its width: a
+    layer that reads 3072 features is FLUX.1's (SD 3's are 1536 or 2432 wide, their MLPs 4 times that).
+    A Flux LoRA of the joint blocks alone at another width (a test model's) reads as SD 3; real ones
+    are rare (trainers train every block).
+    """
+    keys = list(shapes)
+    if any(block in key for key in keys for block in _FLUX_BLOCKS):
+        return Family.FLUX
+    if any("joint_blocks" in key for key in keys):
+        return Family.SD3
+    mmdit = [key for key in keys if key.startswith(_MMDIT_PREFIXES)]
+    if not mmdit:
+        return None
+    wide = any(_is_down(key) and len(shapes[key]) >= 2 and shapes[key][1] == FLUX_WIDTH for key in mmdit)
+    return Family.FLUX if wide else Family.SD3
 
 
 def _is_down(key: str) -> bool:

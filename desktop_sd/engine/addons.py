@@ -1,5 +1,8 @@
 """A job's add-ons on the loaded model: its LoRAs (prompt tags and picker) and its VAE, set before the run.
 
+SD 1.x/2.x and SDXL take both; SD 3 and Flux take LoRAs only (``apply_loras``), and a family that took
+neither would refuse both by name (``refuse_extras``).
+
 Names become files through an injected finder (the model registry knows where
 add-ons are installed; the engine never looks anything up itself).
 """
@@ -76,10 +79,28 @@ class ModelAddons:
         files = [LoraFile(name, find("lora", name), weight) for name, weight in wanted]
         vae_path = find("vae", request.vae) if request.vae else None
         self._set_vae(vae_path)
-        self.loras.apply(pipe, files, self._detach)
-        hashes = tuple((f.name, _hash(lora_hash, f.path, "lora-hashes.json")) for f in files if f.weight != 0)
+        hashes = self._set_loras(pipe, files)
         vae_hash = _hash(model_hash, vae_path, "model-hashes.json") if vae_path is not None else ""
         return AppliedAddons(prompt, negative, hashes, vae_hash)
+
+    def apply_loras(
+        self, request: GenerationRequest, find: AddonFinder, pipe: DiffusionPipeline, family: str
+    ) -> AppliedAddons:
+        """For a family that takes LoRAs but no separate VAE (SD 3, Flux): set ``request``'s LoRAs, or raise
+        ``InputError`` naming the VAE it asked for (before any weight loads)."""
+        if request.vae:
+            raise InputError(
+                f"{family} models take no separate VAE in this version (VAE {request.vae!r}). "
+                "Set the VAE back to the model's own, or choose an SD 1.x, 2.x or SDXL model."
+            )
+        prompt, negative, wanted = prompt_loras(request.prompt, request.negative_prompt, request.loras)
+        files = [LoraFile(name, find("lora", name), weight) for name, weight in wanted]
+        return AppliedAddons(prompt, negative, self._set_loras(pipe, files))
+
+    def _set_loras(self, pipe: DiffusionPipeline, files: list[LoraFile]) -> tuple[tuple[str, str], ...]:
+        """Set ``files`` on the model; A1111's ``Lora hashes`` of those that run (weight 0 does not)."""
+        self.loras.apply(pipe, files, self._detach)
+        return tuple((f.name, _hash(lora_hash, f.path, "lora-hashes.json")) for f in files if f.weight != 0)
 
     def _set_vae(self, path: Path | None) -> None:
         key = f"{path.resolve()}@{path.stat().st_mtime_ns}" if path is not None else ""  # a changed file loads again

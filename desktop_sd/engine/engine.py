@@ -256,9 +256,12 @@ class Engine:
         """Set ``request``'s LoRAs, VAE and embeddings on ``model`` for a pass of its own (the tiled refine),
         as ``generate`` does: returns the request to run (LoRA tags out, ``ti_hashes`` in), what was
         applied and notices. Without it a pass would run with whatever the previous job left set."""
-        if not model.spec.a1111_extras:
+        if not model.spec.a1111_extras and not model.spec.takes_loras:
             return request, refuse_extras(model.spec.label, request), []
         pipe = model.pipeline(kind)
+        if not model.spec.a1111_extras:  # SD 3, Flux: LoRAs only; the prompt stays plain text
+            addons = model.addons.apply_loras(request, self._find_addon, pipe, model.spec.label)
+            return request.replace(prompt=addons.prompt, negative_prompt=addons.negative_prompt), addons, []
         addons = model.addons.apply(request, self._find_addon, pipe)
         run_request = request.replace(prompt=addons.prompt, negative_prompt=addons.negative_prompt)
         run_request, notices = self._embeddings.apply(model, pipe, run_request)

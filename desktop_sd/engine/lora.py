@@ -1,7 +1,7 @@
 """LoRAs on the loaded model: loaded with diffusers' ``load_lora_weights`` (peft), kept between jobs, switched per job.
 
-Each file becomes one named peft adapter in the shared UNet and text encoders
-(every mode's pipeline shares them). A job sets the adapters it names, with
+Each file becomes one named peft adapter in the shared UNet (SD 3 and Flux: transformer)
+and text encoders (every mode's pipeline shares them). A job sets the adapters it names, with
 their weights; a job that names none switches LoRA off, so the model gives
 exactly its own output again. Files are checked from their header first: a
 LyCORIS kind diffusers cannot load, a file that is no LoRA, or one made for
@@ -21,6 +21,7 @@ from diffusers import DiffusionPipeline
 from desktop_sd.core.errors import InputError, ModelError
 from desktop_sd.core.loras import FAMILY_NAMES, is_lora, lora_family, lycoris_kind
 from desktop_sd.core.request import Family
+from desktop_sd.engine.flow_loras import check_naming, lora_source, pipeline_family
 from desktop_sd.engine.loading import read_tensor_table
 
 MAX_KEPT = 8  # adapters kept loaded; the least recently used beyond this are deleted
@@ -42,7 +43,10 @@ class _Adapter:
 
 
 def model_family(pipe: DiffusionPipeline) -> Family:
-    """The family of a loaded pipeline, from its UNet."""
+    """The family of a loaded pipeline, from its transformer (SD 3, Flux) or its UNet."""
+    flow = pipeline_family(pipe)
+    if flow is not None:
+        return flow
     if hasattr(pipe, "text_encoder_2"):
         return Family.SDXL
     cross = pipe.unet.config.cross_attention_dim
@@ -73,6 +77,7 @@ def check_lora_file(lora: LoraFile, family: Family) -> None:
             f"LoRA {lora.name!r} is made for {FAMILY_NAMES[made_for]} models, but the model in use is "
             f"{FAMILY_NAMES[family]}. Choose a {FAMILY_NAMES[family]} LoRA, or a {FAMILY_NAMES[made_for]} model."
         )
+    check_naming(lora.name, shapes, family)
 
 
 class LoraSet:
@@ -128,11 +133,12 @@ class LoraSet:
         self._count += 1
         adapter = f"lora{self._count}_{re.sub(r'[^A-Za-z0-9_]', '_', lora.path.stem)[:40]}"
         try:
-            pipe.load_lora_weights(str(lora.path), adapter_name=adapter)
-        except (RuntimeError, ValueError, KeyError) as exc:
+            pipe.load_lora_weights(lora_source(lora.path, family), adapter_name=adapter)
+        except (RuntimeError, ValueError, KeyError, AssertionError) as exc:
             self._forget_adapter(pipe, adapter)
             text = str(exc)
-            if "size mismatch" in text:
+            # diffusers' Flux converters assert that a fused layer splits at FLUX.1's sizes
+            if "size mismatch" in text or isinstance(exc, AssertionError):
                 raise InputError(
                     f"LoRA {lora.name!r} does not fit the model in use ({FAMILY_NAMES[family]}): its layer sizes "
                     f"differ, so it was made for another model family. Choose a {FAMILY_NAMES[family]} LoRA."

@@ -71,3 +71,41 @@ def vae(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file(tensors, str(path))
     return path
+
+
+# Flux.1 and SD 3 LoRAs in the namings users download, at the real models' widths (rank 1, zeros).
+FLOW_LORA_KEYS = {
+    # diffusers/PEFT, FLUX.1 (3072 wide): joint and single blocks
+    "flux-peft": {
+        "transformer.transformer_blocks.0.attn.to_q": (3072, 3072),
+        "transformer.single_transformer_blocks.0.attn.to_q": (3072, 3072),
+    },
+    "flux-peft-joint-only": {"transformer.transformer_blocks.0.attn.to_q": (3072, 3072)},
+    "flux-kohya": {
+        "lora_unet_double_blocks_0_img_attn_qkv": (3072, 9216),
+        "lora_unet_single_blocks_0_linear1": (3072, 21504),
+    },
+    "flux-bfl": {"diffusion_model.double_blocks.0.img_attn.qkv": (3072, 9216)},
+    "flux-xlabs": {"double_blocks.0.processor.qkv_lora1": (3072, 9216)},
+    "sd3-peft": {"transformer.transformer_blocks.0.attn.to_q": (1536, 1536)},  # SD 3 / 3.5 Medium
+    "sd35-large-peft": {"transformer.transformer_blocks.0.attn.to_q": (2432, 2432)},
+    "sd3-sai": {"lora_unet_joint_blocks_0_x_block_attn_qkv": (1536, 4608)},
+}
+
+
+def flow_lora(path: Path, naming: str) -> Path:
+    """A Flux.1 or SD 3 LoRA named as in ``FLOW_LORA_KEYS[naming]``."""
+    tensors: dict[str, np.ndarray] = {}
+    for layer, (inputs, outputs) in FLOW_LORA_KEYS[naming].items():
+        if naming == "flux-xlabs":
+            down, up = ".down.weight", ".up.weight"
+        elif naming.endswith(("kohya", "sai")):
+            down, up = ".lora_down.weight", ".lora_up.weight"
+            tensors[layer + ".alpha"] = np.array(1.0, dtype=np.float16)
+        else:
+            down, up = ".lora_A.weight", ".lora_B.weight"
+        tensors[layer + down] = _zeros(1, inputs)
+        tensors[layer + up] = _zeros(outputs, 1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(path))
+    return path

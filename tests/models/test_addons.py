@@ -137,3 +137,19 @@ def test_the_engine_finds_an_embedding_in_a_linked_folder_by_name_own_folder_fir
     assert find_embedding("easynegative") == a1111 / "embeddings" / "EasyNegative.safetensors"
     assert find_embedding("shared") == own
     assert find_embedding("missing") is None
+
+
+def test_flux_and_sd3_loras_are_listed_with_their_family_in_every_naming() -> None:
+    for naming in addon_files.FLOW_LORA_KEYS:
+        addon_files.flow_lora(paths.models_dir() / "loras" / f"{naming}.safetensors", naming)
+    loras = {a.name: a.family_label for a in find_addons(AddonKind.LORA)}
+    assert loras == {
+        "flux-peft": "Flux.1",
+        "flux-peft-joint-only": "Flux.1",  # told from SD 3 by FLUX.1's 3072-wide layers
+        "flux-kohya": "Flux.1",
+        "flux-bfl": "Flux.1",
+        "flux-xlabs": "Flux.1",
+        "sd3-peft": "SD 3",
+        "sd35-large-peft": "SD 3",
+        "sd3-sai": "SD 3",
+    }

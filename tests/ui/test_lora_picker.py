@@ -95,3 +95,16 @@ def test_addons_tab_lists_imports_and_removes(
     assert not (paths.models_dir() / "embeddings" / "bad-hands.safetensors").exists()
     tab.import_path(tmp_path / "nothing.safetensors")
     assert "nothing.safetensors is not a LoRA, embedding or VAE file" in tab.message.text()
+
+
+def test_picker_offers_flux_loras_for_a_flux_model_only(qtbot: QtBot, addons: AddonList) -> None:
+    loras = paths.models_dir() / "loras"
+    addon_files.flow_lora(loras / "flux-film.safetensors", "flux-kohya")
+    addon_files.flow_lora(loras / "sd35-ink.safetensors", "sd35-large-peft")
+    addons.refresh()
+    flux_picker, _ = make_picker(qtbot, addons, Family.FLUX)
+    assert [row.addon.name for row in flux_picker.rows] == ["flux-film"]
+    sd3_picker, _ = make_picker(qtbot, addons, Family.SD3)
+    assert [row.addon.name for row in sd3_picker.rows] == ["sd35-ink"]
+    xl_picker, _ = make_picker(qtbot, addons, Family.SDXL)
+    assert [row.addon.name for row in xl_picker.rows] == ["xl-only"]

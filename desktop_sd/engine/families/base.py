@@ -40,8 +40,11 @@ class FamilySpec:
     flow_matching: ClassVar[bool] = False  # sampled by flow matching: only flow-matching schedulers apply
     # CLIP text encoders and a UNet, as A1111 runs them: its weighted prompt syntax, clip skip, LoRA files,
     # textual-inversion embeddings and separate VAEs apply. SD 3 and Flux read prompts as plain text and
-    # take none of these yet.
+    # take none of these but LoRAs (``takes_loras``).
     a1111_extras: ClassVar[bool] = True
+    # LoRA files (``<lora:NAME:WEIGHT>`` tags, the picker) for a family without ``a1111_extras``; a separate
+    # VAE is still refused by name there.
+    takes_loras: ClassVar[bool] = True
     taesd_name: ClassVar[str] = "taesd"  # the models/ subfolder its tiny preview autoencoder is looked for in
     # Linear latent -> RGB preview factors (one row per latent channel) and bias; None: no linear preview.
     latent_rgb: ClassVar[tuple[tuple[float, float, float], ...] | None] = None
