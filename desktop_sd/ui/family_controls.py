@@ -2,7 +2,8 @@
 
 Flow-matching families (SD 3, Flux) run only the flow-matching schedulers, so the sampler list
 hides the others for them; Flux dev reads the CFG value as distilled guidance, so it is called
-"Guidance" there.
+"Guidance" there. They also run with their own VAE only and read no clip skip (the engine refuses a
+separate VAE for them by name), so those two controls are greyed out with a tooltip saying why.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from desktop_sd.core.request import Family
 from desktop_sd.core.schedulers import scheduler_ids_for
 
 GUIDANCE_LABELS = {Family.FLUX: "Guidance"}
+OWN_VAE_ONLY = frozenset({Family.SD3, Family.FLUX})
+OWN_VAE_TIP = "SD 3 and Flux.1 models decode with their own VAE and read no clip skip"
 GUIDANCE_TIPS = {
     Family.FLUX: "Flux dev's distilled guidance (about 3.5); one pass a step, no negative prompt. "
     "Flux schnell has none."
@@ -43,3 +46,14 @@ def fit_to_family(form: QFormLayout, scheduler_combo: QComboBox, cfg_spin: QWidg
         label.setText(GUIDANCE_LABELS.get(family, CFG_SCALE.label))
     cfg_spin.setToolTip(GUIDANCE_TIPS.get(family, CFG_SCALE.tooltip))
     return "default" if scheduler_combo.currentData() not in allowed else None
+
+
+def fit_extras(vae_combo: QComboBox, clip_skip_spin: QWidget, family: Family, tips: tuple[str, str]) -> bool:
+    """Grey out the VAE chooser and clip skip for a family that uses neither; ``tips`` are their usual
+    tooltips. Returns True when a separate VAE is chosen now that the family cannot use (the caller
+    goes back to the model's own)."""
+    own_only = family in OWN_VAE_ONLY
+    for widget, tip in zip((vae_combo, clip_skip_spin), tips, strict=True):
+        widget.setEnabled(not own_only)
+        widget.setToolTip(OWN_VAE_TIP if own_only else tip)
+    return own_only and bool(vae_combo.currentData())

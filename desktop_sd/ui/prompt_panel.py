@@ -43,7 +43,7 @@ from desktop_sd.core.params import (
 from desktop_sd.core.request import Family, Mode
 from desktop_sd.core.schedulers import SCHEDULERS
 from desktop_sd.models.addons import AddonFile
-from desktop_sd.ui.family_controls import fit_to_family
+from desktop_sd.ui.family_controls import fit_extras, fit_to_family
 from desktop_sd.ui.hires_section import HiresSection
 from desktop_sd.ui.lora_picker import LoraPicker
 from desktop_sd.ui.names import mode_name
@@ -157,6 +157,7 @@ class PromptPanel(QWidget):
         self.overlap_spin = int_spin(OUTPAINT_OVERLAP)
         self.clip_skip_spin = int_spin(CLIP_SKIP)
         self.clip_skip_spin.out_of_range.connect(self.notice)
+        self._extras_tips = (self.vae_combo.toolTip(), self.clip_skip_spin.toolTip())  # SD 3 / Flux grey them
         spins: tuple[RangeSpin | RangeDoubleSpin, ...] = (
             self.steps_spin, self.cfg_spin, self.width_spin, self.height_spin,
             self.strength_spin, self.feather_spin, self.batch_spin, self.overlap_spin,
@@ -360,9 +361,12 @@ class PromptPanel(QWidget):
         self._fill_aspects(values)
         self._counter.use_folder(tokenizer_folder(values.model, self._family(values.model)))
         self._count_tokens()
-        replacement = fit_to_family(self._form, self.scheduler_combo, self.cfg_spin, self._family(values.model))
+        family = self._family(values.model)
+        replacement = fit_to_family(self._form, self.scheduler_combo, self.cfg_spin, family)
         if replacement is not None:  # the sampler chosen cannot run this family's models
             self.model.update(scheduler=replacement)
+        if fit_extras(self.vae_combo, self.clip_skip_spin, family, self._extras_tips):
+            self.model.update(vae="")  # the model's own: the only VAE this family runs with
 
     def _bound_widgets(self) -> list[QWidget]:
         return [

@@ -1,4 +1,5 @@
-"""The prompt panel offers only the samplers the chosen model's family runs, and names Flux's guidance."""
+"""The prompt panel offers only the samplers the chosen model's family runs, names Flux's guidance, and
+greys out what SD 3 / Flux do not use (a separate VAE, clip skip)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from desktop_sd.app.prompt_model import PromptModel, PromptValues
 from desktop_sd.app.tokens import TokenCounter
 from desktop_sd.core.params import CFG_SCALE
 from desktop_sd.core.request import Family
+from desktop_sd.models.addons import AddonFile, AddonKind
 from desktop_sd.ui.prompt_panel import PromptPanel
 
 CHOICES = [
@@ -65,3 +67,21 @@ def test_flow_models_show_only_flow_matching_samplers(panel: PromptPanel) -> Non
     panel.model.update(model="xl")
     assert len(shown_samplers(panel)) == combo.count() and cfg_label(panel) == "CFG scale"
     assert panel.cfg_spin.toolTip() == CFG_SCALE.tooltip
+
+
+def test_flow_models_grey_out_the_vae_and_clip_skip_and_drop_a_separate_vae(panel: PromptPanel, tmp_path: Path) -> None:
+    vae = AddonFile("ft-mse", tmp_path / "ft-mse.safetensors", AddonKind.VAE, Family.SDXL)
+    panel.set_addons([], [vae])
+    panel.model.update(vae="ft-mse", clip_skip=2)
+    tips = (panel.vae_combo.toolTip(), panel.clip_skip_spin.toolTip())
+    assert panel.vae_combo.isEnabled() and panel.clip_skip_spin.isEnabled()
+
+    panel.model.update(model="flux")
+    assert not panel.vae_combo.isEnabled() and not panel.clip_skip_spin.isEnabled()
+    assert "own VAE" in panel.vae_combo.toolTip()
+    assert panel.model.values.vae == "" and panel.vae_combo.currentData() == ""  # the engine would refuse it
+
+    panel.model.update(model="xl")
+    assert panel.vae_combo.isEnabled() and panel.clip_skip_spin.isEnabled()
+    assert (panel.vae_combo.toolTip(), panel.clip_skip_spin.toolTip()) == tips
+    assert panel.model.values.clip_skip == 2  # kept for the families that read it
