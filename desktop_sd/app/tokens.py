@@ -4,8 +4,11 @@ The count uses the model's own ``tokenizer.json`` (a diffusers folder's
 ``tokenizer/``, else the one shipped for its family) and cuts the prompt into
 75-token chunks exactly as the engine does (``core.prompt_chunks``): the label
 shows the tokens and the room in the chunks used. With A1111's syntax off the
-encoder reads one chunk, and the rest is cut off. Until the tokenizer is read
-(in the background, a fraction of a second), counts are estimates.
+encoder reads one chunk, and the rest is cut off. SD 3 and Flux read the prompt
+as plain text with T5 as well as CLIP: their count is T5's, against T5's window
+(Flux 512 tokens, SD 3 256, as diffusers' pipelines read them; CLIP reads the
+first 77 of it). Until the tokenizer is read (in the background, a fraction of
+a second), counts are estimates.
 """
 
 from __future__ import annotations
@@ -29,13 +32,17 @@ PROMPT_TOKENS = CHUNK_TOKENS  # 77 minus the start and end tokens
 
 _WORDS = re.compile(r"[^\W\d_]+|\d|[^\s\w]+|_+")
 _SHIPPED = {Family.SD2: "sd2", Family.SDXL: "sdxl"}
+# SD 3 and Flux: T5's tokenizer (shipped and in a diffusers folder) and the tokens it reads, less its end token
+T5_TOKENIZERS = {Family.SD3: ("sd3", "tokenizer_3"), Family.FLUX: ("flux", "tokenizer_2")}
+T5_WINDOWS = {Family.SD3: 255, Family.FLUX: 511}
 
 
 class TokenCount(NamedTuple):
     tokens: int
-    capacity: int  # 75 per chunk used
+    capacity: int  # 75 per chunk used (CLIP), or T5's window
     exact: bool  # False while the tokenizer is not read yet (or there is none)
     chunked: bool = True  # A1111's syntax on: long prompts take more chunks instead of being cut
+    t5: bool = False  # counted with T5 (SD 3, Flux): plain text, CLIP reads only the first 75
 
     @property
     def cut_off(self) -> bool:
@@ -49,6 +56,10 @@ class TokenCount(NamedTuple):
     @property
     def tooltip(self) -> str:
         estimated = "" if self.exact else " (estimated)"
+        if self.t5 and self.cut_off:
+            return f"T5 reads {self.capacity} tokens; the words past that are cut off (CLIP reads the first 75)."
+        if self.t5:
+            return f"T5 tokens used of the {self.capacity} it reads{estimated}; CLIP reads the first 75"
         if self.cut_off:
             return f"CLIP reads {PROMPT_TOKENS} tokens; the words past that are cut off."
         if not self.chunked:
@@ -66,7 +77,14 @@ def shipped_tokenizer(family: Family = Family.SD1) -> Path:
 
 
 def tokenizer_folder(model: str, family: Family) -> Path:
-    """The tokenizer a model reads prompts with: its own when it is a diffusers folder, else the shipped one."""
+    """The tokenizer a model reads prompts with: its own when it is a diffusers folder, else the shipped one
+    (T5's for SD 3 and Flux)."""
+    if family in T5_TOKENIZERS:
+        shipped, name = T5_TOKENIZERS[family]
+        own_t5 = Path(model) / name if model else None
+        if own_t5 is not None and (own_t5 / "tokenizer.json").is_file():
+            return own_t5
+        return paths.resources_dir() / "model-configs" / shipped / name
     own = Path(model) / "tokenizer" if model else None
     if own is not None and (own / "tokenizer.json").is_file():
         return own
@@ -110,6 +128,7 @@ class TokenCounter(QObject):
         self._tokenizer: Tokenizer | None = None
         self._loading: Path | None = None
         self._weights = True
+        self._t5_window: int | None = None
         self._loaded.connect(self._set)
 
     @property
@@ -126,8 +145,12 @@ class TokenCounter(QObject):
             self._weights = on
             self.ready.emit()
 
-    def use_folder(self, folder: Path) -> None:
-        """Count with the tokenizer in ``folder`` (the chosen model's), read in the background."""
+    def use_folder(self, folder: Path, t5_window: int | None = None) -> None:
+        """Count with the tokenizer in ``folder`` (the chosen model's), read in the background; with
+        ``t5_window`` (SD 3, Flux: ``T5_WINDOWS``) as T5 reads plain text, against that window."""
+        if t5_window != self._t5_window:
+            self._t5_window = t5_window
+            self.ready.emit()
         if folder != self._folder:
             self._folder = folder
             self._tokenizer = None
@@ -161,6 +184,12 @@ class TokenCounter(QObject):
     def count(self, text: str) -> TokenCount:
         """The tokens of ``text`` and the room in the chunks they take."""
         tokenizer = self._tokenizer
+        if self._t5_window is not None:
+            text = strip_network_tags(text).strip()  # <lora:…> tags are taken out before the prompt is read
+            if tokenizer is None:
+                return TokenCount(estimate_tokens(text), self._t5_window, False, False, True)
+            ids = tokenizer.encode(text, add_special_tokens=False).ids
+            return TokenCount(len(ids), self._t5_window, True, False, True)
         if tokenizer is None:
             tokens = estimate_tokens(plain_text(parse(strip_network_tags(text))) if self._weights else text)
             chunks = max(1, math.ceil(tokens / CHUNK_TOKENS)) if self._weights else 1

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from desktop_sd.app.model_choices import ModelChoice, aspect_presets
 from desktop_sd.app.prompt_model import PromptModel, PromptValues
-from desktop_sd.app.tokens import TokenCounter, tokenizer_folder
+from desktop_sd.app.tokens import T5_WINDOWS, TokenCounter, tokenizer_folder
 from desktop_sd.core.params import (
     BATCH_SIZE,
     CFG_SCALE,
@@ -359,9 +359,9 @@ class PromptPanel(QWidget):
         self.clip_skip_spin.setValue(values.clip_skip)
         del blockers
         self._fill_aspects(values)
-        self._counter.use_folder(tokenizer_folder(values.model, self._family(values.model)))
-        self._count_tokens()
         family = self._family(values.model)
+        self._counter.use_folder(tokenizer_folder(values.model, family), T5_WINDOWS.get(family))
+        self._count_tokens()
         replacement = fit_to_family(self._form, self.scheduler_combo, self.cfg_spin, family)
         if replacement is not None:  # the sampler chosen cannot run this family's models
             self.model.update(scheduler=replacement)

@@ -85,3 +85,29 @@ def test_estimate_is_close_for_ordinary_prompts() -> None:
     assert estimate_tokens("a photo of a cat") == 5
     assert estimate_tokens("") == 0
     assert estimate_tokens(", ".join(["masterpiece"] * 40)) > 75
+
+
+def test_sd3_and_flux_prompts_count_with_t5_against_its_window() -> None:
+    transformers = pytest.importorskip("transformers")
+    from desktop_sd.app.tokens import T5_WINDOWS
+
+    folder = tokenizer_folder("", Family.FLUX)
+    assert folder.parts[-2:] == ("flux", "tokenizer_2")
+    reference = transformers.T5TokenizerFast.from_pretrained(str(folder))
+    counter = TokenCounter(folder)
+    counter.use_folder(folder, T5_WINDOWS[Family.FLUX])
+    counter.load_now()
+    # a Flux-style prompt: long natural language, read whole by T5 (CLIP's 75 would cut it)
+    prompt = " ".join(["a weathered lighthouse keeper reading a letter by candlelight on a stormy night,"] * 8)
+    count = counter.count(prompt + " <lora:film:0.6>")
+    assert count.exact and count.tokens == len(reference(prompt).input_ids) - 1 > 75
+    assert (count.capacity, count.cut_off) == (511, False) and "T5" in count.tooltip
+    assert counter.count("a (cat:1.3)").tokens == len(reference("a (cat:1.3)").input_ids) - 1  # plain text
+    too_long = counter.count(prompt * 4)
+    assert too_long.cut_off and "T5 reads 511 tokens" in too_long.tooltip
+    assert tokenizer_folder("", Family.SD3).parts[-2:] == ("sd3", "tokenizer_3")
+    counter.use_folder(counter._folder, T5_WINDOWS[Family.SD3])
+    assert counter.count(prompt).capacity == 255
+    counter.use_folder(shipped_tokenizer(), None)  # back to an SD model: CLIP's chunks
+    counter.load_now()
+    assert counter.count(prompt).capacity % 75 == 0
