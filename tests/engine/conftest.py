@@ -52,3 +52,19 @@ def counting_resolver(tiny_model_dir: Path) -> Callable[[str], object]:
 
     resolve.calls = calls  # type: ignore[attr-defined]
     return resolve
+
+
+@pytest.fixture(scope="session")
+def sd3_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random SD 3 model as a diffusers folder (read only: tests that change it copy it)."""
+    from desktop_sd.engine.random_flow_models import save_sd3_pipeline
+
+    return save_sd3_pipeline(tmp_path_factory.mktemp("models") / "tiny-sd3")
+
+
+@pytest.fixture(scope="session")
+def flux_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random Flux.1 dev model as a diffusers folder (read only)."""
+    from desktop_sd.engine.random_flow_models import save_flux_pipeline
+
+    return save_flux_pipeline(tmp_path_factory.mktemp("models") / "tiny-flux-dev")

@@ -22,16 +22,6 @@ PROMPT = "a red fox in the snow"
 
 
 @pytest.fixture(scope="module")
-def sd3_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return save_sd3_pipeline(tmp_path_factory.mktemp("models") / "tiny-sd3")
-
-
-@pytest.fixture(scope="module")
-def flux_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return save_flux_pipeline(tmp_path_factory.mktemp("models") / "tiny-flux-dev")
-
-
-@pytest.fixture(scope="module")
 def sd3_engine() -> Engine:
     return Engine(resolve=resolve_model, device="cpu", preview_interval_s=0.0)
 

@@ -25,7 +25,7 @@ from desktop_sd.engine.random_flow_loras import (
     save_peft_flow_lora,
     save_xlabs_flux_lora,
 )
-from desktop_sd.engine.random_flow_models import save_flux_pipeline, save_gguf_transformer, save_sd3_pipeline
+from desktop_sd.engine.random_flow_models import save_gguf_transformer
 from desktop_sd.engine.random_loras import save_kohya_lora
 from desktop_sd.library.metadata import a1111_parameters
 from desktop_sd.models.addons import AddonKind, addon_path, describe
@@ -35,16 +35,6 @@ from tests.engine.helpers import max_diff, run
 from tests.models import addon_files
 
 PROMPT = "a red fox in the snow"
-
-
-@pytest.fixture(scope="module")
-def flux_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return save_flux_pipeline(tmp_path_factory.mktemp("models") / "tiny-flux-dev")
-
-
-@pytest.fixture(scope="module")
-def sd3_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return save_sd3_pipeline(tmp_path_factory.mktemp("models") / "tiny-sd3")
 
 
 @pytest.fixture(scope="module")
