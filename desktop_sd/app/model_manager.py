@@ -18,7 +18,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
 from desktop_sd.app.addon_list import AddonList
-from desktop_sd.core.errors import Cancelled, DesktopSDError, ModelError
+from desktop_sd.core.errors import Cancelled, DesktopSDError
 from desktop_sd.core.request import Family
 from desktop_sd.core.settings import Settings
 from desktop_sd.models import install, network, sysinfo
@@ -26,7 +26,7 @@ from desktop_sd.models.catalog import CatalogEntry, load_catalog, recommendation
 from desktop_sd.models.importer import import_path
 from desktop_sd.models.progress import Meter, Progress
 from desktop_sd.models.registry import InstalledModel, Registry
-from desktop_sd.models.resolve import FLOW_FAMILIES, ref_for_path
+from desktop_sd.models.resolve import missing_parts
 
 log = logging.getLogger(__name__)
 PROGRESS_INTERVAL_MS = 250
@@ -91,14 +91,8 @@ class ModelManager(QObject):
     def missing_parts(self, model: InstalledModel) -> str:
         """Why an SD 3 / Flux single file cannot run yet (its text encoders or VAE not found: the message
         says where to put them or what to download), or "" (headers only, remembered until ``refresh``)."""
-        if model.kind != "checkpoint" or model.family not in FLOW_FAMILIES or not model.path.is_file():
-            return ""
         if model.id not in self._missing:
-            try:
-                ref_for_path(model.path, model.id)
-                self._missing[model.id] = ""
-            except ModelError as exc:
-                self._missing[model.id] = str(exc)
+            self._missing[model.id] = missing_parts(model)
         return self._missing[model.id]
 
     def refresh(self) -> None:

@@ -90,6 +90,7 @@ def _prepare() -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from desktop_sd.models.resolve import missing_parts
     from desktop_sd.models.transfer import human_size
 
     _prepare()
@@ -104,21 +105,28 @@ def run_list(args: argparse.Namespace) -> int:
         print("No models installed. Download one with: desktop-sd models download sd-turbo", file=sys.stderr)
         return 0
     width = max(len(m.id) for m in models)
+    why: list[str] = []  # SD 3 / Flux files that cannot run yet, and what they need
     for m in models:
         kind = str(m.family) + (" inpainting" if m.inpainting else "") if m.kind == "checkpoint" else m.kind
         flags = (" (default)" if m.id == default else "") + ("" if m.available else " (files missing)")
+        lacking = missing_parts(m) if m.available else ""
+        if lacking:
+            flags += " (needs its text encoders and VAE)"
+            why.append(f"{m.id}: {lacking}")
         size = human_size(m.size_bytes)
         print(f"{m.id:<{width}}  {kind:<14}  {size:>9}  {m.source_label}: {m.path}{flags}")
+    for line in why:
+        print(line, file=sys.stderr)
     return 0
 
 
 def run_catalog(args: argparse.Namespace) -> int:
-    from desktop_sd.models.catalog import load_catalog
+    from desktop_sd.models.catalog import installed_entries, load_catalog
     from desktop_sd.models.transfer import human_size
 
     try:
-        installed = {m.id for m in _registry().installed()}
         entries = load_catalog()
+        installed = installed_entries(entries, _registry().installed())
     except DesktopSDError as exc:
         return _fail(exc)
     width = max(len(e.id) for e in entries)

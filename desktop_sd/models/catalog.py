@@ -8,10 +8,11 @@ the licence and what the model is good for.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from desktop_sd.core import paths
 from desktop_sd.core.errors import ModelError
@@ -83,6 +84,26 @@ def _load(path: Path) -> tuple[CatalogEntry, ...]:
         return tuple(_entry(item) for item in data["models"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"The model catalog {path} could not be read ({exc}). Reinstall Desktop SD.") from None
+
+
+class Downloaded(Protocol):
+    """What ``installed_entries`` reads of an installed model (``registry.InstalledModel`` has these)."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def origin(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def available(self) -> bool: ...
+
+
+def installed_entries(entries: Iterable[CatalogEntry], models: Iterable[Downloaded]) -> set[str]:
+    """Ids of the entries downloaded from the catalog, by where the files came from (repo and kind), not by
+    id: an imported ``flux1-dev.safetensors`` is not the catalog's FLUX.1 [dev], though its id is the same."""
+    downloaded = {(m.origin, m.kind) for m in models if m.available and m.source == "catalog"}
+    return {e.id for e in entries if (e.repo_id, e.kind) in downloaded}
 
 
 def find_entry(entry_id: str) -> CatalogEntry | None:

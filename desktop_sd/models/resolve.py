@@ -14,7 +14,7 @@ from desktop_sd.core.model_files import PICKLE_SUFFIXES
 from desktop_sd.core.request import Family, ModelFormat, ModelRef
 from desktop_sd.models import hfcache, inspection, transformer_files
 from desktop_sd.models.catalog import find_entry
-from desktop_sd.models.registry import Registry
+from desktop_sd.models.registry import InstalledModel, Registry
 
 FLOW_FAMILIES = (Family.SD3, Family.FLUX)
 
@@ -106,3 +106,15 @@ def resolve_model(model: str) -> ModelRef:
         f"Model {text!r} not found: give an id from 'desktop-sd models list', a diffusers folder, "
         "a .safetensors file or a Hugging Face repo id."
     )
+
+
+def missing_parts(model: InstalledModel) -> str:
+    """Why an installed SD 3 / Flux single file cannot run yet (its text encoders or VAE are nowhere: the
+    message says where to put them or what to download), or "". Reads file headers only."""
+    if model.kind != "checkpoint" or model.family not in FLOW_FAMILIES or not model.path.is_file():
+        return ""
+    try:
+        ref_for_path(model.path, model.id)
+    except ModelError as exc:
+        return str(exc)
+    return ""

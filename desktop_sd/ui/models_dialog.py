@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 from desktop_sd.app.model_manager import ModelManager
 from desktop_sd.app.upscaler_manager import UpscalerManager
 from desktop_sd.core.errors import DesktopSDError
-from desktop_sd.models.catalog import CatalogEntry
+from desktop_sd.models.catalog import CatalogEntry, installed_entries
 from desktop_sd.models.progress import Progress, format_eta
 from desktop_sd.models.transfer import human_size
 from desktop_sd.ui.addons_tab import AddonsTab
@@ -343,9 +343,7 @@ class ModelsDialog(QDialog):
         self.disk_label.setText(
             f"{len(models)} model{'s' if len(models) != 1 else ''}; downloaded and copied ones use {human_size(total)}."
         )
-        # by where it came from: an imported "flux1-dev.safetensors" is not the catalog's FLUX.1 [dev]
-        downloaded = {(m.origin, m.kind) for m in models if m.available and m.source == "catalog"}
-        installed = {i for i, e in self.entries.items() if (e.repo_id, e.kind) in downloaded}
+        installed = installed_entries(self.entries.values(), models)
         offline = self.manager.offline()
         for entry_id, cell in self.cells.items():
             progress = self.manager.progress(entry_id)

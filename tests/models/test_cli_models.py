@@ -83,3 +83,19 @@ def test_catalog_lists_what_can_be_downloaded(capsys: pytest.CaptureFixture[str]
     code, out, _ = cli(capsys, "catalog")
     assert code == 0
     assert {"sd15", "sd-turbo", "sdxl-base", "taesd"} <= {line.split()[0] for line in out}
+
+
+def test_a_lone_flux_file_is_listed_with_what_it_needs_and_not_as_the_catalogs(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from desktop_sd.engine.random_flow_models import build_flux_shaped, write_flux_split
+
+    transformer = write_flux_split(build_flux_shaped(seed=1), tmp_path / "split")
+    alone = tmp_path / "flux1-dev.safetensors"
+    transformer.rename(alone)
+    assert cli(capsys, "import", str(alone))[0] == 0
+    code, out, err = cli(capsys, "list")
+    assert code == 0 and out[0].startswith("flux1-dev") and out[0].endswith("(needs its text encoders and VAE)")
+    assert err[-1].startswith("flux1-dev: flux1-dev.safetensors holds a Flux.1 transformer; it needs the CLIP-L")
+    code, out, _ = cli(capsys, "catalog")
+    assert "installed" not in next(line for line in out if line.startswith("flux1-dev "))  # same id, another file
