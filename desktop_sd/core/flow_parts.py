@@ -12,6 +12,7 @@ file has it.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 from desktop_sd.core.request import Family
 
@@ -82,6 +83,26 @@ def parts_in(shapes: Shapes, name: str = "") -> dict[str, str]:
     if _VAE_KEY in shapes and any(k.startswith("encoder.") for k in shapes):
         return {VAE: ""}
     return {}
+
+
+GGUF_T5_ARCHITECTURES = ("t5encoder", "t5")  # city96's t5-v1_1-xxl-encoder-gguf, llama.cpp's converter
+
+
+def gguf_architecture(path: Path) -> str:
+    """``general.architecture`` of a GGUF file ("" when it cannot be read); its header only."""
+    from gguf import GGUFReader  # numpy only; imported here so that nothing else pays for it
+
+    try:
+        field = GGUFReader(str(path)).fields.get("general.architecture")
+        return bytes(field.parts[field.data[0]]).decode("utf-8") if field is not None else ""
+    except (OSError, ValueError, IndexError, KeyError, UnicodeDecodeError):
+        return ""
+
+
+def gguf_part(architecture: str) -> str | None:
+    """The part a GGUF file is, from its ``general.architecture``: T5's encoder (quantized, as ComfyUI-GGUF
+    users run it beside a GGUF transformer); a transformer GGUF is the model itself, not a part."""
+    return T5 if architecture.lower() in GGUF_T5_ARCHITECTURES else None
 
 
 def vae_latent_channels(shapes: Shapes, prefix: str) -> int | None:

@@ -57,6 +57,9 @@ def locate_parts(ref: ModelRef) -> dict[str, tuple[Path, str]]:
         found[flow_parts.TRANSFORMER] = (ref.path, "")
     for path in (ref.path, *ref.parts):
         if path.suffix.lower() == ".gguf":
+            part = flow_parts.gguf_part(flow_parts.gguf_architecture(path)) if path != ref.path else None
+            if part is not None:
+                found.setdefault(part, (path, ""))
             continue
         for part, prefix in flow_parts.parts_in(file_shapes(path), path.name).items():
             found.setdefault(part, (path, prefix))
@@ -135,6 +138,23 @@ def _t5(config_dir: Path, subfolder: str, tensors: dict[str, torch.Tensor], dtyp
     return model
 
 
+T5_SIZES = ("d_model", "d_ff", "d_kv", "num_heads", "num_layers", "relative_attention_num_buckets")
+
+
+def _t5_gguf(config_dir: Path, subfolder: str, path: Path, dtype: torch.dtype) -> T5EncoderModel:
+    """A GGUF T5 encoder (dequantized to ``dtype`` by transformers' GGUF support). Its metadata gives the
+    sizes; the activation and gating, which transformers reads from it wrongly for T5 v1.1 (plain ReLU),
+    come from the shipped config."""
+    parsed = T5Config.from_pretrained(str(path.parent), gguf_file=path.name)
+    vocab = file_shapes(path).get("token_embd.weight", (parsed.vocab_size,))[0]
+    sizes = {name: getattr(parsed, name) for name in T5_SIZES}
+    config = T5Config.from_pretrained(
+        config_dir / subfolder, **sizes, num_decoder_layers=sizes["num_layers"], vocab_size=vocab
+    )
+    model = T5EncoderModel.from_pretrained(str(path.parent), gguf_file=path.name, config=config, torch_dtype=dtype)
+    return model.eval()
+
+
 def _transformer(
     spec_class: Any, family: Family, ref: ModelRef, where: tuple[Path, str], dtype: torch.dtype
 ) -> torch.nn.Module:
@@ -203,7 +223,9 @@ def load_assembled(
         elif name == "text_encoder_2" and sd3:
             clip_g = _tensors(*found[flow_parts.CLIP_G])
             parts[name] = _clip(CLIPTextModelWithProjection, config_dir, name, clip_g, dtype)
-        else:  # Flux's text_encoder_2 and SD 3's text_encoder_3: T5
+        elif found[flow_parts.T5][0].suffix.lower() == ".gguf":  # Flux's text_encoder_2, SD 3's text_encoder_3
+            parts[name] = _t5_gguf(config_dir, name, found[flow_parts.T5][0], dtype)
+        else:
             parts[name] = _t5(config_dir, name, _tensors(*found[flow_parts.T5]), dtype)
     if sd3 and "text_encoder_3" not in parts:
         extra = {**extra, "text_encoder_3": None, "tokenizer_3": None}

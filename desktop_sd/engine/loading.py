@@ -104,8 +104,11 @@ def _plan_assembled(ref: ModelRef, dtype: torch.dtype) -> ModelPlan:
         prefixes.setdefault(path, []).append(prefix)
     need = 0
     for path, starts in prefixes.items():
-        if path.suffix.lower() == ".gguf":
-            need += path.stat().st_size
+        if path.suffix.lower() == ".gguf" and path == ref.path:
+            need += path.stat().st_size  # the transformer stays quantized
+            continue
+        if path.suffix.lower() == ".gguf":  # a T5 encoder, dequantized on loading
+            need += _table_bytes({k: ("F32", s) for k, s in assembled.file_shapes(path).items()}, dtype)
             continue
         table = read_tensor_table(path)  # each tensor counted once, whichever parts share the file
         need += _table_bytes({k: v for k, v in table.items() if k.startswith(tuple(starts))}, dtype)

@@ -368,3 +368,39 @@ def write_flux_split(pipe: FluxPipeline | FluxFillPipeline, models: Path) -> Pat
     }
     save_file(vae, str(models / "vae" / "ae.safetensors"))
     return transformer
+
+
+def save_gguf_t5(encoder: T5EncoderModel, path: Path) -> Path:
+    """Write a T5 encoder as a GGUF file in llama.cpp's names and metadata (architecture ``t5encoder``, as
+    city96's t5-v1_1-xxl-encoder-gguf files are), its matrices quantized to Q8_0 where rows allow."""
+    import gguf
+
+    config = encoder.config
+    names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.T5ENCODER, config.num_layers)
+    writer = gguf.GGUFWriter(str(path), arch="t5encoder")
+    writer.add_name("t5-v1_1-xxl-encoder")
+    writer.add_context_length(512)
+    writer.add_embedding_length(config.d_model)
+    writer.add_feed_forward_length(config.d_ff)
+    writer.add_block_count(config.num_layers)
+    writer.add_head_count(config.num_heads)
+    writer.add_key_length(config.d_kv)
+    writer.add_value_length(config.d_kv)
+    writer.add_layer_norm_rms_eps(config.layer_norm_epsilon)
+    writer.add_relative_attn_buckets_count(config.relative_attention_num_buckets)
+    for name, tensor in encoder.state_dict().items():
+        if name == "encoder.embed_tokens.weight":
+            continue  # the same tensor as shared.weight (token_embd)
+        array = tensor.detach().float().numpy()
+        new_name = names.get_name(name, try_suffixes=(".weight", ".bias"))
+        assert new_name is not None, name
+        if array.ndim == 2 and array.shape[-1] % 32 == 0:
+            quantized = gguf.quants.quantize(array, gguf.GGMLQuantizationType.Q8_0)
+            writer.add_tensor(new_name, quantized, raw_shape=quantized.shape, raw_dtype=gguf.GGMLQuantizationType.Q8_0)
+        else:
+            writer.add_tensor(new_name, array)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path

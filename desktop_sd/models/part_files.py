@@ -6,7 +6,8 @@ its encoders in ``models/text_encoders``); in the same folders of each linked ap
 in Desktop SD's own ``<models>/text_encoders`` and ``<models>/vae``; and in the text encoders and
 VAEs of the family downloaded from Models > Download (catalog kinds ``text_encoders`` and ``vae``).
 Each candidate is judged from its safetensors header (``core.flow_parts``), never from its name alone,
-except that a 16-channel VAE names its family in the file name when it is not Flux's ``ae.safetensors``.
+except that a 16-channel VAE names its family in the file name when it is not Flux's ``ae.safetensors``;
+a GGUF file by its architecture (T5's encoder, as ComfyUI-GGUF users keep it: ranked after fp16 and fp8).
 """
 
 from __future__ import annotations
@@ -71,9 +72,26 @@ def search_folders(path: Path, family: Family, app_folders: Iterable[Path] | Non
 def _candidates(folder: Path) -> list[Path]:
     try:
         files = [*folder.glob("*.safetensors"), *folder.glob("*/*.safetensors")]
+        files += [*folder.glob("*.gguf"), *folder.glob("*/*.gguf")]
     except OSError:
         return []
     return sorted(f for f in files if f.is_file())
+
+
+def _judge(candidate: Path) -> tuple[dict[str, str], int, bool]:
+    """(parts the file holds, its precision rank, whether it is ComfyUI's scaled fp8); GGUF ranks last."""
+    if candidate.suffix.lower() == ".gguf":
+        part = flow_parts.gguf_part(flow_parts.gguf_architecture(candidate))
+        return ({part: ""} if part else {}), 2, False
+    try:
+        header = read_header(candidate)
+    except ModelError:
+        return {}, 0, False  # a damaged file elsewhere in the folder is not this model's problem
+    shapes = {k: tuple(v["shape"]) for k, v in header.items() if k != "__metadata__"}
+    held = flow_parts.parts_in(shapes, candidate.name)
+    if flow_parts.VAE in held and flow_parts.vae_latent_channels(shapes, "") != 16:
+        return {}, 0, False
+    return held, _precision(header), flow_parts.scaled_fp8(shapes)
 
 
 def _vae_fits(path: Path, family: Family) -> bool:
@@ -99,25 +117,18 @@ def find_parts(path: Path, family: Family, own: Iterable[str], app_folders: Iter
         for candidate in _candidates(folder):
             if candidate.resolve() == path.resolve():
                 continue
-            try:
-                header = read_header(candidate)
-            except ModelError:
-                continue  # a damaged file elsewhere in the folder is not this model's problem
-            shapes = {k: tuple(v["shape"]) for k, v in header.items() if k != "__metadata__"}
-            held = flow_parts.parts_in(shapes, candidate.name)
+            held, precision, scaled = _judge(candidate)
             if len(held) != 1:
                 continue
             (part,) = held
             if part not in wanted:
                 continue
-            if flow_parts.scaled_fp8(shapes):
+            if scaled:
                 skipped.append(f'{candidate.name} is a ComfyUI "scaled fp8" file, which only ComfyUI can run')
                 continue
-            if part == flow_parts.VAE and (
-                flow_parts.vae_latent_channels(shapes, "") != 16 or not _vae_fits(candidate, family)
-            ):
+            if part == flow_parts.VAE and not _vae_fits(candidate, family):
                 continue
-            key = (rank, _precision(header), candidate)
+            key = (rank, precision, candidate)
             if part not in chosen or key < chosen[part]:
                 chosen[part] = key
     missing = tuple(p for p in flow_parts.REQUIRED[family] if p not in own and p not in chosen)

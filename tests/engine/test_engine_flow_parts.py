@@ -18,6 +18,7 @@ from desktop_sd.engine.families import sd3
 from desktop_sd.engine.random_flow_models import (
     build_flux_shaped,
     build_sd3_shaped,
+    save_gguf_t5,
     save_gguf_transformer,
     shipped_configs,
     write_flux_split,
@@ -160,3 +161,21 @@ def test_an_sd3_file_without_t5_runs_on_clip_alone_and_says_so(tmp_path: Path) -
     result = run(Engine(resolve=resolve_model, device="cpu"), request)
     assert sd3.NO_T5 in result.notices
     assert max_diff(result.images[0], _plain(pipe, request)) <= 1
+
+
+def test_a_gguf_t5_encoder_is_found_and_used_when_no_safetensors_one_is_there(tmp_path: Path) -> None:
+    pipe = build_flux_shaped(seed=13)
+    transformer = write_flux_split(pipe, tmp_path / "ComfyUI" / "models")
+    encoders = tmp_path / "ComfyUI" / "models" / "text_encoders"
+    gguf_t5 = save_gguf_t5(pipe.text_encoder_2, encoders / "t5-v1_1-xxl-encoder-Q8_0.gguf")
+    assert "t5xxl_fp16.safetensors" in [p.name for p in resolve_model(str(transformer)).parts]  # fp16 first
+    (encoders / "t5xxl_fp16.safetensors").unlink()
+    ref = resolve_model(str(transformer))
+    assert gguf_t5 in ref.parts
+    request = GenerationRequest(Mode.TXT2IMG, "a red fox", model=str(transformer), width=64, height=64, steps=2, seed=3)
+    engine = Engine(resolve=resolve_model, device="cpu")
+    result = run(engine, request)
+    assert engine._model is not None
+    t5 = engine._model.base.text_encoder_2
+    assert t5.config.dense_act_fn == "gelu_new" and t5.config.is_gated_act  # T5 v1.1's, not GGUF's guess
+    assert max_diff(result.images[0], _plain(pipe, request)) <= 4  # Q8_0 rounding only
