@@ -9,7 +9,7 @@ separate VAE for them by name), so those two controls are greyed out with a tool
 from __future__ import annotations
 
 from PySide6.QtGui import QStandardItemModel
-from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QListView, QWidget
+from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QListView, QPlainTextEdit, QWidget
 
 from desktop_sd.core.params import CFG_SCALE
 from desktop_sd.core.request import Family
@@ -18,6 +18,8 @@ from desktop_sd.core.schedulers import scheduler_ids_for
 GUIDANCE_LABELS = {Family.FLUX: "Guidance"}
 OWN_VAE_ONLY = frozenset({Family.SD3, Family.FLUX})
 OWN_VAE_TIP = "SD 3 and Flux.1 models decode with their own VAE and read no clip skip"
+NO_NEGATIVE_FAMILIES = frozenset({Family.FLUX})  # distilled guidance: one pass a step, no negative prompt
+NO_NEGATIVE_PLACEHOLDER = "Flux.1 takes no negative prompt (describe what you want instead)"
 GUIDANCE_TIPS = {
     Family.FLUX: "Flux dev's distilled guidance (about 3.5); one pass a step, no negative prompt. "
     "Flux schnell has none."
@@ -57,3 +59,13 @@ def fit_extras(vae_combo: QComboBox, clip_skip_spin: QWidget, family: Family, ti
         widget.setEnabled(not own_only)
         widget.setToolTip(OWN_VAE_TIP if own_only else tip)
     return own_only and bool(vae_combo.currentData())
+
+
+def fit_negative(edit: QPlainTextEdit, count: QLabel, family: Family, placeholder: str) -> None:
+    """Grey out the negative prompt (and hide its token count) for a family that reads none (Flux: the
+    engine drops it with a notice); its text is kept for the next model that reads it. ``placeholder``
+    is the box's usual one."""
+    unused = family in NO_NEGATIVE_FAMILIES
+    edit.setEnabled(not unused)
+    edit.setPlaceholderText(NO_NEGATIVE_PLACEHOLDER if unused else placeholder)
+    count.setVisible(not unused)

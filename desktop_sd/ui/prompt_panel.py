@@ -43,7 +43,7 @@ from desktop_sd.core.params import (
 from desktop_sd.core.request import Family, Mode
 from desktop_sd.core.schedulers import SCHEDULERS
 from desktop_sd.models.addons import AddonFile
-from desktop_sd.ui.family_controls import fit_extras, fit_to_family
+from desktop_sd.ui.family_controls import fit_extras, fit_negative, fit_to_family
 from desktop_sd.ui.hires_section import HiresSection
 from desktop_sd.ui.lora_picker import LoraPicker
 from desktop_sd.ui.names import mode_name
@@ -58,6 +58,8 @@ MODE_HINTS = {
     Mode.OUTPAINT: "The frame reaches past the image: the new area is filled in.",
 }
 
+
+NEGATIVE_PLACEHOLDER = "What to avoid (optional)"
 
 class PromptEdit(QPlainTextEdit):
     """A prompt box a few lines high that leaves Ctrl+Enter to the Generate shortcut."""
@@ -113,7 +115,7 @@ class PromptPanel(QWidget):
 
         self.prompt_edit = PromptEdit("Describe the image…", 3)
         self.prompt_tokens = QLabel()
-        self.negative_edit = PromptEdit("What to avoid (optional)", 2)
+        self.negative_edit = PromptEdit(NEGATIVE_PLACEHOLDER, 2)
         self.negative_tokens = QLabel()
         self.lora_picker = LoraPicker(model, self._family)  # folded: one line until opened
         self.vae_combo = VaeCombo(model)
@@ -365,6 +367,7 @@ class PromptPanel(QWidget):
         replacement = fit_to_family(self._form, self.scheduler_combo, self.cfg_spin, family)
         if replacement is not None:  # the sampler chosen cannot run this family's models
             self.model.update(scheduler=replacement)
+        fit_negative(self.negative_edit, self.negative_tokens, family, NEGATIVE_PLACEHOLDER)
         if fit_extras(self.vae_combo, self.clip_skip_spin, family, self._extras_tips):
             self.model.update(vae="")  # the model's own: the only VAE this family runs with
 

@@ -85,3 +85,13 @@ def test_flow_models_grey_out_the_vae_and_clip_skip_and_drop_a_separate_vae(pane
     assert panel.vae_combo.isEnabled() and panel.clip_skip_spin.isEnabled()
     assert (panel.vae_combo.toolTip(), panel.clip_skip_spin.toolTip()) == tips
     assert panel.model.values.clip_skip == 2  # kept for the families that read it
+
+
+def test_flux_greys_out_the_negative_prompt_and_keeps_its_text(panel: PromptPanel) -> None:
+    panel.model.update(negative_prompt="blurry, lowres")
+    panel.model.update(model="flux")
+    assert not panel.negative_edit.isEnabled() and "no negative prompt" in panel.negative_edit.placeholderText()
+    assert panel.negative_tokens.isHidden()
+    panel.model.update(model="sd35")  # SD 3 reads one
+    assert panel.negative_edit.isEnabled() and panel.negative_edit.toPlainText() == "blurry, lowres"
+    assert not panel.negative_tokens.isHidden()
