@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, Signal
 
 from desktop_sd.core.request import Family
 from desktop_sd.library.metadata import model_display_name
+from desktop_sd.models.catalog import load_catalog
 from desktop_sd.models.resolve import ref_for_path
 from desktop_sd.remote.mixed import server_model_id
 
@@ -27,6 +28,29 @@ class ModelChoice:
     name: str
     family: Family
     server: str = ""  # the ComfyUI server whose checkpoint this is ("" for a local model)
+    steps: int = 0  # the settings its model card recommends (catalog downloads; 0: none known)
+    cfg_scale: float = 0.0
+
+    def suggested(self) -> dict[str, Any]:
+        """``PromptValues`` changes that picking this model brings: its recommended steps and CFG."""
+        return {"steps": self.steps, "cfg_scale": self.cfg_scale} if self.steps > 0 else {}
+
+    def suggestion_text(self) -> str:
+        """What picking it changed, for the status bar ("" when nothing)."""
+        if self.steps <= 0:
+            return ""
+        steps = f"{self.steps} step{'s' if self.steps != 1 else ''}"
+        label = "guidance" if self.family is Family.FLUX else "CFG"
+        return f"{self.name}: its recommended {steps} and {label} {self.cfg_scale:g} are set"
+
+
+def _recommended(model: Any) -> tuple[int, float]:
+    """The catalog's steps and CFG for a model downloaded from it (by repo), else (0, 0.0)."""
+    if getattr(model, "source", "") != "catalog" or getattr(model, "kind", "checkpoint") != "checkpoint":
+        return 0, 0.0
+    origin = getattr(model, "origin", "")
+    entry = next((e for e in load_catalog() if e.repo_id == origin and e.kind == "checkpoint"), None)
+    return (entry.steps, entry.cfg_scale) if entry is not None else (0, 0.0)
 
 
 class InstalledModels(Protocol):
@@ -54,7 +78,9 @@ class ModelChoices(QObject):
         installed: list[ModelChoice] = []
         if self._manager is not None:
             for m in self._manager.installed():
-                installed.append(ModelChoice(str(m.id), str(m.name), _family(getattr(m, "family", None))))
+                steps, cfg = _recommended(m)
+                family = _family(getattr(m, "family", None))
+                installed.append(ModelChoice(str(m.id), str(m.name), family, steps=steps, cfg_scale=cfg))
         ids = {c.id for c in installed}
         local = installed + [c for c in self._extra if c.id not in ids]
         return local + [c for server in sorted(self._server_models) for c in self._server_models[server]]

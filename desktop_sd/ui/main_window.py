@@ -177,6 +177,7 @@ class MainWindow(QMainWindow):
         self.welcome.add_model_folder.connect(lambda: f.add_model_dialog(folder=True))
         self.prompt_panel.manage_models_requested.connect(self.open_models)
         self.prompt_panel.notice.connect(lambda text: self.show_message(text, Level.WARNING))
+        self.prompt_panel.info.connect(lambda text: self.status.showMessage(text, 8000))
 
         c.mode_changed.connect(lambda mode: self.prompt_panel.set_mode(mode, c.mask_in_frame))
         c.changed.connect(self.document_changed)
@@ -239,7 +240,10 @@ class MainWindow(QMainWindow):
         self._refresh_addons()
         self.prompt_panel.hires_section.set_upscalers(installed_upscalers())
         if self.prompt.values.model not in [c.id for c in choices]:
-            self.prompt.update(model=self.models.default_id() if choices else "")
+            if choices:  # the first model installed, or the one in use removed: the default, at its settings
+                self.prompt_panel.pick_model(self.models.default_id())
+            else:
+                self.prompt.update(model="")
         self.status.set_model(self.models.name_of(self.prompt.values.model))
         if choices:
             self.messages.resolved("no-model")

@@ -81,6 +81,7 @@ class PromptEdit(QPlainTextEdit):
 class PromptPanel(QWidget):
     manage_models_requested = Signal()
     notice = Signal(str)  # something the user typed could not be used as typed (out of range)
+    info = Signal(str)  # a passing note (picking a model set its recommended settings)
 
     def __init__(
         self,
@@ -425,7 +426,18 @@ class PromptPanel(QWidget):
     def _on_model_picked(self) -> None:
         model_id = self.model_combo.currentData()
         if model_id:
-            self.model.update(model=model_id)
+            self.pick_model(model_id)
+
+    def pick_model(self, model_id: str) -> None:
+        """Use ``model_id``, with the steps and CFG its model card recommends when they are known (SD-Turbo's
+        one step and CFG 0, FLUX.1 [dev]'s 3.5 guidance): a model run at another's settings looks broken."""
+        choice = next((c for c in self._choices if c.id == model_id), None)
+        changes = choice.suggested() if choice is not None else {}
+        values = self.model.values
+        changed = any(getattr(values, k) != v for k, v in changes.items())
+        self.model.update(model=model_id, **changes)
+        if changed and choice is not None:
+            self.info.emit(choice.suggestion_text())
 
     def _on_size_edited(self, spin: QSpinBox, field: str, value: int) -> None:
         snapped = int(value) // 8 * 8

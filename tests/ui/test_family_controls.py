@@ -3,6 +3,7 @@ greys out what SD 3 / Flux do not use (a separate VAE, clip skip)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -95,3 +96,19 @@ def test_flux_greys_out_the_negative_prompt_and_keeps_its_text(panel: PromptPane
     panel.model.update(model="sd35")  # SD 3 reads one
     assert panel.negative_edit.isEnabled() and panel.negative_edit.toPlainText() == "blurry, lowres"
     assert not panel.negative_tokens.isHidden()
+
+
+def test_picking_a_model_sets_its_recommended_steps_and_cfg(qtbot: QtBot, panel: PromptPanel) -> None:
+    turbo = ModelChoice("sd-turbo", "SD-Turbo", Family.SD2, steps=1, cfg_scale=0.0)
+    panel.set_models([*CHOICES, turbo])
+    panel.model.update(steps=30, cfg_scale=7.5)
+    combo = panel.model_combo
+    with qtbot.waitSignal(panel.info) as said:
+        combo.setCurrentIndex(combo.findData("sd-turbo"))  # as the user picks it
+    assert (panel.model.values.model, panel.model.values.steps, panel.model.values.cfg_scale) == ("sd-turbo", 1, 0.0)
+    assert said.args == ["SD-Turbo: its recommended 1 step and CFG 0 are set"]
+    combo.setCurrentIndex(combo.findData("xl"))  # no recommendation known: the settings stay
+    assert (panel.model.values.steps, panel.model.values.cfg_scale) == (1, 0.0)
+    # reusing an image's parameters keeps its own steps, whatever its model recommends
+    panel.model.set_values(dataclasses.replace(panel.model.values, model="sd-turbo", steps=4, cfg_scale=1.0))
+    assert (panel.model.values.steps, panel.model.values.cfg_scale) == (4, 1.0)
