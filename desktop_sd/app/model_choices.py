@@ -4,16 +4,20 @@ the user's ComfyUI servers, each under its server's name."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, Signal
 
+from desktop_sd.core.errors import DesktopSDError
 from desktop_sd.core.request import Family
 from desktop_sd.library.metadata import model_display_name
 from desktop_sd.models.catalog import load_catalog
+from desktop_sd.models.inspection import flow_transformer, read_header
 from desktop_sd.models.resolve import ref_for_path
+from desktop_sd.models.transformer_files import read_gguf
 from desktop_sd.remote.mixed import server_model_id
 
 
@@ -44,13 +48,38 @@ class ModelChoice:
         return f"{self.name}: its recommended {steps} and {label} {self.cfg_scale:g} are set"
 
 
+# Flux files from elsewhere: dev (distilled guidance) runs ~28 steps at 3.5, schnell 4 steps with none
+FLUX_DEV_SETTINGS, FLUX_SCHNELL_SETTINGS = (28, 3.5), (4, 0.0)
+
+
 def _recommended(model: Any) -> tuple[int, float]:
-    """The catalog's steps and CFG for a model downloaded from it (by repo), else (0, 0.0)."""
-    if getattr(model, "source", "") != "catalog" or getattr(model, "kind", "checkpoint") != "checkpoint":
+    """The catalog's steps and CFG for a model downloaded from it (by repo); for a Flux file from elsewhere,
+    dev's or schnell's, told from its header; else (0, 0.0)."""
+    if getattr(model, "kind", "checkpoint") != "checkpoint":
         return 0, 0.0
-    origin = getattr(model, "origin", "")
-    entry = next((e for e in load_catalog() if e.repo_id == origin and e.kind == "checkpoint"), None)
-    return (entry.steps, entry.cfg_scale) if entry is not None else (0, 0.0)
+    if getattr(model, "source", "") == "catalog":
+        origin = getattr(model, "origin", "")
+        entry = next((e for e in load_catalog() if e.repo_id == origin and e.kind == "checkpoint"), None)
+        return (entry.steps, entry.cfg_scale) if entry is not None else (0, 0.0)
+    path = getattr(model, "path", None)
+    if getattr(model, "family", None) is Family.FLUX and isinstance(path, Path) and path.is_file():
+        guidance = _flux_guidance(path, path.stat().st_mtime_ns)
+        if guidance is not None:
+            return FLUX_DEV_SETTINGS if guidance else FLUX_SCHNELL_SETTINGS
+    return 0, 0.0
+
+
+@functools.lru_cache(maxsize=256)
+def _flux_guidance(path: Path, mtime_ns: int) -> bool | None:
+    """Whether a Flux file has dev's distilled-guidance input (headers only; remembered per file version)."""
+    try:
+        if path.suffix.lower() == ".gguf":
+            return read_gguf(path).guidance
+        shapes = {k: tuple(v["shape"]) for k, v in read_header(path).items() if k != "__metadata__"}
+    except DesktopSDError:
+        return None
+    info = flow_transformer(shapes)
+    return info.guidance if info is not None else None
 
 
 class InstalledModels(Protocol):

@@ -50,3 +50,26 @@ def test_catalog_downloads_carry_their_recommended_settings_imports_none() -> No
     assert choices["flux1-dev"].suggested() == {"steps": 28, "cfg_scale": 3.5}
     assert "guidance 3.5" in choices["flux1-dev"].suggestion_text()
     assert choices["flux1-dev-2"].suggested() == {}  # a file of the same name, not the catalog's
+
+
+def test_flux_files_from_elsewhere_get_dev_or_schnell_settings_from_their_header(tmp_path: Path) -> None:
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    def flux_file(name: str, guidance: bool) -> Path:
+        shapes = {"double_blocks.0.img_attn.qkv.weight": (6, 2), "img_in.weight": (3, 64)}
+        if guidance:
+            shapes["guidance_in.in_layer.weight"] = (4, 2)
+        save_file({k: np.zeros(v, dtype=np.float16) for k, v in shapes.items()}, str(tmp_path / name))
+        return tmp_path / name
+
+    dev, schnell = flux_file("my-flux-dev.safetensors", True), flux_file("my-schnell.safetensors", False)
+    manager = Manager(
+        [
+            Installed("dev", "my-flux-dev", Family.FLUX, "import", str(dev), path=dev),
+            Installed("schnell", "my-schnell", Family.FLUX, "import", str(schnell), path=schnell),
+        ]
+    )
+    choices = {c.id: c for c in ModelChoices(manager).items()}
+    assert choices["dev"].suggested() == {"steps": 28, "cfg_scale": 3.5}
+    assert choices["schnell"].suggested() == {"steps": 4, "cfg_scale": 0.0}
