@@ -5,6 +5,7 @@ the user's ComfyUI servers, each under its server's name."""
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -53,17 +54,19 @@ FLUX_DEV_SETTINGS, FLUX_SCHNELL_SETTINGS = (28, 3.5), (4, 0.0)
 
 
 def _recommended(model: Any) -> tuple[int, float]:
-    """The catalog's steps and CFG for a model downloaded from it (by repo); for a Flux file from elsewhere,
-    dev's or schnell's, told from its header; else (0, 0.0)."""
+    """The catalog's steps and CFG for a catalog model (downloaded here, or by another tool into the Hub
+    cache: matched by repo); for another Flux model, dev's or schnell's, told from its file or config;
+    else (0, 0.0)."""
     if getattr(model, "kind", "checkpoint") != "checkpoint":
         return 0, 0.0
-    if getattr(model, "source", "") == "catalog":
-        origin = getattr(model, "origin", "")
-        entry = next((e for e in load_catalog() if e.repo_id == origin and e.kind == "checkpoint"), None)
-        return (entry.steps, entry.cfg_scale) if entry is not None else (0, 0.0)
+    origin = getattr(model, "origin", "")
+    entry = next((e for e in load_catalog() if e.repo_id == origin and e.kind == "checkpoint"), None)
+    if entry is not None and getattr(model, "source", "") in ("catalog", "hub", "hf-cache"):
+        return entry.steps, entry.cfg_scale
     path = getattr(model, "path", None)
-    if getattr(model, "family", None) is Family.FLUX and isinstance(path, Path) and path.is_file():
-        guidance = _flux_guidance(path, path.stat().st_mtime_ns)
+    if getattr(model, "family", None) is Family.FLUX and isinstance(path, Path) and path.exists():
+        config = path / "transformer" / "config.json" if path.is_dir() else path
+        guidance = _flux_guidance(path, config.stat().st_mtime_ns) if config.exists() else None
         if guidance is not None:
             return FLUX_DEV_SETTINGS if guidance else FLUX_SCHNELL_SETTINGS
     return 0, 0.0
@@ -71,12 +74,16 @@ def _recommended(model: Any) -> tuple[int, float]:
 
 @functools.lru_cache(maxsize=256)
 def _flux_guidance(path: Path, mtime_ns: int) -> bool | None:
-    """Whether a Flux file has dev's distilled-guidance input (headers only; remembered per file version)."""
+    """Whether a Flux model has dev's distilled-guidance input: a folder's transformer config, a file's
+    header (headers only; remembered per file version)."""
     try:
+        if path.is_dir():
+            config = json.loads((path / "transformer" / "config.json").read_text(encoding="utf-8"))
+            return bool(config.get("guidance_embeds", False)) if isinstance(config, dict) else None
         if path.suffix.lower() == ".gguf":
             return read_gguf(path).guidance
         shapes = {k: tuple(v["shape"]) for k, v in read_header(path).items() if k != "__metadata__"}
-    except DesktopSDError:
+    except (DesktopSDError, OSError, ValueError):
         return None
     info = flow_transformer(shapes)
     return info.guidance if info is not None else None

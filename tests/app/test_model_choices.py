@@ -73,3 +73,16 @@ def test_flux_files_from_elsewhere_get_dev_or_schnell_settings_from_their_header
     choices = {c.id: c for c in ModelChoices(manager).items()}
     assert choices["dev"].suggested() == {"steps": 28, "cfg_scale": 3.5}
     assert choices["schnell"].suggested() == {"steps": 4, "cfg_scale": 0.0}
+
+
+def test_flux_folders_another_tool_downloaded_get_their_settings(tmp_path: Path) -> None:
+    import json
+
+    schnell = tmp_path / "some-flux-schnell"
+    (schnell / "transformer").mkdir(parents=True)
+    (schnell / "transformer" / "config.json").write_text(json.dumps({"guidance_embeds": False}), encoding="utf-8")
+    dev_cache = Installed("dev", "FLUX.1-dev", Family.FLUX, "hf-cache", "black-forest-labs/FLUX.1-dev")
+    manager = Manager([Installed("schnell", "some-flux-schnell", Family.FLUX, "folder", "", path=schnell), dev_cache])
+    choices = {c.id: c for c in ModelChoices(manager).items()}
+    assert choices["schnell"].suggested() == {"steps": 4, "cfg_scale": 0.0}
+    assert choices["dev"].suggested() == {"steps": 28, "cfg_scale": 3.5}  # the catalog's, by its repo
