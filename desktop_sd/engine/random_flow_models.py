@@ -10,6 +10,7 @@ from __future__ import annotations
 import string
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import torch
 from diffusers import (
@@ -198,7 +199,14 @@ def save_gguf_transformer(folder: Path, path: Path) -> Path:
 
     state = load_state_dict(str(folder / "transformer" / "diffusion_pytorch_model.safetensors"))
     writer = gguf.GGUFWriter(str(path), arch="flux")
-    for name, tensor in state.items():
+    return _write_gguf(writer, dict(state), path)
+
+
+def _write_gguf(writer: Any, tensors: dict[str, torch.Tensor], path: Path) -> Path:
+    """Add ``tensors`` (Q8_0 where rows split into its 32-value blocks, float32 otherwise) and write the file."""
+    import gguf
+
+    for name, tensor in tensors.items():
         array = tensor.detach().float().numpy()
         if array.ndim == 2 and array.shape[-1] % 32 == 0:
             quantized = gguf.quants.quantize(array, gguf.GGMLQuantizationType.Q8_0)
@@ -388,19 +396,11 @@ def save_gguf_t5(encoder: T5EncoderModel, path: Path) -> Path:
     writer.add_value_length(config.d_kv)
     writer.add_layer_norm_rms_eps(config.layer_norm_epsilon)
     writer.add_relative_attn_buckets_count(config.relative_attention_num_buckets)
+    renamed: dict[str, torch.Tensor] = {}
     for name, tensor in encoder.state_dict().items():
         if name == "encoder.embed_tokens.weight":
             continue  # the same tensor as shared.weight (token_embd)
-        array = tensor.detach().float().numpy()
         new_name = names.get_name(name, try_suffixes=(".weight", ".bias"))
         assert new_name is not None, name
-        if array.ndim == 2 and array.shape[-1] % 32 == 0:
-            quantized = gguf.quants.quantize(array, gguf.GGMLQuantizationType.Q8_0)
-            writer.add_tensor(new_name, quantized, raw_shape=quantized.shape, raw_dtype=gguf.GGMLQuantizationType.Q8_0)
-        else:
-            writer.add_tensor(new_name, array)
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    return path
+        renamed[new_name] = tensor
+    return _write_gguf(writer, renamed, path)
