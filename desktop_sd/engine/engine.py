@@ -113,7 +113,7 @@ class Engine:
             call = prepare_call(request)  # bad images and masks fail here, before any model is loaded
             notices += call.notices
             _raise_if_cancelled(cancelled)
-            model = self._ensure_model(request, cancelled)
+            model = self.model_for(request, cancelled)
             notices += model.take_speed_notices()
             _raise_if_cancelled(cancelled)
             if model.inpainting:
@@ -126,7 +126,7 @@ class Engine:
             if not (request.prompt_weights and model.spec.a1111_extras):  # A1111's syntax encodes long prompts
                 notices += model.spec.notices(model.base, run_request)  # the prompt as the family reads it
             seeds = batch_seeds(seed, request.batch_size)
-            images = self._run(model, call, run_request, seeds, on_step, cancelled, notices)
+            images = self.run_pass(model, call, run_request, seeds, on_step, cancelled, notices)
             if request.fast_decode and model.taesd is None:  # the full VAE decoded it: the metadata must say so
                 request = request.replace(fast_decode=False)
                 notices.append(NO_FAST_DECODER)
@@ -188,7 +188,8 @@ class Engine:
             model.speed_notices = speed.prepare(pipe, target, self._speed)
             self._install(model)
 
-    def _ensure_model(self, request: GenerationRequest, cancelled: threading.Event | None = None) -> LoadedModel:
+    def model_for(self, request: GenerationRequest, cancelled: threading.Event | None = None) -> LoadedModel:
+        """The loaded model for ``request``, loading it (at the memory tier that fits) if another is loaded."""
         device = devices.pick_device(request.device if request.device != "auto" else self._device_choice)
         device = speed.tuned(device, self._speed)
         speed.apply_threads(device, self._speed)
@@ -234,22 +235,6 @@ class Engine:
     def upscaler_model(self, name: str) -> Any:
         return self.upscalers.model(name)
 
-    def run_pass(
-        self,
-        model: LoadedModel,
-        call: PipelineCall,
-        request: GenerationRequest,
-        seeds: tuple[int, ...],
-        on_step: StepCallback,
-        cancelled: threading.Event,
-        notices: list[str],
-    ) -> list[Image.Image]:
-        """One more pipeline run on the loaded model (the hires pass, a refined tile)."""
-        return self._run(model, call, request, seeds, on_step, cancelled, notices)
-
-    def model_for(self, request: GenerationRequest, cancelled: threading.Event) -> LoadedModel:
-        return self._ensure_model(request, cancelled)
-
     def apply_extras(
         self, model: LoadedModel, request: GenerationRequest, kind: PipelineKind
     ) -> tuple[GenerationRequest, AppliedAddons, list[str]]:
@@ -286,7 +271,7 @@ class Engine:
             "generator": generators[0] if len(generators) == 1 else generators,
         }
 
-    def _run(
+    def run_pass(
         self,
         model: LoadedModel,
         call: PipelineCall,
@@ -296,6 +281,8 @@ class Engine:
         cancelled: threading.Event,
         notices: list[str],
     ) -> list[Image.Image]:
+        """One pipeline run on the loaded model (a job's, the hires pass, a refined tile), with the memory
+        ladder, previews and cancel checks."""
         pipe = model.pipeline(call.kind)
         pipe.scheduler = model.schedulers.get(request.scheduler)
         seed_noise(pipe.scheduler, seeds)
