@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop_sd.cli.hires_args import add_hires_arguments, hires_fields
+from desktop_sd.cli.number_args import add_number_option
 from desktop_sd.cli.output import print_notes, step_printer, write_png
 from desktop_sd.cli.speed_args import add_speed_arguments, speed_options
 from desktop_sd.core.backend import Backend
@@ -36,8 +37,6 @@ from desktop_sd.core.params import (
     STEPS,
     STRENGTH,
     WIDTH,
-    Kind,
-    NumberParam,
     number_text,
 )
 from desktop_sd.core.request import Borders, GenerationRequest, GenerationResult, Mode, strength_for
@@ -63,23 +62,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(NEGATIVE_PROMPT.flag, default=NEGATIVE_PROMPT.default, help=NEGATIVE_PROMPT.help)
     parser.add_argument("--init-image", type=Path, help="start from this image (img2img)")
     parser.add_argument("--mask", type=Path, help="repaint where this mask is white (inpaint; needs --init-image)")
-    _number_argument(
+    add_number_option(
         parser, STRENGTH, f"{number_text(STRENGTH.default)}, or {number_text(STRENGTH.maximum)} for outpainting"
     )
     parser.add_argument("--outpaint", metavar="L,T,R,B", help="extend the init image by these borders in pixels")
-    _number_argument(parser, WIDTH, f"{WIDTH.default}, or the init image's size")
-    _number_argument(parser, HEIGHT, f"{HEIGHT.default}, or the init image's size")
-    _number_argument(parser, STEPS)
-    _number_argument(parser, CFG_SCALE)
-    _number_argument(parser, SEED, "a random seed, printed")
+    add_number_option(parser, WIDTH, f"{WIDTH.default}, or the init image's size")
+    add_number_option(parser, HEIGHT, f"{HEIGHT.default}, or the init image's size")
+    add_number_option(parser, STEPS)
+    add_number_option(parser, CFG_SCALE)
+    add_number_option(parser, SEED, "a random seed, printed")
     parser.add_argument(
         SCHEDULER.flag,
         default=SCHEDULER.default,
         help=f"{SCHEDULER.help}; one of: {', '.join(SCHEDULER.choices)} (default: {SCHEDULER.default})",
     )
-    _number_argument(parser, BATCH_SIZE)
-    _number_argument(parser, MASK_FEATHER)
-    _number_argument(parser, OUTPAINT_OVERLAP)
+    add_number_option(parser, BATCH_SIZE)
+    add_number_option(parser, MASK_FEATHER)
+    add_number_option(parser, OUTPAINT_OVERLAP)
     parser.add_argument(  # as _number_argument, with a short metavar so that the help stays on one line
         CLIP_SKIP.flag,
         type=int,
@@ -119,24 +118,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--no-history", action="store_true", help="do not also save the images into the history (as the app does)"
     )
     parser.set_defaults(func=run)
-
-
-def _number_argument(
-    parser: argparse.ArgumentParser, spec: NumberParam[int] | NumberParam[float], derived: str = ""
-) -> None:
-    """The option for a numeric parameter: its type, default and range from the parameter table.
-
-    ``derived`` says what the option means when left out, for one whose default depends on the
-    other arguments (the init image's size, the mode, a random seed); its value is then None.
-    """
-    unit = f" {spec.unit}" if spec.unit else ""
-    parser.add_argument(
-        spec.flag,
-        type=int if spec.kind is Kind.INT else float,
-        default=None if derived else spec.default,
-        help=f"{spec.help}; {number_text(spec.minimum)}-{number_text(spec.maximum)}{unit}"
-        f" (default: {derived or number_text(spec.default)})",
-    )
 
 
 def check_out(out: Path | None) -> None:

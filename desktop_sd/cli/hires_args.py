@@ -5,21 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from desktop_sd.core.params import HIRES_PARAMS, Kind, NumberParam, number_text
+from desktop_sd.cli.number_args import add_number_option
+from desktop_sd.core.params import HIRES_PARAMS, NumberParam
 
 
 def add_hires_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("hires fix (text-to-image: generate, upscale, then refine with img2img)")
     for spec in HIRES_PARAMS:
         if isinstance(spec, NumberParam):
-            group.add_argument(
-                spec.flag,
-                dest=spec.name,
-                type=int if spec.kind is Kind.INT else float,
-                default=spec.default,
-                help=f"{spec.help}; {number_text(spec.minimum)}-{number_text(spec.maximum)} "
-                f"(default: {number_text(spec.default)})",
-            )
+            add_number_option(group, spec, dest=spec.name)
         else:
             group.add_argument(
                 spec.flag, dest=spec.name, default=spec.default, help=f"{spec.help} (default: {spec.default})"

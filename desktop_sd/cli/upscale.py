@@ -14,8 +14,9 @@ import threading
 import time
 from pathlib import Path
 
+from desktop_sd.cli.number_args import add_number_option
 from desktop_sd.core.errors import DesktopSDError, InputError
-from desktop_sd.core.params import CFG_SCALE, NEGATIVE_PROMPT, PROMPT, SCHEDULER, SEED, STEPS, Kind, NumberParam
+from desktop_sd.core.params import CFG_SCALE, NEGATIVE_PROMPT, PROMPT, SCHEDULER, SEED, STEPS
 from desktop_sd.core.upscaling import REFINE_OVERLAP, REFINE_STRENGTH, REFINE_TILE, UPSCALE_SCALE
 
 EXIT_FAILURE = 1
@@ -34,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--model", required=True, help="upscaler: a .pth/.safetensors file, an installed upscaler's name, or Lanczos"
     )
     parser.add_argument("--out", type=Path, required=True, help="output PNG")
-    _number(parser, UPSCALE_SCALE, None)
+    add_number_option(parser, UPSCALE_SCALE, "the upscaler's own factor", dest=UPSCALE_SCALE.name)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     refine = parser.add_argument_group("tiled refine (optional)")
     refine.add_argument(
@@ -42,28 +43,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     refine.add_argument(PROMPT.flag, default="", help=PROMPT.help + " (for --refine)")
     refine.add_argument(NEGATIVE_PROMPT.flag, default=NEGATIVE_PROMPT.default, help=NEGATIVE_PROMPT.help)
-    _number(refine, REFINE_STRENGTH, REFINE_STRENGTH.default)
-    _number(refine, STEPS, STEPS.default)
-    _number(refine, CFG_SCALE, CFG_SCALE.default)
-    _number(refine, SEED, None)
+    add_number_option(refine, REFINE_STRENGTH, dest=REFINE_STRENGTH.name)
+    add_number_option(refine, STEPS, dest=STEPS.name)
+    add_number_option(refine, CFG_SCALE, dest=CFG_SCALE.name)
+    add_number_option(refine, SEED, "a random seed", dest=SEED.name)
     refine.add_argument(SCHEDULER.flag, default=SCHEDULER.default, help=SCHEDULER.help)
-    _number(refine, REFINE_TILE, REFINE_TILE.default)
-    _number(refine, REFINE_OVERLAP, REFINE_OVERLAP.default)
+    add_number_option(refine, REFINE_TILE, dest=REFINE_TILE.name)
+    add_number_option(refine, REFINE_OVERLAP, dest=REFINE_OVERLAP.name)
     parser.set_defaults(func=run)
-
-
-def _number(
-    parser: argparse.ArgumentParser | argparse._ArgumentGroup,
-    spec: NumberParam[int] | NumberParam[float],
-    default: float | None,
-) -> None:
-    parser.add_argument(
-        spec.flag,
-        dest=spec.name,
-        type=int if spec.kind is Kind.INT else float,
-        default=default,
-        help=f"{spec.help}; {spec.minimum}-{spec.maximum}",
-    )
 
 
 def run(args: argparse.Namespace) -> int:

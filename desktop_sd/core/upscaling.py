@@ -48,7 +48,7 @@ UPSCALE_SCALE = NumberParam(
     step=0.5,
     decimals=1,
     flag="--scale",
-    help="how many times larger the image becomes (the model's own factor when left out)",
+    help="how many times larger the image becomes",
 )
 REFINE_TILE = NumberParam(
     name="tile_size",
