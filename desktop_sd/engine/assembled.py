@@ -196,16 +196,16 @@ def load_vae_part(ref: ModelRef, found: dict[str, tuple[Path, str]], dtype: torc
 def load_assembled(
     cls: type[DiffusionPipeline],
     ref: ModelRef,
+    found: dict[str, tuple[Path, str]],
     transformer_class: Any,
     dtype: torch.dtype,
     extra: dict[str, Any],
     progress: Progress,
 ) -> DiffusionPipeline:
-    """The pipeline ``cls`` of ``ref``'s family, each part built from the file that holds it."""
+    """The pipeline ``cls`` of ``ref``'s family, each part built from the file that holds it (``found``:
+    ``locate_parts``, checked when the load was planned)."""
     assert ref.config_dir is not None
     family, config_dir = ref.family, Path(ref.config_dir)
-    found = locate_parts(ref)
-    check_parts(ref, found)
     sd3 = family is Family.SD3
     names = ["transformer", "vae", "text_encoder", "text_encoder_2"]
     if sd3 and flow_parts.T5 in found and "text_encoder_3" not in extra:

@@ -48,6 +48,8 @@ class ModelPlan:
     variant: str | None  # "fp16" when a diffusers folder holds only fp16 weight files
     need_bytes: int  # memory the weights take once loaded at the target dtype
     without: tuple[str, ...] = ()  # optional components the folder lacks, loaded as None (SD 3 without T5)
+    # an SD 3 / Flux transformer file with the shipped configs: each part's (file, prefix of its tensors)
+    parts: tuple[tuple[str, tuple[Path, str]], ...] = ()
 
 
 def _size(n: int) -> str:
@@ -113,7 +115,7 @@ def _plan_assembled(ref: ModelRef, dtype: torch.dtype) -> ModelPlan:
         table = read_tensor_table(path)  # each tensor counted once, whichever parts share the file
         need += _table_bytes({k: v for k, v in table.items() if k.startswith(tuple(starts))}, dtype)
     without = () if flow_parts.T5 in found or ref.family is not Family.SD3 else spec.optional_components
-    return ModelPlan(spec, ref.inpainting, None, need, without)
+    return ModelPlan(spec, ref.inpainting, None, need, without, tuple(found.items()))
 
 
 def _plan_single_file(ref: ModelRef, dtype: torch.dtype) -> ModelPlan:
@@ -310,7 +312,8 @@ def _from_files(
     progress: assembled.Progress,
 ) -> DiffusionPipeline:
     if _transformer_file(ref, plan) and assembled.is_config_only(ref.config_dir):
-        return assembled.load_assembled(cls, ref, plan.spec.transformer_class, dtype, extra, progress)
+        parts = dict(plan.parts)
+        return assembled.load_assembled(cls, ref, parts, plan.spec.transformer_class, dtype, extra, progress)
     if _transformer_file(ref, plan):
         return _from_transformer_file(cls, ref, plan, dtype, extra)
     if ref.format is ModelFormat.SINGLE_FILE:
@@ -347,7 +350,7 @@ def _transformer_file(ref: ModelRef, plan: ModelPlan) -> bool:
 
 def _vae_from_files(ref: ModelRef, plan: ModelPlan, dtype: torch.dtype) -> AutoencoderKL:
     if _transformer_file(ref, plan) and assembled.is_config_only(ref.config_dir):
-        return assembled.load_vae_part(ref, assembled.locate_parts(ref), dtype)
+        return assembled.load_vae_part(ref, dict(plan.parts), dtype)
     if _transformer_file(ref, plan):
         assert ref.config_dir is not None  # the installed model the rest of an SD 3 / Flux file comes from
         base = str(ref.config_dir)
