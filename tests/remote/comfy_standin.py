@@ -331,8 +331,14 @@ class ComfyStandIn:
     # ---- the socket ----------------------------------------------------------------------
 
     def add_socket(self, client_id: str, ws: _WebSocket) -> None:
+        """Listen for ``client_id``'s events; called before the handshake answer goes out, as ComfyUI's own
+        handler has the socket registered before the client can queue a prompt (else a first progress
+        message sent meanwhile would be lost)."""
         with self._lock:
             self._sockets[client_id] = ws
+
+    def greet(self, client_id: str, ws: _WebSocket) -> None:
+        """The status message ComfyUI sends first on a new socket."""
         running, pending = self.queue_lengths()
         ws.send_text(
             json.dumps({"type": "status", "data": {"status": _exec_info(running + pending), "sid": client_id}})
@@ -514,14 +520,15 @@ def _handler_for(standin: ComfyStandIn) -> type[BaseHTTPRequestHandler]:
         def _websocket(self, client_id: str) -> None:
             key = self.headers.get("Sec-WebSocket-Key", "")
             accept = base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
+            ws = _WebSocket(self.connection)
+            standin.add_socket(client_id, ws)
             self.send_response(101, "Switching Protocols")
             self.send_header("Upgrade", "websocket")
             self.send_header("Connection", "Upgrade")
             self.send_header("Sec-WebSocket-Accept", accept)
             self.end_headers()
             self.wfile.flush()
-            ws = _WebSocket(self.connection)
-            standin.add_socket(client_id, ws)
+            standin.greet(client_id, ws)
             try:
                 ws.serve()
             finally:
